@@ -1,0 +1,152 @@
+# Ember: build, test, bench, demo, install.
+#   make            build/ember, build/ember-jailer, the test guest
+#   make test       every test (unit + integration, normal and ASan/UBSan builds)
+#   make bench      benchmarks -> table + build/bench.json
+#   make demo       boot the bundled test guest through the API
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+SAN     ?=
+
+CC      ?= gcc
+PKGS    := libmicrohttpd jansson libseccomp liburing
+# pkg-config name -> Debian package that provides it
+DEB_libmicrohttpd := libmicrohttpd-dev
+DEB_jansson       := libjansson-dev
+DEB_libseccomp    := libseccomp-dev
+DEB_liburing      := liburing-dev
+DEB_cmocka        := libcmocka-dev
+BUILD_DEBS := build-essential pkg-config curl $(foreach p,$(PKGS) cmocka,$(DEB_$(p)))
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -MMD -MP \
+	   -I. -Ivmm -Iapi -Idevices $(PKG_CFLAGS)
+LDFLAGS += -pthread
+LDLIBS  += $(PKG_LIBS)
+
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRCS   := $(filter-out vmm/main.c,$(wildcard vmm/*.c api/*.c devices/*.c devices/legacy/*.c devices/virtio/*.c))
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+JAILER_SRCS := $(wildcard jailer/*.c)
+JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+UNIT_HELPER_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+UNIT_HELPER_OBJS := $(UNIT_HELPER_SRCS:%.c=$(BUILD)/obj/%.o)
+ITEST_SRCS := $(wildcard tests/integration/*.c)
+ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+BINS := $(BUILD)/ember $(if $(JAILER_SRCS),$(BUILD)/ember-jailer)
+
+.PHONY: all deps test unit-tests test-bins bench demo install clean check-format format fuzz
+all: $(BINS) guest
+
+# ---- dependencies -----------------------------------------------------------
+# Installs what is missing with apt-get when root, else prints the command.
+deps:
+	@missing=""; \
+	for p in $(PKGS) cmocka; do \
+	  pkg-config --exists $$p 2>/dev/null || case $$p in \
+	    libmicrohttpd) missing="$$missing $(DEB_libmicrohttpd)";; \
+	    jansson) missing="$$missing $(DEB_jansson)";; \
+	    libseccomp) missing="$$missing $(DEB_libseccomp)";; \
+	    liburing) missing="$$missing $(DEB_liburing)";; \
+	    cmocka) missing="$$missing $(DEB_cmocka)";; esac; \
+	done; \
+	for t in gcc make pkg-config curl; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BUILD_DEBS)) >/dev/null || \
+	      { echo "deps: apt-get install failed; run: apt-get install $(BUILD_DEBS)"; exit 1; }; \
+	  else \
+	    echo "deps: missing$$missing; run as root: sudo apt-get install -y $(BUILD_DEBS)"; exit 1; \
+	  fi; \
+	fi
+
+# A missing library is one clear message naming the Debian package.
+check-libs:
+	@for p in $(PKGS); do pkg-config --exists $$p || { \
+	  case $$p in libmicrohttpd) d=$(DEB_libmicrohttpd);; jansson) d=$(DEB_jansson);; \
+	    libseccomp) d=$(DEB_libseccomp);; liburing) d=$(DEB_liburing);; esac; \
+	  echo "error: library '$$p' not found by pkg-config: install the Debian package $$d (or run 'make deps')"; exit 1; }; done
+.PHONY: check-libs
+
+# ---- binaries ---------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c | check-libs
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libember.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/ember: $(BUILD)/obj/vmm/main.o $(BUILD)/libember.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/ember-jailer: $(JAILER_OBJS) $(BUILD)/libember.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HELPER_OBJS) $(BUILD)/libember.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(BUILD)/libember.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libember.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+test-bins: $(BINS) $(UNIT_BINS) $(ITEST_BINS) guest
+
+# ---- the test guest (freestanding, built with the system gcc) ---------------
+-include tests/guest/guest.mk
+
+# ---- tests / bench / demo ---------------------------------------------------
+# Every test: unit + integration on the normal build, then again on an
+# ASan+UBSan build. The runner prints one closing "N passed, N failed" line.
+test: deps
+	@$(MAKE) --no-print-directory test-bins
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 test-bins
+	@tests/run.sh build build/asan
+
+unit-tests: $(UNIT_BINS)
+	@tests/run.sh --unit-only $(BUILD)
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+	@bench/run.sh $(BUILD)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tests/integration/demo.sh $(BUILD)
+
+install: $(BINS)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^tests/guest/')
+
+check-format:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h' | grep -v '^tests/guest/')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

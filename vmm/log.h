@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Logging in Firecracker's format:
+ *   2026-11-23T21:10:00.123456789 [anonymous-instance:main] message
+ * with the level and origin added when enabled (PUT /logger). Thread safe.
+ */
+#ifndef EMBER_LOG_H
+#define EMBER_LOG_H
+
+#include <stdbool.h>
+
+enum log_level { LOG_OFF = 0, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
+
+/* Defaults: level Info, to stderr, no level/origin shown. */
+void log_reset(void);
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+void log_set_show(bool show_level, bool show_origin);
+void log_set_instance_id(const char *id);
+/* Redirect to @path (file or FIFO, opened for append). 0 or -errno. */
+int log_set_path(const char *path);
+/* Name shown for the calling thread ("main", "api", "vcpu 0", ...). */
+void log_set_thread_name(const char *name);
+/* Parse "Error"/"Warning"/"Info"/"Debug"/"Trace"/"Off" (Firecracker spelling). */
+int log_level_parse(const char *s, enum log_level *out);
+const char *log_level_name(enum log_level level);
+
+void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#define log_error(...) log_msg(LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __FILE__, __LINE__, __VA_ARGS__)
+
+#endif
