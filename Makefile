@@ -18,11 +18,13 @@ DEB_jansson       := libjansson-dev
 DEB_libseccomp    := libseccomp-dev
 DEB_liburing      := liburing-dev
 DEB_cmocka        := libcmocka-dev
-BUILD_DEBS := build-essential pkg-config curl $(foreach p,$(PKGS) cmocka,$(DEB_$(p)))
+DEB_libcurl       := libcurl4-openssl-dev
+TEST_PKGS  := cmocka libcurl
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+CURL_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null)
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -MMD -MP \
@@ -57,23 +59,24 @@ all: $(BINS) guest
 # Installs what is missing with apt-get when root, else prints the command.
 deps:
 	@missing=""; \
-	for p in $(PKGS) cmocka; do \
+	for p in $(PKGS) $(TEST_PKGS); do \
 	  pkg-config --exists $$p 2>/dev/null || case $$p in \
 	    libmicrohttpd) missing="$$missing $(DEB_libmicrohttpd)";; \
 	    jansson) missing="$$missing $(DEB_jansson)";; \
 	    libseccomp) missing="$$missing $(DEB_libseccomp)";; \
 	    liburing) missing="$$missing $(DEB_liburing)";; \
-	    cmocka) missing="$$missing $(DEB_cmocka)";; esac; \
+	    cmocka) missing="$$missing $(DEB_cmocka)";; \
+	    libcurl) missing="$$missing $(DEB_libcurl)";; esac; \
 	done; \
-	for t in gcc make pkg-config curl; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
-	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
+	for t in gcc:gcc make:make pkg-config:pkg-config curl:curl node:nodejs npm:npm ip:iproute2; do \
+	  command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "deps: installing$$missing"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BUILD_DEBS)) >/dev/null || \
-	      { echo "deps: apt-get install failed; run: apt-get install $(BUILD_DEBS)"; exit 1; }; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null || \
+	      { echo "deps: apt-get install failed; run: apt-get install $$missing"; exit 1; }; \
 	  else \
-	    echo "deps: missing$$missing; run as root: sudo apt-get install -y $(BUILD_DEBS)"; exit 1; \
+	    echo "deps: missing$$missing; run as root: sudo apt-get install -y$$missing"; exit 1; \
 	  fi; \
 	fi
 
@@ -106,11 +109,11 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HELPER_OBJS) $(BUILD)/
 
 $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(BUILD)/libember.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CURL_LIBS)
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libember.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CURL_LIBS)
 
 test-bins: $(BINS) $(UNIT_BINS) $(ITEST_BINS) guest
 

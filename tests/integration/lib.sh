@@ -128,6 +128,10 @@ run_tests() {
 		_new_tmp
 		"$fn"
 		stop_ember
+		# A sanitizer report from any ember run fails the case.
+		if [ -f "$TMP/err" ] && grep -qE 'Sanitizer|runtime error:' "$TMP/err"; then
+			fail "sanitizer report in ember stderr"
+		fi
 		if [ -n "$_skip_msg" ]; then
 			echo "SKIP: $SCRIPT_NAME/${fn#test_}: $_skip_msg"
 		elif [ -n "$_fail_msg" ]; then

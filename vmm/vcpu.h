@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vCPUs: one thread each, running KVM_RUN and dispatching PIO/MMIO exits to
+ * the buses. Pause and stop kick every vCPU out of KVM_RUN with a signal plus
+ * kvm_run->immediate_exit (no polling), then park it on a condition variable.
+ */
+#ifndef EMBER_VCPU_H
+#define EMBER_VCPU_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct bus;
+struct kvm_run;
+struct kvm_vm;
+struct kvm_cpuid2;
+
+/* What a vCPU needs from the VM around it. */
+struct vcpu_env {
+	const struct bus *pio;
+	const struct bus *mmio;
+	/* The guest ended the VM (reset, triple fault, fatal exit); first caller wins. */
+	void (*request_exit)(void *ctx, int exit_code);
+	void *ctx;
+};
+
+enum vcpu_run_state { VCPUS_RUN, VCPUS_PAUSE, VCPUS_STOP };
+
+/* Shared by all vCPUs of one VM. */
+struct vcpu_group {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	enum vcpu_run_state want;
+	unsigned int nr_parked;
+	unsigned int nr_vcpus;
+	struct vcpu *vcpus;
+};
+
+struct vcpu {
+	uint32_t id;
+	int fd;
+	struct kvm_run *run;
+	int run_size;
+	pthread_t thread;
+	bool thread_started;
+	const struct vcpu_env *env;
+	struct vcpu_group *group;
+	int stats_fd;			/* KVM_GET_STATS_FD, -1 if unsupported */
+};
+
+/* Boot state for every vCPU: 64-bit entry at @entry (BSP), CPUID, MSRs, LAPIC. */
+struct vcpu_boot {
+	const struct kvm_cpuid2 *supported_cpuid;
+	uint64_t entry;
+	bool smt;
+};
+
+int vcpu_group_init(struct vcpu_group *g, unsigned int nr_vcpus);
+void vcpu_group_destroy(struct vcpu_group *g);
+
+int vcpu_create(struct vcpu *v, struct kvm_vm *vm, uint32_t id, struct vcpu_group *g,
+		const struct vcpu_env *env);
+int vcpu_configure(struct vcpu *v, const struct vcpu_boot *boot);
+void vcpu_destroy(struct vcpu *v);
+
+/* Start all threads; they run until paused or stopped. */
+int vcpu_group_start(struct vcpu_group *g);
+/* Return once every vCPU is out of KVM_RUN and parked. */
+void vcpu_group_pause(struct vcpu_group *g);
+void vcpu_group_resume(struct vcpu_group *g);
+/* Stop and join every vCPU thread. */
+void vcpu_group_stop(struct vcpu_group *g);
+
+/* Install the kick signal handler (once per process, before any vCPU runs). */
+int vcpu_signals_init(void);
+
+/* Read a named per-vCPU KVM statistic (e.g. "insn_emulation"); -ENOENT if absent. */
+int vcpu_read_stat(struct vcpu *v, const char *name, uint64_t *value);
+
+#endif

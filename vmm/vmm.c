@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "vmm.h"
+#include "layout.h"
+#include "loader.h"
+#include "log.h"
+#include "mptable.h"
+#include "x86_boot.h"
+#include "legacy/boot_timer.h"
+#include "legacy/i8042.h"
+#include "legacy/serial.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void vmm_errorf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void vmm_errorf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int vmm_init(struct vmm *vmm, struct event_loop *loop, const struct vmm_options *opts)
+{
+	memset(vmm, 0, sizeof(*vmm));
+	vmm->loop = loop;
+	vmm->opts = *opts;
+	vmm->mem.fd = -1;
+	vmm->vm.kvm_fd = vmm->vm.vm_fd = -1;
+	vmm->serial_out_fd = -1;
+	atomic_init(&vmm->exit_code, -1);
+	bus_init(&vmm->pio_bus);
+	bus_init(&vmm->mmio_bus);
+	vmm->exit_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return vmm->exit_evt < 0 ? -errno : 0;
+}
+
+void vmm_request_exit(struct vmm *vmm, int code)
+{
+	int none = -1;
+	uint64_t one = 1;
+
+	if (atomic_compare_exchange_strong(&vmm->exit_code, &none, code) &&
+	    write(vmm->exit_evt, &one, sizeof(one)) < 0)
+		log_error("cannot signal VM exit: %s", strerror(errno));
+}
+
+int vmm_exit_code(struct vmm *vmm)
+{
+	return atomic_load(&vmm->exit_code);
+}
+
+static void vmm_vcpu_request_exit(void *ctx, int code)
+{
+	vmm_request_exit(ctx, code);
+}
+
+/* i8042 command 0xFE: Linux's `reboot=k`. Ember has no reboot: the process ends. */
+static void vmm_i8042_reset(void *ctx)
+{
+	log_info("Received reset signal from the guest (i8042); stopping the microVM");
+	vmm_request_exit(ctx, 0);
+}
+
+/* ---- stdin -> serial RX ---------------------------------------------------- */
+
+static void vmm_stdin_restore(struct vmm *vmm)
+{
+	if (vmm->stdin_raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &vmm->stdin_saved);
+	vmm->stdin_raw = false;
+}
+
+static void vmm_stdin_unpoll(struct vmm *vmm)
+{
+	if (vmm->stdin_polled)
+		event_loop_del(vmm->loop, STDIN_FILENO);
+	vmm->stdin_polled = false;
+}
+
+static void vmm_stdin_ready(void *opaque, uint32_t events)
+{
+	struct vmm *vmm = opaque;
+	uint8_t buf[64];
+	size_t space = serial_rx_space(vmm->serial);
+	ssize_t n;
+
+	(void)events;
+	if (space == 0) {
+		/* Guest is not draining its FIFO: stop reading until it does. */
+		vmm_stdin_unpoll(vmm);
+		return;
+	}
+	n = read(STDIN_FILENO, buf, space < sizeof(buf) ? space : sizeof(buf));
+	if (n > 0) {
+		serial_enqueue_input(vmm->serial, buf, (size_t)n);
+		return;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	/* EOF or error: nothing more will come. */
+	vmm_stdin_unpoll(vmm);
+}
+
+static void vmm_stdin_poll(struct vmm *vmm)
+{
+	if (!vmm->stdin_polled &&
+	    !event_loop_add(vmm->loop, STDIN_FILENO, EPOLLIN, vmm_stdin_ready, vmm))
+		vmm->stdin_polled = true;
+}
+
+/* The guest read from its RX FIFO: there is room for more input again. */
+static void vmm_serial_rx_ready(void *ctx)
+{
+	vmm_stdin_poll(ctx);
+}
+
+/* Serial input comes from stdin when it is a terminal (put in raw mode) or a pipe. */
+static void vmm_stdin_attach(struct vmm *vmm)
+{
+	struct stat st;
+
+	if (fstat(STDIN_FILENO, &st) < 0)
+		return;
+	if (isatty(STDIN_FILENO)) {
+		struct termios raw;
+
+		if (tcgetattr(STDIN_FILENO, &vmm->stdin_saved) == 0) {
+			raw = vmm->stdin_saved;
+			raw.c_lflag &= ~(ICANON | ECHO | ISIG);
+			vmm->stdin_raw = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+		}
+	} else if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode)) {
+		return;
+	}
+	serial_set_rx_ready_cb(vmm->serial, vmm_serial_rx_ready, vmm);
+	vmm_stdin_poll(vmm);
+}
+
+/* ---- devices ----------------------------------------------------------------- */
+
+static int vmm_open_serial_out(struct vmm *vmm, const struct vm_config *cfg, char *err,
+			       size_t errlen)
+{
+	const char *path = cfg->has_serial ? cfg->serial.serial_out_path : NULL;
+
+	if (!path) {
+		vmm->serial_out_fd = STDOUT_FILENO;
+		return 0;
+	}
+	/* O_NONBLOCK: a FIFO nobody reads must not stall a vCPU. */
+	vmm->serial_out_fd =
+		open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (vmm->serial_out_fd < 0) {
+		int ret = -errno;
+
+		vmm_errorf(err, errlen, "Cannot open the serial output file %s: %s", path,
+			   strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+static int vmm_setup_legacy_devices(struct vmm *vmm, const struct vm_config *cfg, char *err,
+				    size_t errlen)
+{
+	struct irq_line com1_irq, kbd_irq;
+	int ret;
+
+	ret = vmm_open_serial_out(vmm, cfg, err, errlen);
+	if (ret)
+		return ret;
+	kvm_vm_irq_line(&vmm->vm, LAYOUT_COM1_IRQ, &com1_irq);
+	kvm_vm_irq_line(&vmm->vm, LAYOUT_I8042_IRQ, &kbd_irq);
+	vmm->serial = serial_create(vmm->serial_out_fd, &com1_irq);
+	vmm->i8042 = i8042_create(&kbd_irq, vmm_i8042_reset, vmm);
+	if (!vmm->serial || !vmm->i8042) {
+		vmm_errorf(err, errlen, "Cannot create the legacy devices: out of memory");
+		return -ENOMEM;
+	}
+	ret = bus_register(&vmm->pio_bus, LAYOUT_COM1_PORT, 8, &serial_bus_ops, vmm->serial);
+	if (!ret)
+		ret = bus_register(&vmm->pio_bus, LAYOUT_I8042_PORT, 5, &i8042_bus_ops, vmm->i8042);
+	if (!ret && vmm->opts.boot_timer) {
+		vmm->boot_timer = boot_timer_create(vmm->opts.start_wall_us, vmm->opts.start_cpu_us);
+		ret = vmm->boot_timer ? bus_register(&vmm->mmio_bus, LAYOUT_BOOT_TIMER_ADDR,
+						     LAYOUT_BOOT_TIMER_SIZE, &boot_timer_bus_ops,
+						     vmm->boot_timer)
+				      : -ENOMEM;
+	}
+	if (ret)
+		vmm_errorf(err, errlen, "Cannot register the legacy devices: %s", strerror(-ret));
+	return ret;
+}
+
+/* ---- kernel and boot structures -------------------------------------------- */
+
+static int vmm_open_image(const char *what, const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		vmm_errorf(err, errlen, "Cannot open the %s image %s: %s", what, path,
+			   strerror(errno));
+	return fd < 0 ? -errno : fd;
+}
+
+static int vmm_load_guest(struct vmm *vmm, const struct vm_config *cfg, struct kernel_info *ki,
+			  char *err, size_t errlen)
+{
+	const struct boot_source_config *bs = &cfg->boot_source;
+	uint64_t initrd_addr = 0, initrd_size = 0;
+	int fd, ret;
+
+	fd = vmm_open_image("kernel", bs->kernel_image_path, err, errlen);
+	if (fd < 0)
+		return fd;
+	ret = loader_load_kernel(&vmm->mem, fd, ki, err, errlen);
+	close(fd);
+	if (ret)
+		return ret;
+	if (bs->initrd_path) {
+		fd = vmm_open_image("initrd", bs->initrd_path, err, errlen);
+		if (fd < 0)
+			return fd;
+		ret = loader_load_initrd(&vmm->mem, fd, ki, &initrd_addr, &initrd_size, err,
+					 errlen);
+		close(fd);
+		if (ret)
+			return ret;
+	}
+	ret = x86_boot_write_tables(&vmm->mem, ki,
+				    bs->boot_args ? bs->boot_args : VMM_DEFAULT_BOOT_ARGS,
+				    initrd_addr, initrd_size, err, errlen);
+	if (ret)
+		return ret;
+	ret = mptable_write(&vmm->mem, cfg->machine.vcpu_count, LAYOUT_IRQ_MAX);
+	if (ret)
+		vmm_errorf(err, errlen, "Cannot write the MP table: %s", strerror(-ret));
+	return ret;
+}
+
+static int vmm_setup_vcpus(struct vmm *vmm, const struct vm_config *cfg,
+			   const struct kernel_info *ki, char *err, size_t errlen)
+{
+	struct vcpu_boot boot = {
+		.supported_cpuid = vmm->vm.supported_cpuid,
+		.entry = ki->entry,
+		.smt = cfg->machine.smt,
+	};
+	int ret;
+
+	vmm->vcpu_env = (struct vcpu_env){
+		.pio = &vmm->pio_bus,
+		.mmio = &vmm->mmio_bus,
+		.request_exit = vmm_vcpu_request_exit,
+		.ctx = vmm,
+	};
+	ret = vcpu_group_init(&vmm->vcpus, cfg->machine.vcpu_count);
+	if (ret) {
+		vmm_errorf(err, errlen, "Cannot allocate vCPUs: %s", strerror(-ret));
+		return ret;
+	}
+	for (uint32_t i = 0; i < cfg->machine.vcpu_count; i++) {
+		struct vcpu *v = &vmm->vcpus.vcpus[i];
+
+		ret = vcpu_create(v, &vmm->vm, i, &vmm->vcpus, &vmm->vcpu_env);
+		if (!ret)
+			ret = vcpu_configure(v, &boot);
+		if (ret) {
+			vmm_errorf(err, errlen, "Cannot configure vCPU %u: %s", i, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* Undo whatever a (possibly partial) start built. */
+static void vmm_teardown(struct vmm *vmm)
+{
+	vcpu_group_destroy(&vmm->vcpus);
+	vmm_stdin_unpoll(vmm);
+	vmm_stdin_restore(vmm);
+	bus_destroy(&vmm->pio_bus);
+	bus_destroy(&vmm->mmio_bus);
+	bus_init(&vmm->pio_bus);
+	bus_init(&vmm->mmio_bus);
+	if (vmm->serial)
+		serial_destroy(vmm->serial);
+	if (vmm->i8042)
+		i8042_destroy(vmm->i8042);
+	if (vmm->boot_timer)
+		boot_timer_destroy(vmm->boot_timer);
+	vmm->serial = NULL;
+	vmm->i8042 = NULL;
+	vmm->boot_timer = NULL;
+	if (vmm->serial_out_fd > STDERR_FILENO)
+		close(vmm->serial_out_fd);
+	vmm->serial_out_fd = -1;
+	if (vmm->vm.vm_fd >= 0 || vmm->vm.kvm_fd >= 0)
+		kvm_vm_destroy(&vmm->vm);
+	guest_mem_destroy(&vmm->mem);
+}
+
+static int vmm_start(void *ctx, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct vmm *vmm = ctx;
+	struct kernel_info ki;
+	int ret;
+
+	ret = guest_mem_create(&vmm->mem, cfg->machine.mem_size_mib * MIB);
+	if (ret) {
+		vmm_errorf(err, errlen, "Cannot allocate guest memory: %s", strerror(-ret));
+		return ret;
+	}
+	ret = kvm_vm_create(&vmm->vm, &vmm->mem, cfg->machine.track_dirty_pages, err, errlen);
+	if (!ret)
+		ret = vmm_setup_legacy_devices(vmm, cfg, err, errlen);
+	if (!ret)
+		ret = vmm_load_guest(vmm, cfg, &ki, err, errlen);
+	if (!ret)
+		ret = vmm_setup_vcpus(vmm, cfg, &ki, err, errlen);
+	if (!ret) {
+		vmm_stdin_attach(vmm);
+		ret = vcpu_group_start(&vmm->vcpus);
+		if (ret)
+			vmm_errorf(err, errlen, "Cannot start vCPU threads: %s", strerror(-ret));
+	}
+	if (ret) {
+		vmm_teardown(vmm);
+		return ret;
+	}
+	vmm->started = true;
+	return 0;
+}
+
+static int vmm_pause(void *ctx, char *err, size_t errlen)
+{
+	struct vmm *vmm = ctx;
+
+	(void)err;
+	(void)errlen;
+	vcpu_group_pause(&vmm->vcpus);
+	return 0;
+}
+
+static int vmm_resume(void *ctx, char *err, size_t errlen)
+{
+	struct vmm *vmm = ctx;
+
+	(void)err;
+	(void)errlen;
+	vcpu_group_resume(&vmm->vcpus);
+	return 0;
+}
+
+static int vmm_send_ctrl_alt_del(void *ctx, char *err, size_t errlen)
+{
+	struct vmm *vmm = ctx;
+	int ret = i8042_send_ctrl_alt_del(vmm->i8042);
+
+	if (ret)
+		vmm_errorf(err, errlen, "Cannot send Ctrl+Alt+Del: %s", strerror(-ret));
+	return ret;
+}
+
+const struct vmm_ops kvm_vmm_ops = {
+	.start = vmm_start,
+	.pause = vmm_pause,
+	.resume = vmm_resume,
+	.send_ctrl_alt_del = vmm_send_ctrl_alt_del,
+};
+
+void vmm_destroy(struct vmm *vmm)
+{
+	vmm_teardown(vmm);
+	if (vmm->exit_evt >= 0)
+		close(vmm->exit_evt);
+	vmm->exit_evt = -1;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The running microVM: guest memory, the KVM VM, buses, legacy devices and
+ * vCPUs, assembled from a vm_config at InstanceStart. Lives on the VMM
+ * thread; implements the controller's struct vmm_ops.
+ */
+#ifndef EMBER_VMM_H
+#define EMBER_VMM_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <termios.h>
+
+#include "bus.h"
+#include "controller.h"
+#include "event_loop.h"
+#include "guest_mem.h"
+#include "kvm_vm.h"
+#include "vcpu.h"
+
+struct serial;
+struct i8042;
+struct boot_timer;
+
+struct vmm_options {
+	bool boot_timer;		/* --boot-timer */
+	uint64_t start_wall_us;		/* process start, for the boot timer */
+	uint64_t start_cpu_us;
+};
+
+struct vmm {
+	struct event_loop *loop;
+	struct vmm_options opts;
+	bool started;
+
+	struct guest_mem mem;
+	struct kvm_vm vm;
+	struct bus pio_bus;
+	struct bus mmio_bus;
+	struct vcpu_group vcpus;
+	struct vcpu_env vcpu_env;
+
+	struct serial *serial;
+	int serial_out_fd;		/* 1 or an opened serial_out_path */
+	bool stdin_polled;
+	bool stdin_raw;
+	struct termios stdin_saved;
+	struct i8042 *i8042;
+	struct boot_timer *boot_timer;
+
+	int exit_evt;			/* eventfd: the VM has ended */
+	atomic_int exit_code;		/* -1 while running */
+};
+
+extern const struct vmm_ops kvm_vmm_ops;
+
+int vmm_init(struct vmm *vmm, struct event_loop *loop, const struct vmm_options *opts);
+void vmm_destroy(struct vmm *vmm);
+
+/* End the VM with @code (first caller wins); safe from any thread. */
+void vmm_request_exit(struct vmm *vmm, int code);
+/* -1 while the VM has not ended. */
+int vmm_exit_code(struct vmm *vmm);
+
+#endif
