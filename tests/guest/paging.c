@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "io.h"
+#include "paging.h"
+
+#define PTE_PRESENT (1UL << 0)
+#define PTE_RW	    (1UL << 1)
+#define PTE_PWT	    (1UL << 3)
+#define PTE_PCD	    (1UL << 4)
+#define PTE_PS	    (1UL << 7) /* in a PDE: 2 MiB page */
+
+#define ENTRIES_PER_TABLE 512
+#define PAGE_2M		  (2UL << 20)
+#define PD_TABLES	  (PAGING_IDENTITY_LIMIT / PAGE_2M / ENTRIES_PER_TABLE)
+
+static uint64_t pml4[ENTRIES_PER_TABLE] __aligned(4096);
+static uint64_t pdpt[ENTRIES_PER_TABLE] __aligned(4096);
+static uint64_t pd[PD_TABLES][ENTRIES_PER_TABLE] __aligned(4096);
+
+/* The tables live in .bss, already zeroed; the kernel runs identity-mapped. */
+void paging_init(void)
+{
+	unsigned int t, i;
+
+	for (t = 0; t < PD_TABLES; t++) {
+		for (i = 0; i < ENTRIES_PER_TABLE; i++) {
+			uint64_t addr = ((uint64_t)t * ENTRIES_PER_TABLE + i) * PAGE_2M;
+			uint64_t flags = PTE_PRESENT | PTE_RW | PTE_PS;
+
+			if (addr >= PAGING_MMIO_START)
+				flags |= PTE_PCD | PTE_PWT;
+			pd[t][i] = addr | flags;
+		}
+		pdpt[t] = (uint64_t)pd[t] | PTE_PRESENT | PTE_RW;
+	}
+	pml4[0] = (uint64_t)pdpt | PTE_PRESENT | PTE_RW;
+	write_cr3((uint64_t)pml4);
+}

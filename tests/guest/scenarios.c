@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "cmdline.h"
+#include "io.h"
+#include "pic.h"
+#include "pit.h"
+#include "print.h"
+#include "reset.h"
+#include "scenarios.h"
+#include "serial.h"
+#include "string.h"
+#include "traps.h"
+
+#define DEFAULT_SCENARIO "hello"
+#define COUNT_PREFIX	 "count="
+#define ECHO_LINE_MAX	 64
+
+/* ---- hello ---------------------------------------------------------------- */
+
+static __noreturn void scenario_hello(void)
+{
+	print_str("hello from ember-test-guest\n");
+	machine_reset();
+}
+
+/* ---- echo: interrupt-driven serial input ----------------------------------- */
+
+/* State shared between the serial IRQ handler and the waiting main loop. */
+static struct {
+	char line[ECHO_LINE_MAX];
+	size_t len;
+	bool overflow; /* the current line is longer than line[]: cannot be "quit" */
+	volatile bool quit;
+} echo;
+
+/* Echo one byte and track the current line; CR or LF ends a line. */
+static void echo_byte(uint8_t c)
+{
+	serial_putc((char)c);
+	if (c == '\r' || c == '\n') {
+		if (!echo.overflow && str_equals(echo.line, echo.len, "quit"))
+			echo.quit = true;
+		echo.len = 0;
+		echo.overflow = false;
+	} else if (echo.len < sizeof(echo.line)) {
+		echo.line[echo.len++] = (char)c;
+	} else {
+		echo.overflow = true;
+	}
+}
+
+/* IRQ 4: drain the receiver (LSR.DR) so the UART drops its interrupt; input after "quit" stays. */
+static void echo_serial_irq(void)
+{
+	uint8_t c;
+
+	while (!echo.quit && serial_getc(&c))
+		echo_byte(c);
+}
+
+static __noreturn void scenario_echo(void)
+{
+	pic_init();
+	irq_set_handler(SERIAL_IRQ, echo_serial_irq);
+	serial_enable_rx_irq();
+	pic_unmask(SERIAL_IRQ);
+	print_str("echo: ready\n");
+	for (;;) {
+		cpu_cli();
+		if (echo.quit)
+			break;
+		cpu_sti_hlt();
+	}
+	print_str("bye\n");
+	machine_reset();
+}
+
+/* ---- count=N: one line per PIT tick ----------------------------------------- */
+
+static volatile uint64_t pit_ticks;
+
+static void count_timer_irq(void)
+{
+	pit_ticks++;
+}
+
+/* Sleep until at least @n ticks have happened; returns with interrupts disabled. */
+static void wait_for_ticks(uint64_t n)
+{
+	for (;;) {
+		cpu_cli();
+		if (pit_ticks >= n)
+			return;
+		cpu_sti_hlt();
+	}
+}
+
+static __noreturn void scenario_count(uint32_t n)
+{
+	uint64_t i;
+
+	pic_init();
+	irq_set_handler(PIT_IRQ, count_timer_irq);
+	pit_start_periodic();
+	pic_unmask(PIT_IRQ);
+	for (i = 1; i <= n; i++) {
+		wait_for_ticks(i);
+		print_str("count: ");
+		print_dec(i);
+		print_str("\n");
+	}
+	print_str("count: done\n");
+	machine_reset();
+}
+
+/* ---- triple-fault / halt-forever -------------------------------------------- */
+
+/*
+ * With an empty IDT, #UD -> #GP -> #DF all fail to deliver: a triple fault
+ * (shutdown). UD2 rather than INT3: on hosts where KVM emulates guest kernel
+ * code, its instruction emulator cannot execute INT3 in long mode and stops
+ * the VM with an emulation error, while it raises #UD for UD2 like a CPU.
+ */
+static __noreturn void scenario_triple_fault(void)
+{
+	print_str("triple-fault: now\n");
+	cpu_cli();
+	traps_load_empty_idt();
+	__asm__ volatile("ud2");
+	print_str("triple-fault: survived\n");
+	halt_forever();
+}
+
+static __noreturn void scenario_halt_forever(void)
+{
+	print_str("halting\n");
+	halt_forever();
+}
+
+/* ---- dispatch ------------------------------------------------------------------- */
+
+static __noreturn void scenario_unknown(const char *name, size_t len)
+{
+	print_str("unknown test: ");
+	print_mem(name, len);
+	print_str("\n");
+	machine_reset();
+}
+
+void scenario_run(const char *cmdline)
+{
+	size_t prefix = sizeof(COUNT_PREFIX) - 1;
+	const char *name = DEFAULT_SCENARIO;
+	size_t len = strlen(DEFAULT_SCENARIO);
+	uint32_t n;
+
+	cmdline_get(cmdline, "ember.test", &name, &len);
+	if (str_equals(name, len, "hello"))
+		scenario_hello();
+	if (str_equals(name, len, "echo"))
+		scenario_echo();
+	if (len > prefix && memcmp(name, COUNT_PREFIX, prefix) == 0 &&
+	    parse_u32(name + prefix, len - prefix, &n))
+		scenario_count(n);
+	if (str_equals(name, len, "triple-fault"))
+		scenario_triple_fault();
+	if (str_equals(name, len, "halt-forever"))
+		scenario_halt_forever();
+	scenario_unknown(name, len);
+}
