@@ -13,8 +13,8 @@
 #define GIB (1ULL << 30)
 
 /* Real-mode area (below 1 MiB). */
-#define LAYOUT_GDT_ADDR		0x500ULL
-#define LAYOUT_IDT_ADDR		0x520ULL
+#define LAYOUT_GDT_ADDR		0x500ULL	/* 5-entry Linux boot GDT: 0x500-0x527 */
+#define LAYOUT_IDT_ADDR		0x528ULL	/* after the GDT; 8 zero bytes */
 #define LAYOUT_BOOT_STACK	0x8ff0ULL
 #define LAYOUT_ZERO_PAGE	0x7000ULL	/* struct boot_params, RSI at entry */
 #define LAYOUT_PML4		0x9000ULL

@@ -8,6 +8,7 @@
 #include "config_file.h"
 #include "controller.h"
 #include "event_loop.h"
+#include "layout.h"
 #include "log.h"
 #include "metrics.h"
 #include "version.h"
@@ -17,9 +18,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -375,6 +378,8 @@ int main(int argc, char **argv)
 	code = setup_logging(&cli);
 	if (code)
 		return code;
+	/* A serial/log/metrics reader that goes away must not kill the VMM. */
+	signal(SIGPIPE, SIG_IGN);
 	log_info("Running Ember v%s", EMBER_VERSION);
 	if (ember_setup(&e, &cli)) {
 		log_error("Cannot set up the VMM: %s", strerror(errno));

@@ -114,14 +114,17 @@ void vcpu_destroy(struct vcpu *v)
 static int vcpu_set_cpuid(struct vcpu *v, const struct vcpu_boot *boot)
 {
 	const struct kvm_cpuid2 *sup = boot->supported_cpuid;
-	size_t sz = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
-	struct kvm_cpuid2 *cpuid = malloc(sz);
+	/* Room for the topology subleaves KVM may not report (leaf 0xb subleaf 1). */
+	uint32_t max_nent = sup->nent + CPUID_EXTRA_ENTRIES;
+	struct kvm_cpuid2 *cpuid = malloc(sizeof(*cpuid) + max_nent * sizeof(cpuid->entries[0]));
 	int ret;
 
 	if (!cpuid)
 		return -ENOMEM;
-	memcpy(cpuid, sup, sz);
-	ret = cpuid_normalize(cpuid, v->id, v->group->nr_vcpus, boot->smt);
+	memcpy(cpuid, sup, sizeof(*sup) + sup->nent * sizeof(sup->entries[0]));
+	ret = cpuid_add_topology_subleaves(cpuid, max_nent);
+	if (!ret)
+		ret = cpuid_normalize(cpuid, v->id, v->group->nr_vcpus, boot->smt);
 	if (!ret && ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0)
 		ret = -errno;
 	free(cpuid);
@@ -162,7 +165,7 @@ static int vcpu_set_regs(struct vcpu *v, const struct vcpu_boot *boot)
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
 		return -errno;
 	memset(&regs, 0, sizeof(regs));
-	x86_boot_regs(&regs, boot->entry);
+	x86_boot_regs(&regs, boot->kernel);
 	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
 		return -errno;
 	memset(&fpu, 0, sizeof(fpu));

@@ -15,6 +15,7 @@ struct bus;
 struct kvm_run;
 struct kvm_vm;
 struct kvm_cpuid2;
+struct kernel_info;
 
 /* What a vCPU needs from the VM around it. */
 struct vcpu_env {
@@ -49,10 +50,10 @@ struct vcpu {
 	int stats_fd;			/* KVM_GET_STATS_FD, -1 if unsupported */
 };
 
-/* Boot state for every vCPU: 64-bit entry at @entry (BSP), CPUID, MSRs, LAPIC. */
+/* Boot state for every vCPU: the kernel's 64-bit entry, CPUID, MSRs, LAPIC. */
 struct vcpu_boot {
 	const struct kvm_cpuid2 *supported_cpuid;
-	uint64_t entry;
+	const struct kernel_info *kernel;
 	bool smt;
 };
 

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,6 +39,7 @@ int vmm_init(struct vmm *vmm, struct event_loop *loop, const struct vmm_options 
 	vmm->mem.fd = -1;
 	vmm->vm.kvm_fd = vmm->vm.vm_fd = -1;
 	vmm->serial_out_fd = -1;
+	vmm->rx_ready_evt = -1;
 	atomic_init(&vmm->exit_code, -1);
 	bus_init(&vmm->pio_bus);
 	bus_init(&vmm->mmio_bus);
@@ -88,6 +90,17 @@ static void vmm_stdin_unpoll(struct vmm *vmm)
 	vmm->stdin_polled = false;
 }
 
+static void vmm_stdin_detach(struct vmm *vmm)
+{
+	vmm_stdin_unpoll(vmm);
+	vmm_stdin_restore(vmm);
+	if (vmm->rx_ready_evt >= 0) {
+		event_loop_del(vmm->loop, vmm->rx_ready_evt);
+		close(vmm->rx_ready_evt);
+	}
+	vmm->rx_ready_evt = -1;
+}
+
 static void vmm_stdin_ready(void *opaque, uint32_t events)
 {
 	struct vmm *vmm = opaque;
@@ -119,10 +132,28 @@ static void vmm_stdin_poll(struct vmm *vmm)
 		vmm->stdin_polled = true;
 }
 
-/* The guest read from its RX FIFO: there is room for more input again. */
+/*
+ * The guest read from its RX FIFO (on a vCPU thread): there is room for more
+ * input again. The event loop is the VMM thread's, so only signal it.
+ */
 static void vmm_serial_rx_ready(void *ctx)
 {
-	vmm_stdin_poll(ctx);
+	struct vmm *vmm = ctx;
+	uint64_t one = 1;
+
+	if (write(vmm->rx_ready_evt, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_error("cannot signal serial RX space: %s", strerror(errno));
+}
+
+static void vmm_rx_ready_event(void *opaque, uint32_t events)
+{
+	struct vmm *vmm = opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(vmm->rx_ready_evt, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	vmm_stdin_poll(vmm);
 }
 
 /* Serial input comes from stdin when it is a terminal (put in raw mode) or a pipe. */
@@ -141,6 +172,13 @@ static void vmm_stdin_attach(struct vmm *vmm)
 			vmm->stdin_raw = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
 		}
 	} else if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode)) {
+		return;
+	}
+	vmm->rx_ready_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vmm->rx_ready_evt < 0 ||
+	    event_loop_add(vmm->loop, vmm->rx_ready_evt, EPOLLIN, vmm_rx_ready_event, vmm)) {
+		log_error("serial input disabled: cannot watch the UART RX FIFO");
+		vmm_stdin_restore(vmm);
 		return;
 	}
 	serial_set_rx_ready_cb(vmm->serial, vmm_serial_rx_ready, vmm);
@@ -255,7 +293,7 @@ static int vmm_setup_vcpus(struct vmm *vmm, const struct vm_config *cfg,
 {
 	struct vcpu_boot boot = {
 		.supported_cpuid = vmm->vm.supported_cpuid,
-		.entry = ki->entry,
+		.kernel = ki,
 		.smt = cfg->machine.smt,
 	};
 	int ret;
@@ -289,8 +327,7 @@ static int vmm_setup_vcpus(struct vmm *vmm, const struct vm_config *cfg,
 static void vmm_teardown(struct vmm *vmm)
 {
 	vcpu_group_destroy(&vmm->vcpus);
-	vmm_stdin_unpoll(vmm);
-	vmm_stdin_restore(vmm);
+	vmm_stdin_detach(vmm);
 	bus_destroy(&vmm->pio_bus);
 	bus_destroy(&vmm->mmio_bus);
 	bus_init(&vmm->pio_bus);

@@ -44,6 +44,7 @@ struct vmm {
 	struct serial *serial;
 	int serial_out_fd;		/* 1 or an opened serial_out_path */
 	bool stdin_polled;
+	int rx_ready_evt;		/* eventfd: guest drained the UART RX FIFO */
 	bool stdin_raw;
 	struct termios stdin_saved;
 	struct i8042 *i8042;
