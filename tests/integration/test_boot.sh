@@ -5,7 +5,9 @@
 
 # configure KERNEL BOOT_ARGS [MACHINE_JSON]
 configure() {
-	api_ok PUT /machine-config "${3:-{\"vcpu_count\": 1, \"mem_size_mib\": 128}}"
+	local machine='{"vcpu_count": 1, "mem_size_mib": 128}'
+	[ $# -ge 3 ] && machine=$3
+	api_ok PUT /machine-config "$machine"
 	api_ok PUT /boot-source "{\"kernel_image_path\": \"$1\", \"boot_args\": \"$2\"}"
 }
 
@@ -120,6 +122,27 @@ test_pause_resume_and_state() {
 	api GET /
 	assert_contains "$BODY" '"state":"Running"' "GET / after resume"
 	kill -0 "$EMBER_PID" || fail "ember died"
+}
+
+test_pause_really_stops_the_guest() {
+	need_kvm || return
+	start_ember || return
+	configure "$GUEST_ELF" "console=ttyS0 ember.test=count=150"
+	api_ok PUT /actions '{"action_type": "InstanceStart"}'
+	wait_for grep -q "count: 10$" "$TMP/out" || { fail "count never reached 10"; return; }
+	api_ok PATCH /vm '{"state": "Paused"}'
+	local before after
+	before=$(wc -c <"$TMP/out")
+	sleep 0.5
+	after=$(wc -c <"$TMP/out")
+	assert_eq "$before" "$after" "serial bytes while paused"
+	assert_not_contains "$(cat "$TMP/out")" "count: done" "output before resume"
+	api_ok PATCH /vm '{"state": "Resumed"}'
+	wait_exit 30 || fail "guest did not finish after resume"
+	assert_eq 0 "$EXIT_CODE" "exit code"
+	# Every line exactly once and in order: nothing lost or repeated across the pause.
+	local expected; expected=$(seq 1 150 | sed 's/^/count: /')
+	assert_eq "$expected" "$(grep -E '^count: [0-9]+$' "$TMP/out")" "count lines"
 }
 
 test_send_ctrl_alt_del_reaches_the_guest() {
