@@ -45,6 +45,26 @@ struct ember_metrics {
 	struct {
 		metric_t num_faults;
 	} seccomp;
+	struct {
+		metric_t deprecated_http_api_calls;	/* requests using a deprecated field */
+	} deprecated_api;
+	/* virtio-mmio transport, virtqueues and the block/entropy devices. */
+	struct {
+		metric_t mmio_invalid_access;	/* wrong width, unknown or read-only register */
+		metric_t config_out_of_range;	/* config space access past the device's config */
+		metric_t status_refused;	/* status write that skips or clears bits */
+		metric_t features_refused;	/* FEATURES_OK with unoffered features or no VERSION_1 */
+		metric_t queue_config_refused;	/* QueueReady with an invalid ring layout */
+		metric_t queue_notifies;	/* queue notifications handled */
+		metric_t chain_errors;		/* malformed descriptor chains (request failed) */
+		metric_t needs_reset;		/* devices put into DEVICE_NEEDS_RESET */
+		metric_t activate_fails;
+		metric_t interrupts;		/* used-buffer and config interrupts raised */
+		metric_t blk_read_count, blk_write_count, blk_flush_count, blk_get_id_count,
+			blk_read_bytes, blk_write_bytes, blk_invalid_reqs, blk_io_errors,
+			blk_unsupported_reqs, blk_update_count, blk_update_fails, blk_throttled;
+		metric_t rng_requests, rng_bytes, rng_fails, rng_throttled;
+	} virtio;
 };
 
 extern struct ember_metrics g_metrics;

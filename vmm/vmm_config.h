@@ -45,6 +45,8 @@ struct logger_config {
 	bool show_level;
 	bool show_log_origin;
 	char *module;
+	/* In a PUT /logger request: the flag was given (else the current setting stays). */
+	bool has_show_level, has_show_log_origin;
 };
 
 struct metrics_config {
@@ -78,6 +80,7 @@ int boot_source_config_copy(struct boot_source_config *dst, const struct boot_so
 void logger_config_free(struct logger_config *lc);
 int logger_config_copy(struct logger_config *dst, const struct logger_config *src);
 void metrics_config_free(struct metrics_config *mc);
+int metrics_config_copy(struct metrics_config *dst, const struct metrics_config *src);
 void serial_config_free(struct serial_config *sc);
 int serial_config_copy(struct serial_config *dst, const struct serial_config *src);
 

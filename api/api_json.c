@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "api_json.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+/* Indexed by enum huge_pages. */
+static const char *const huge_pages_names[] = {"None", "2M"};
+
+const char *api_level_name(enum log_level level)
+{
+	static const char *const names[] = {"Off", "Error", "Warning", "Info", "Debug", "Trace"};
+
+	return (unsigned int)level < sizeof(names) / sizeof(names[0]) ? names[level] : "Info";
+}
+
+static const char *huge_pages_name(enum huge_pages hp)
+{
+	return (unsigned int)hp < sizeof(huge_pages_names) / sizeof(huge_pages_names[0])
+		   ? huge_pages_names[hp]
+		   : "None";
+}
+
+/* NULL strings become JSON null, as serde writes a None Option. */
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* Serialize and release @root. */
+static char *dump(json_t *root)
+{
+	char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+
+	json_decref(root);
+	return text;
+}
+
+char *api_json_instance_info(const struct instance_info *info, const char *vmm_version)
+{
+	return dump(json_pack("{s:s, s:s, s:s, s:s}", "id", info->id, "state",
+			      vmm_state_name(info->state), "vmm_version", vmm_version, "app_name",
+			      API_APP_NAME));
+}
+
+char *api_json_version(const char *vmm_version)
+{
+	return dump(json_pack("{s:s}", "firecracker_version", vmm_version));
+}
+
+static json_t *machine_config_json(const struct machine_config *mc)
+{
+	json_t *o = json_pack("{s:I, s:I, s:b}", "vcpu_count", (json_int_t)mc->vcpu_count,
+			      "mem_size_mib", (json_int_t)mc->mem_size_mib, "smt", mc->smt);
+
+	if (!o)
+		return NULL;
+	/* Firecracker leaves cpu_template out when there is none. */
+	if (mc->cpu_template &&
+	    json_object_set_new(o, "cpu_template", json_string(mc->cpu_template)))
+		goto fail;
+	if (json_object_set_new(o, "track_dirty_pages", json_boolean(mc->track_dirty_pages)) ||
+	    json_object_set_new(o, "huge_pages", json_string(huge_pages_name(mc->huge_pages))))
+		goto fail;
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
+char *api_json_machine_config(const struct machine_config *mc)
+{
+	return dump(machine_config_json(mc));
+}
+
+static json_t *boot_source_json(const struct vm_config *cfg)
+{
+	const struct boot_source_config *bs = &cfg->boot_source;
+
+	if (!cfg->has_boot_source)
+		return json_null();
+	return json_pack("{s:s, s:o, s:o}", "kernel_image_path", bs->kernel_image_path,
+			 "initrd_path", str_or_null(bs->initrd_path), "boot_args",
+			 str_or_null(bs->boot_args));
+}
+
+static json_t *logger_json(const struct vm_config *cfg)
+{
+	const struct logger_config *lc = &cfg->logger;
+
+	if (!cfg->has_logger)
+		return json_null();
+	return json_pack("{s:o, s:s, s:b, s:b}", "log_path", str_or_null(lc->log_path), "level",
+			 api_level_name(lc->level), "show_level", lc->show_level, "show_log_origin",
+			 lc->show_log_origin);
+}
+
+static json_t *metrics_json(const struct vm_config *cfg)
+{
+	if (!cfg->has_metrics)
+		return json_null();
+	return json_pack("{s:s}", "metrics_path", cfg->metrics.metrics_path);
+}
+
+static json_t *serial_json(const struct vm_config *cfg)
+{
+	if (!cfg->has_serial)
+		return json_null();
+	return json_pack("{s:o}", "serial_out_path", str_or_null(cfg->serial.serial_out_path));
+}
+
+char *api_json_vm_config(const struct vm_config *cfg)
+{
+	/* "o" steals each reference, also when json_pack fails on a NULL one. */
+	return dump(json_pack("{s:o, s:o, s:o, s:o, s:o}", "boot-source", boot_source_json(cfg),
+			      "logger", logger_json(cfg), "machine-config",
+			      machine_config_json(&cfg->machine), "metrics", metrics_json(cfg),
+			      "serial", serial_json(cfg)));
+}
+
+char *api_json_fault(const char *message)
+{
+	return dump(json_pack("{s:s}", "fault_message", message));
+}

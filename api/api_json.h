@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Configuration and state -> the JSON bodies of Firecracker's GET responses,
+ * compact like serde_json::to_string, keys in Firecracker's order. Each
+ * returns a malloc'ed NUL-terminated string (free()), NULL on ENOMEM.
+ */
+#ifndef EMBER_API_JSON_H
+#define EMBER_API_JSON_H
+
+#include "controller.h"
+#include "vmm_config.h"
+
+/* Firecracker clients expect this app_name in GET /; Ember reports its own version. */
+#define API_APP_NAME "Firecracker"
+
+/* GET /: {"id","state","vmm_version","app_name"} */
+char *api_json_instance_info(const struct instance_info *info, const char *vmm_version);
+/* GET /version: {"firecracker_version": ...} */
+char *api_json_version(const char *vmm_version);
+/* GET /machine-config */
+char *api_json_machine_config(const struct machine_config *mc);
+/* GET /vm/config: "boot-source", "logger", "machine-config", "metrics", "serial" */
+char *api_json_vm_config(const struct vm_config *cfg);
+/* Error bodies: {"fault_message": ...} */
+char *api_json_fault(const char *message);
+
+/* Firecracker's spelling of a log level ("Warning", not "Warn"). */
+const char *api_level_name(enum log_level level);
+
+#endif

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "api_route.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_json.h"
+#include "metrics.h"
+#include "version.h"
+
+/*
+ * PUT/PATCH resources: the first path segment selects the body parser. Routes
+ * with_id (/resource/{id}) hand the second segment to the parser, which checks
+ * it (api_checked_id()) the way its Firecracker counterpart does.
+ */
+struct body_route {
+	const char *method;
+	const char *resource;
+	const struct body_parser *parser;
+	bool with_id;
+};
+
+static const struct body_route body_routes[] = {
+    {"PUT", "actions", &put_actions_parser, false},
+    {"PUT", "boot-source", &put_boot_source_parser, false},
+    {"PUT", "logger", &put_logger_parser, false},
+    {"PUT", "serial", &put_serial_parser, false},
+    {"PUT", "machine-config", &put_machine_config_parser, false},
+    {"PUT", "metrics", &put_metrics_parser, false},
+    {"PATCH", "machine-config", &patch_machine_config_parser, false},
+    {"PATCH", "vm", &patch_vm_parser, false},
+};
+
+/* GET resources answered by the VMM thread. */
+struct get_route {
+	const char *resource;
+	const char *sub; /* required second segment, NULL if none */
+	enum vmm_request_type type;
+	metric_t *count;
+};
+
+static const struct get_route get_routes[] = {
+    {"", NULL, REQ_GET_INSTANCE_INFO, &g_metrics.get_api_requests.instance_info_count},
+    {"vm", "config", REQ_GET_VM_CONFIG, &g_metrics.get_api_requests.vm_config_count},
+    {"machine-config", NULL, REQ_GET_MACHINE_CONFIG, &g_metrics.get_api_requests.machine_cfg_count},
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+char *api_http_error_body(const char *reason)
+{
+	char *body = NULL;
+
+	/* Not through jansson: micro_http writes a raw newline inside the string. */
+	if (asprintf(&body,
+		     "{ \"error\": \"%s\nAll previous unanswered requests will be dropped.\" }",
+		     reason) < 0)
+		return NULL;
+	return body;
+}
+
+static enum api_route_result reply_with(struct api_reply *reply, int status, char *body)
+{
+	reply->status = status;
+	reply->body = body;
+	return API_ROUTE_REPLY;
+}
+
+static enum api_route_result fault(struct api_reply *reply, const char *message)
+{
+	return reply_with(reply, 400, api_json_fault(message));
+}
+
+/* One path segment: @len bytes at @s (not NUL-terminated). */
+struct segment {
+	const char *s;
+	size_t len;
+};
+
+static bool segment_is(const struct segment *seg, const char *name)
+{
+	return strlen(name) == seg->len && !strncmp(seg->s, name, seg->len);
+}
+
+/* The segment at *p (up to the next '/'); *p moves past it and its '/'. */
+static struct segment next_segment(const char **p)
+{
+	struct segment seg = {*p, strcspn(*p, "/")};
+
+	*p += seg.len + ((*p)[seg.len] == '/');
+	return seg;
+}
+
+/* GET without body: true with @result set if @res names a readable resource. */
+static bool route_get(const struct segment *res, const struct segment *sub, struct api_call *call,
+		      struct api_reply *reply, enum api_route_result *result)
+{
+	if (segment_is(res, "version")) {
+		metric_inc(&g_metrics.get_api_requests.version_count);
+		*result = reply_with(reply, 200, api_json_version(EMBER_VERSION));
+		return true;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(get_routes); i++) {
+		const struct get_route *r = &get_routes[i];
+
+		if (!segment_is(res, r->resource) || (r->sub && !segment_is(sub, r->sub)))
+			continue;
+		metric_inc(r->count);
+		call->req.type = r->type;
+		*result = API_ROUTE_VMM;
+		return true;
+	}
+	return false;
+}
+
+/* PUT/PATCH with a body: true with @result set if @res takes this method. */
+static bool route_body(const char *method, const struct segment *res, const struct segment *id,
+		       const char *body, size_t len, struct api_call *call, struct api_reply *reply,
+		       enum api_route_result *result)
+{
+	char err[FAULT_MESSAGE_MAX], *path_id = NULL;
+	int ret;
+
+	for (size_t i = 0; i < ARRAY_SIZE(body_routes); i++) {
+		const struct body_route *r = &body_routes[i];
+
+		if (strcmp(r->method, method) || !segment_is(res, r->resource))
+			continue;
+		if (r->with_id && id->s[0] && !(path_id = strndup(id->s, id->len))) {
+			*result = fault(reply,
+					"Internal VMM error: Cannot allocate memory (os error 12)");
+			return true;
+		}
+		ret = api_parse_body(r->parser, path_id, body, len, &call->req, &call->info, err,
+				     sizeof(err));
+		/* The parser checked the ID and copied what it keeps. */
+		call->info.path_id = NULL;
+		free(path_id);
+		*result = ret ? fault(reply, err) : API_ROUTE_VMM;
+		return true;
+	}
+	return false;
+}
+
+enum api_route_result api_route(const char *method, const char *path, const char *body, size_t len,
+				struct api_call *call, struct api_reply *reply)
+{
+	enum api_route_result result;
+	struct segment res, sub;
+	bool has_body = len > 0;
+	char *msg = NULL;
+
+	memset(call, 0, sizeof(*call));
+	memset(reply, 0, sizeof(*reply));
+	if (strcmp(method, "GET") && strcmp(method, "PUT") && strcmp(method, "PATCH"))
+		return reply_with(
+		    reply, 400,
+		    api_http_error_body("Invalid HTTP Method: Unsupported HTTP method."));
+	while (*path == '/')
+		path++;
+	res = next_segment(&path);
+	sub = next_segment(&path);
+
+	if (!strcmp(method, "GET")) {
+		if (has_body)
+			return fault(reply, "GET request cannot have a body.");
+		if (route_get(&res, &sub, call, reply, &result))
+			return result;
+	} else {
+		if (!has_body)
+			return fault(reply, !strcmp(method, "PUT") ? "Empty PUT request."
+								   : "Empty PATCH request.");
+		if (route_body(method, &res, &sub, body, len, call, reply, &result))
+			return result;
+	}
+	if (asprintf(&msg, "Invalid request method and/or path: %s %.*s.", method, (int)res.len,
+		     res.s) < 0)
+		msg = NULL;
+	result = fault(reply, msg ? msg : "Invalid request method and/or path.");
+	free(msg);
+	return result;
+}
+
+void api_reply_from_response(const struct api_call *call, const struct vmm_response *resp,
+			     struct api_reply *reply)
+{
+	memset(reply, 0, sizeof(*reply));
+	reply->status = resp->status;
+	reply->deprecated = call->info.deprecated;
+	switch (resp->status) {
+	case 204:
+		return;
+	case 200:
+		if (call->req.type == REQ_GET_INSTANCE_INFO)
+			reply->body = api_json_instance_info(&resp->info, EMBER_VERSION);
+		else if (call->req.type == REQ_GET_MACHINE_CONFIG)
+			reply->body = api_json_machine_config(&resp->machine);
+		else
+			reply->body = api_json_vm_config(&resp->config);
+		break;
+	default:
+		reply->body = api_json_fault(resp->fault_message);
+		break;
+	}
+	if (!reply->body) {
+		reply->status = 400;
+		reply->body =
+		    api_json_fault("Internal VMM error: Cannot allocate memory (os error 12)");
+	}
+}
+
+void api_call_free(struct api_call *call)
+{
+	vmm_request_free(&call->req);
+}
+
+void api_reply_free(struct api_reply *reply)
+{
+	free(reply->body);
+	reply->body = NULL;
+}

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "api_server.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "api_route.h"
+#include "log.h"
+
+struct api_server {
+	struct MHD_Daemon *daemon;
+	struct vmm_channel *ch;
+	size_t max_payload;
+	char *sock_path;
+	unsigned int connections; /* open and accepted; touched by the MHD thread only */
+};
+
+/* Per-request state, from the headers to the completed callback. */
+struct request_ctx {
+	char *body;
+	size_t len, cap;
+	size_t received; /* body bytes seen, also past the limit */
+	bool answered;	 /* a reply was queued before the body was read */
+};
+
+/* micro_http's answer to the connection above the limit, byte for byte. */
+static const char server_full[] = "HTTP/1.1 503\r\n"
+				  "Server: " API_SERVER_HEADER "\r\n"
+				  "Connection: close\r\n"
+				  "Content-Length: 40\r\n\r\n"
+				  "{ \"error\": \"Too many open connections\" }";
+
+/* Marks a connection refused for being over the limit (its socket context). */
+static char connection_refused;
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, const struct api_reply *reply)
+{
+	const char *body = reply->body ? reply->body : "";
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Server", API_SERVER_HEADER);
+	if (reply->body)
+		MHD_add_response_header(resp, "Content-Type", "application/json");
+	if (reply->deprecated)
+		MHD_add_response_header(resp, "Deprecation", "true");
+	ret = MHD_queue_response(conn, (unsigned int)reply->status, resp);
+	MHD_destroy_response(resp);
+	if (reply->status >= 400)
+		log_error("Received Error. Status code: %d. Message: %s", reply->status, body);
+	else
+		log_info("The request was executed successfully. Status code: %d.", reply->status);
+	return ret;
+}
+
+static enum MHD_Result send_payload_error(struct MHD_Connection *conn, size_t size, size_t limit)
+{
+	struct api_reply reply = {.status = 400};
+	char reason[160];
+	enum MHD_Result ret;
+
+	snprintf(reason, sizeof(reason),
+		 "Request payload with size %zu is larger than the limit of %zu allowed by server.",
+		 size, limit);
+	reply.body = api_http_error_body(reason);
+	if (!reply.body)
+		return MHD_NO;
+	ret = send_reply(conn, &reply);
+	api_reply_free(&reply);
+	return ret;
+}
+
+/* The path of the request target: origin-form as is, absolute-form without scheme://host. */
+static const char *target_path(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	if (url[0] == '/' || !p)
+		return url;
+	p = strchr(p + 3, '/');
+	return p ? p : "/";
+}
+
+static enum MHD_Result serve(struct api_server *srv, struct MHD_Connection *conn,
+			     const char *method, const char *url, struct request_ctx *rc)
+{
+	const char *path = target_path(url);
+	struct vmm_response resp;
+	struct api_reply reply;
+	struct api_call call;
+	enum MHD_Result ret;
+
+	log_info("The API server received a %s request on \"%s\".", method, path);
+	if (api_route(method, path, rc->body, rc->len, &call, &reply) == API_ROUTE_VMM) {
+		vmm_channel_call(srv->ch, &call.req, &resp);
+		api_reply_from_response(&call, &resp, &reply);
+		vmm_response_free(&resp);
+	}
+	api_call_free(&call);
+	ret = send_reply(conn, &reply);
+	api_reply_free(&reply);
+	return ret;
+}
+
+static int append_body(struct request_ctx *rc, const char *data, size_t size, size_t limit)
+{
+	rc->received += size;
+	if (rc->received > limit)
+		return 0; /* answered once the whole request is in */
+	if (rc->len + size + 1 > rc->cap) {
+		size_t cap = rc->len + size + 1 > 2 * rc->cap ? rc->len + size + 1 : 2 * rc->cap;
+		char *body = realloc(rc->body, cap);
+
+		if (!body)
+			return -ENOMEM;
+		rc->body = body;
+		rc->cap = cap;
+	}
+	memcpy(rc->body + rc->len, data, size);
+	rc->len += size;
+	rc->body[rc->len] = '\0';
+	return 0;
+}
+
+/* Content-Length as announced, 0 when absent or not a number. */
+static size_t announced_length(struct MHD_Connection *conn)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+
+	return v ? strtoull(v, NULL, 10) : 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct api_server *srv = cls;
+	struct request_ctx *rc = *con_cls;
+	size_t announced;
+
+	(void)version;
+	if (ci && ci->socket_context == &connection_refused)
+		return MHD_NO;
+	if (!rc) {
+		/* Headers are in, the body (if any) not yet. */
+		log_set_thread_name("fc_api");
+		rc = calloc(1, sizeof(*rc));
+		if (!rc)
+			return MHD_NO;
+		*con_cls = rc;
+		announced = announced_length(conn);
+		if (announced > srv->max_payload) {
+			rc->answered = true;
+			return send_payload_error(conn, announced, srv->max_payload);
+		}
+		return MHD_YES;
+	}
+	if (rc->answered) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (append_body(rc, upload_data, *upload_data_size, srv->max_payload))
+			return MHD_NO;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (rc->received > srv->max_payload)
+		return send_payload_error(conn, rc->received, srv->max_payload);
+	return serve(srv, conn, method, url, rc);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct request_ctx *rc = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (rc) {
+		free(rc->body);
+		free(rc);
+	}
+	*con_cls = NULL;
+}
+
+/* Over the limit: Firecracker's 503, then the socket is shut so MHD drops it. */
+static void refuse_connection(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	if (!ci)
+		return;
+	if (send(ci->connect_fd, server_full, sizeof(server_full) - 1,
+		 MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_warn("Cannot answer a connection over the limit: %s", strerror(errno));
+	shutdown(ci->connect_fd, SHUT_RDWR);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct api_server *srv = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		if (srv->connections >= API_MAX_CONNECTIONS) {
+			*socket_context = &connection_refused;
+			refuse_connection(conn);
+			return;
+		}
+		srv->connections++;
+	} else if (*socket_context != &connection_refused) {
+		srv->connections--;
+	}
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_warn("libmicrohttpd: %s", msg);
+}
+
+static int listen_unix(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "the socket path is %zu bytes long, at most %zu are possible",
+			 strlen(path), sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	/* A socket left by an earlier run is replaced; any other file is not touched. */
+	if (!lstat(path, &st) && S_ISSOCK(st.st_mode) && unlink(path)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot remove the stale socket %s: %s", path,
+			 strerror(-ret));
+		return ret;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "socket: %s", strerror(-ret));
+		return ret;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, API_MAX_CONNECTIONS)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(-ret));
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int api_server_start(struct api_server **out, const char *sock_path, size_t max_payload,
+		     struct vmm_channel *ch, char *err, size_t errlen)
+{
+	struct api_server *srv = calloc(1, sizeof(*srv));
+	int fd;
+
+	*out = NULL;
+	if (!srv || !(srv->sock_path = strdup(sock_path))) {
+		free(srv);
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	srv->ch = ch;
+	srv->max_payload = max_payload;
+	fd = listen_unix(sock_path, err, errlen);
+	if (fd < 0) {
+		free(srv->sock_path);
+		free(srv);
+		return fd;
+	}
+	/* The logger goes first so that MHD never prints on its own. */
+	srv->daemon = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	    on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, srv, MHD_OPTION_END);
+	if (!srv->daemon) {
+		snprintf(err, errlen, "libmicrohttpd could not start on %s", sock_path);
+		close(fd);
+		unlink(sock_path);
+		free(srv->sock_path);
+		free(srv);
+		return -EIO;
+	}
+	log_info("API server started.");
+	*out = srv;
+	return 0;
+}
+
+void api_server_stop(struct api_server *srv)
+{
+	if (!srv)
+		return;
+	/* A request blocked on the VMM thread must finish before the join. */
+	vmm_channel_close(srv->ch);
+	MHD_stop_daemon(srv->daemon);
+	unlink(srv->sock_path);
+	free(srv->sock_path);
+	free(srv);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The REST API: HTTP/1.1 on a Unix socket (libmicrohttpd, one internal
+ * thread, so requests are served one at a time like Firecracker's). The API
+ * thread only parses and validates; every request that needs the VM goes
+ * through the vmm_channel to the VMM thread. Wire details follow Firecracker:
+ * "Server: Firecracker API" on every response, at most 10 connections (the
+ * 11th gets a 503), bodies up to @max_payload bytes.
+ */
+#ifndef EMBER_API_SERVER_H
+#define EMBER_API_SERVER_H
+
+#include <stddef.h>
+
+#include "vmm_channel.h"
+
+#define API_MAX_CONNECTIONS 10
+#define API_SERVER_HEADER   "Firecracker API"
+
+struct api_server;
+
+/*
+ * Listen on @sock_path (a stale socket file there is replaced) and serve in a
+ * new thread. 0, or -errno with a description in @err.
+ */
+int api_server_start(struct api_server **out, const char *sock_path, size_t max_payload,
+		     struct vmm_channel *ch, char *err, size_t errlen);
+
+/*
+ * Stop serving: closes @ch for good (a request waiting on the VMM thread is
+ * answered with an error), joins the thread, removes the socket file.
+ */
+void api_server_stop(struct api_server *srv);
+
+#endif

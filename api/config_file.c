@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "config_file.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_parse.h"
+#include "log.h"
+
+/* The sections in the order they are applied (Firecracker's VmResources::from_json). */
+static const struct {
+	const char *key;
+	const struct body_parser *parser;
+	enum jde_presence presence;
+} sections[] = {
+    {"logger", &put_logger_parser, JDE_OPTION},
+    {"metrics", &put_metrics_parser, JDE_OPTION},
+    {"machine-config", &put_machine_config_parser, JDE_OPTION},
+    {"boot-source", &put_boot_source_parser, JDE_REQUIRED},
+    {"serial", &put_serial_parser, JDE_OPTION},
+};
+
+#define NR_SECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+/* Field order of the error messages: the keys as GET /vm/config writes them. */
+static const unsigned int key_order[NR_SECTIONS] = {3, 0, 2, 1, 4};
+
+static void free_requests(struct vmm_request *reqs, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		vmm_request_free(&reqs[i]);
+	free(reqs);
+}
+
+static int build_requests(struct jde_value *vals, struct vmm_request **out, size_t *nr, char *err,
+			  size_t errlen)
+{
+	struct vmm_request *reqs = calloc(NR_SECTIONS, sizeof(*reqs));
+	struct parse_info info;
+	size_t n = 0;
+	int ret;
+
+	if (!reqs)
+		return -ENOMEM;
+	for (size_t s = 0; s < NR_SECTIONS; s++) {
+		struct jde_value *v = &vals[s];
+
+		if (!v->set)
+			continue;
+		ret = api_build_request(sections[s].parser, NULL, v->sub, &reqs[n], &info, err,
+					errlen);
+		if (ret) {
+			free_requests(reqs, n);
+			return ret;
+		}
+		if (info.deprecated)
+			log_warn("%s", info.deprecation);
+		n++;
+	}
+	*out = reqs;
+	*nr = n;
+	return 0;
+}
+
+int config_file_parse(const char *json_text, struct vmm_request **reqs, size_t *nr, char *err,
+		      size_t errlen)
+{
+	struct jde_field fields[NR_SECTIONS];
+	struct jde_value by_key[NR_SECTIONS], vals[NR_SECTIONS];
+	struct jde_struct schema = {"VmmConfig", fields, NR_SECTIONS};
+	char msg[FAULT_MESSAGE_MAX];
+	int ret;
+
+	*reqs = NULL;
+	*nr = 0;
+	for (size_t k = 0; k < NR_SECTIONS; k++) {
+		unsigned int s = key_order[k];
+
+		fields[k] = (struct jde_field)JDE_STRUCT_FIELD(
+		    sections[s].key, sections[s].presence, sections[s].parser->schema);
+	}
+	ret = jde_parse(json_text, strlen(json_text), &schema, by_key, msg, sizeof(msg));
+	if (ret == -EINVAL)
+		snprintf(err, errlen, "Invalid JSON: %s", msg);
+	else if (ret)
+		snprintf(err, errlen, "%s", strerror(-ret));
+	if (ret)
+		return ret;
+	for (size_t k = 0; k < NR_SECTIONS; k++)
+		vals[key_order[k]] = by_key[k];
+	ret = build_requests(vals, reqs, nr, err, errlen);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+	jde_free(&schema, by_key);
+	return ret;
+}

@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "json_de.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * The document is syntactically valid (jansson accepted it) before any of the
+ * walking below runs, so the helpers that skip tokens need no error paths.
+ */
+struct jde_doc {
+	const char *text;
+	size_t len;
+	char *err;
+	size_t errlen;
+};
+
+/* ---- positions ---- */
+
+/*
+ * serde_json reports the line (1-based) and the column as the number of
+ * bytes of that line before @index, where @index is how far it had read.
+ */
+static void jde_position(const struct jde_doc *doc, size_t index, unsigned int *line,
+			 unsigned int *col)
+{
+	size_t sol = 0;
+
+	*line = 1;
+	for (size_t i = 0; i < index && i < doc->len; i++) {
+		if (doc->text[i] == '\n') {
+			(*line)++;
+			sol = i + 1;
+		}
+	}
+	*col = (unsigned int)(index - sol);
+}
+
+static int jde_fail(const struct jde_doc *doc, size_t index, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int jde_fail(const struct jde_doc *doc, size_t index, const char *fmt, ...)
+{
+	unsigned int line, col;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(doc->err, doc->errlen, fmt, ap);
+	va_end(ap);
+	jde_position(doc, index, &line, &col);
+	if (n >= 0 && (size_t)n < doc->errlen)
+		snprintf(doc->err + n, doc->errlen - n, " at line %u column %u", line, col);
+	return -EINVAL;
+}
+
+/* ---- token skipping (valid JSON only) ---- */
+
+static size_t skip_ws(const struct jde_doc *doc, size_t i)
+{
+	while (i < doc->len && doc->text[i] && strchr(" \t\r\n", doc->text[i]))
+		i++;
+	return i;
+}
+
+/* @i at the opening quote; returns the index just past the closing one. */
+static size_t skip_string(const struct jde_doc *doc, size_t i)
+{
+	for (i++; i < doc->len && doc->text[i] != '"'; i++)
+		if (doc->text[i] == '\\')
+			i++;
+	return i + 1;
+}
+
+static size_t skip_value(const struct jde_doc *doc, size_t i)
+{
+	int depth = 0;
+
+	if (doc->text[i] != '{' && doc->text[i] != '[') {
+		if (doc->text[i] == '"')
+			return skip_string(doc, i);
+		while (i < doc->len && !strchr(",}] \t\r\n", doc->text[i]))
+			i++;
+		return i;
+	}
+	while (i < doc->len) {
+		char c = doc->text[i];
+
+		if (c == '"') {
+			i = skip_string(doc, i);
+			continue;
+		}
+		if (c == '{' || c == '[')
+			depth++;
+		else if ((c == '}' || c == ']') && --depth == 0)
+			return i + 1;
+		i++;
+	}
+	return i;
+}
+
+/* ---- value decoding ---- */
+
+/* Decode the JSON string token [start, end) (escapes resolved). NULL on ENOMEM. */
+static char *decode_string(const struct jde_doc *doc, size_t start, size_t end)
+{
+	json_t *j = json_loadb(doc->text + start, end - start, JSON_DECODE_ANY, NULL);
+	char *s = NULL;
+
+	if (j && json_is_string(j))
+		s = strdup(json_string_value(j));
+	json_decref(j);
+	return s;
+}
+
+static bool is_number_start(char c)
+{
+	return c == '-' || (c >= '0' && c <= '9');
+}
+
+static bool is_float_token(const struct jde_doc *doc, size_t start, size_t end)
+{
+	for (size_t i = start; i < end; i++)
+		if (strchr(".eE", doc->text[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Rust's Display of an f64 (shortest digits that round-trip, never an
+ * exponent) plus serde_json's ".0" for integral values.
+ */
+static void format_float(double v, char *buf, size_t size)
+{
+	char digits[32], tmp[40], *e;
+	int exp, nd, pos = 0;
+
+	for (int prec = 0; prec < 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*e", prec, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	e = strchr(tmp, 'e');
+	exp = atoi(e + 1);
+	*e = '\0';
+	nd = 0;
+	for (char *p = tmp; *p; p++)
+		if (*p >= '0' && *p <= '9')
+			digits[nd++] = *p;
+	digits[nd] = '\0';
+	if (signbit(v))
+		pos += snprintf(buf + pos, size - pos, "-");
+	if (exp < 0) {
+		pos += snprintf(buf + pos, size - pos, "0.");
+		for (int i = 0; i < -exp - 1; i++)
+			pos += snprintf(buf + pos, size - pos, "0");
+		snprintf(buf + pos, size - pos, "%s", digits);
+		return;
+	}
+	for (int i = 0; i <= exp; i++)
+		pos += snprintf(buf + pos, size - pos, "%c", i < nd ? digits[i] : '0');
+	if (nd > exp + 1)
+		snprintf(buf + pos, size - pos, ".%s", digits + exp + 1);
+	else
+		snprintf(buf + pos, size - pos, ".0");
+}
+
+/* Rust's Debug of a str: quoted, with \" \\ \n \r \t \0 and \u{..} escapes. */
+static void debug_str(const char *s, char *buf, size_t size)
+{
+	size_t pos = 0;
+
+	pos += snprintf(buf, size, "\"");
+	for (; *s && pos < size; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			pos += snprintf(buf + pos, size - pos, "\\%c", c);
+		else if (c == '\n')
+			pos += snprintf(buf + pos, size - pos, "\\n");
+		else if (c == '\r')
+			pos += snprintf(buf + pos, size - pos, "\\r");
+		else if (c == '\t')
+			pos += snprintf(buf + pos, size - pos, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			pos += snprintf(buf + pos, size - pos, "\\u{%x}", c);
+		else
+			pos += snprintf(buf + pos, size - pos, "%c", c);
+	}
+	if (pos < size)
+		snprintf(buf + pos, size - pos, "\"");
+}
+
+/*
+ * "invalid type: <what was there>, expected <exp>", positioned like serde:
+ * after a scalar, or at a '[' / '{' it did not enter.
+ */
+static int invalid_type(const struct jde_doc *doc, size_t i, const char *exp)
+{
+	size_t end = skip_value(doc, i);
+	char c = doc->text[i], what[160];
+
+	switch (c) {
+	case '{':
+		return jde_fail(doc, i, "invalid type: map, expected %s", exp);
+	case '[':
+		return jde_fail(doc, i, "invalid type: sequence, expected %s", exp);
+	case 't':
+	case 'f':
+		return jde_fail(doc, end, "invalid type: boolean `%s`, expected %s",
+				c == 't' ? "true" : "false", exp);
+	case 'n':
+		return jde_fail(doc, end, "invalid type: null, expected %s", exp);
+	case '"': {
+		char *s = decode_string(doc, i, end);
+
+		if (!s)
+			return -ENOMEM;
+		debug_str(s, what, sizeof(what));
+		free(s);
+		return jde_fail(doc, end, "invalid type: string %s, expected %s", what, exp);
+	}
+	default:
+		break;
+	}
+	if (is_float_token(doc, i, end)) {
+		format_float(strtod(doc->text + i, NULL), what, sizeof(what));
+		return jde_fail(doc, end, "invalid type: floating point `%s`, expected %s", what,
+				exp);
+	}
+	return jde_fail(doc, end, "invalid type: integer `%.*s`, expected %s", (int)(end - i),
+			doc->text + i, exp);
+}
+
+/* serde's OneOf: "`a`", "`a` or `b`", "one of `a`, `b`, `c`". */
+static void one_of(char *buf, size_t size, const char *const *names, size_t nr)
+{
+	size_t pos = 0;
+
+	if (nr == 1) {
+		snprintf(buf, size, "`%s`", names[0]);
+		return;
+	}
+	if (nr == 2) {
+		snprintf(buf, size, "`%s` or `%s`", names[0], names[1]);
+		return;
+	}
+	pos = snprintf(buf, size, "one of ");
+	for (size_t i = 0; i < nr && pos < size; i++)
+		pos += snprintf(buf + pos, size - pos, "%s`%s`", i ? ", " : "", names[i]);
+}
+
+static int de_struct(const struct jde_doc *doc, size_t *pos, const struct jde_struct *st,
+		     struct jde_value *vals);
+
+static int de_unsigned(const struct jde_doc *doc, size_t i, size_t end, uint64_t max,
+		       const char *exp, struct jde_value *v)
+{
+	bool negative = doc->text[i] == '-';
+
+	if (!is_number_start(doc->text[i]) || is_float_token(doc, i, end))
+		return invalid_type(doc, i, exp);
+	errno = 0;
+	/* "-0" is zero; any other negative integer is out of range. */
+	if (negative)
+		v->u = strtoll(doc->text + i, NULL, 10) ? UINT64_MAX : 0;
+	else
+		v->u = strtoull(doc->text + i, NULL, 10);
+	if (errno || v->u > max || (negative && v->u))
+		return jde_fail(doc, end, "invalid value: integer `%.*s`, expected %s",
+				(int)(end - i), doc->text + i, exp);
+	v->set = true;
+	return 0;
+}
+
+static int de_enum(const struct jde_doc *doc, size_t i, size_t end, const struct jde_field *f,
+		   struct jde_value *v)
+{
+	char list[512];
+	size_t nr = 0;
+	char *s;
+
+	/* serde_json takes a unit variant only from a string. */
+	if (doc->text[i] != '"')
+		return jde_fail(doc, i + 1, "expected value");
+	s = decode_string(doc, i, end);
+	if (!s)
+		return -ENOMEM;
+	for (nr = 0; f->variants[nr]; nr++) {
+		if (!strcmp(s, f->variants[nr])) {
+			free(s);
+			v->e = (int)nr;
+			v->set = true;
+			return 0;
+		}
+	}
+	one_of(list, sizeof(list), f->variants, nr);
+	jde_fail(doc, end, "unknown variant `%s`, expected %s", s, list);
+	free(s);
+	return -EINVAL;
+}
+
+static int de_custom(const struct jde_doc *doc, size_t i, size_t end, const struct jde_field *f,
+		     struct jde_value *v)
+{
+	const char *msg = NULL;
+	char *s;
+	int ret;
+
+	if (doc->text[i] != '"')
+		return invalid_type(doc, i, "a string");
+	s = decode_string(doc, i, end);
+	if (!s)
+		return -ENOMEM;
+	ret = f->custom(s, &v->e, &msg);
+	free(s);
+	if (ret)
+		return jde_fail(doc, end, "%s", msg ? msg : "invalid value");
+	v->set = true;
+	return 0;
+}
+
+static int de_sub_struct(const struct jde_doc *doc, size_t *pos, const struct jde_field *f,
+			 struct jde_value *v)
+{
+	v->sub = calloc(f->sub->nr_fields, sizeof(*v->sub));
+	if (!v->sub)
+		return -ENOMEM;
+	v->set = true;
+	return de_struct(doc, pos, f->sub, v->sub);
+}
+
+/* Decode the value at *pos for field @f; *pos moves past it. */
+static int de_field(const struct jde_doc *doc, size_t *pos, const struct jde_field *f,
+		    struct jde_value *v)
+{
+	size_t i = *pos, end = skip_value(doc, i);
+	char c = doc->text[i];
+
+	v->seen = true;
+	*pos = end;
+	if (c == 'n' && f->presence == JDE_OPTION)
+		return 0;
+	switch (f->kind) {
+	case JDE_U8:
+		return de_unsigned(doc, i, end, UINT8_MAX, "u8", v);
+	case JDE_USIZE:
+		return de_unsigned(doc, i, end, UINT64_MAX, "usize", v);
+	case JDE_BOOL:
+		if (c != 't' && c != 'f')
+			return invalid_type(doc, i, "a boolean");
+		v->b = c == 't';
+		v->set = true;
+		return 0;
+	case JDE_STRING:
+	case JDE_PATH:
+		if (c != '"')
+			return invalid_type(doc, i,
+					    f->kind == JDE_PATH ? "path string" : "a string");
+		v->s = decode_string(doc, i, end);
+		v->set = v->s != NULL;
+		return v->s ? 0 : -ENOMEM;
+	case JDE_ENUM:
+		return de_enum(doc, i, end, f, v);
+	case JDE_CUSTOM:
+		return de_custom(doc, i, end, f, v);
+	case JDE_STRUCT:
+		*pos = i;
+		return de_sub_struct(doc, pos, f, v);
+	}
+	return -EINVAL;
+}
+
+static const struct jde_field *find_field(const struct jde_struct *st, const char *key, size_t *idx)
+{
+	for (size_t i = 0; i < st->nr_fields; i++) {
+		if (!strcmp(st->fields[i].name, key)) {
+			*idx = i;
+			return &st->fields[i];
+		}
+	}
+	return NULL;
+}
+
+static int unknown_field(const struct jde_doc *doc, size_t at, const struct jde_struct *st,
+			 const char *key)
+{
+	const char *names[32];
+	char list[768];
+	size_t nr = st->nr_fields < 32 ? st->nr_fields : 32;
+
+	for (size_t i = 0; i < nr; i++)
+		names[i] = st->fields[i].name;
+	if (!nr)
+		return jde_fail(doc, at, "unknown field `%s`, there are no fields", key);
+	one_of(list, sizeof(list), names, nr);
+	return jde_fail(doc, at, "unknown field `%s`, expected %s", key, list);
+}
+
+/* One "key": value member at *pos; *pos moves past the value. */
+static int de_member(const struct jde_doc *doc, size_t *pos, const struct jde_struct *st,
+		     struct jde_value *vals)
+{
+	size_t key_end = skip_string(doc, *pos), idx = 0;
+	const struct jde_field *f;
+	char *key = decode_string(doc, *pos, key_end);
+	int ret;
+
+	if (!key)
+		return -ENOMEM;
+	f = find_field(st, key, &idx);
+	if (!f)
+		ret = unknown_field(doc, key_end, st, key);
+	else if (vals[idx].seen)
+		ret = jde_fail(doc, key_end, "duplicate field `%s`", key);
+	else
+		ret = 0;
+	free(key);
+	if (ret)
+		return ret;
+	*pos = skip_ws(doc, skip_ws(doc, key_end) + 1); /* past ':' */
+	return de_field(doc, pos, f, &vals[idx]);
+}
+
+static int de_struct(const struct jde_doc *doc, size_t *pos, const struct jde_struct *st,
+		     struct jde_value *vals)
+{
+	char exp[96];
+	size_t i = *pos;
+	int ret;
+
+	if (doc->text[i] != '{') {
+		snprintf(exp, sizeof(exp), "struct %s", st->name);
+		return invalid_type(doc, i, exp);
+	}
+	for (i = skip_ws(doc, i + 1); doc->text[i] != '}'; i = skip_ws(doc, i)) {
+		ret = de_member(doc, &i, st, vals);
+		if (ret)
+			return ret;
+		i = skip_ws(doc, i);
+		if (doc->text[i] == ',')
+			i++;
+	}
+	i++; /* serde consumes the '}' before checking for missing fields */
+	for (size_t f = 0; f < st->nr_fields; f++)
+		if (st->fields[f].presence == JDE_REQUIRED && !vals[f].seen)
+			return jde_fail(doc, i, "missing field `%s`", st->fields[f].name);
+	*pos = i;
+	return 0;
+}
+
+/* ---- syntax errors: jansson's diagnosis in serde_json's words ---- */
+
+/* Length of the token jansson quotes in "... near 'tok'" (0 if none). */
+static size_t near_token_len(const char *text)
+{
+	const char *start = strstr(text, "near '"), *end;
+
+	if (!start)
+		return 0;
+	start += strlen("near '");
+	end = strrchr(start, '\'');
+	return end && end >= start ? (size_t)(end - start) : 0;
+}
+
+static char prev_non_ws(const struct jde_doc *doc, size_t i)
+{
+	while (i > 0) {
+		char c = doc->text[--i];
+
+		if (!strchr(" \t\r\n", c))
+			return c;
+	}
+	return '\0';
+}
+
+static const char *eof_message(const struct jde_doc *doc, const char *text)
+{
+	/* After a comma serde_json expects the next value, not the end of the object. */
+	if (prev_non_ws(doc, doc->len) == ',')
+		return "EOF while parsing a value";
+	if (strstr(text, "premature end of input"))
+		return "EOF while parsing a string";
+	if (strstr(text, "']' expected"))
+		return "EOF while parsing a list";
+	if (strstr(text, "expected near end of file"))
+		return "EOF while parsing an object";
+	return "EOF while parsing a value";
+}
+
+static const char *syntax_message(const struct jde_doc *doc, const json_error_t *e,
+				  size_t tok_start)
+{
+	const char *t = e->text;
+	char c = tok_start < doc->len ? doc->text[tok_start] : '\0';
+
+	if (strstr(t, "unexpected newline") || strstr(t, "control character"))
+		return "control character (\\u0000-\\u001F) found while parsing a string";
+	if (strstr(t, "invalid escape") || strstr(t, "invalid Unicode"))
+		return "invalid escape";
+	if ((c == '}' || c == ']') && prev_non_ws(doc, tok_start) == ',')
+		return "trailing comma";
+	if (strstr(t, "string or '}' expected"))
+		return "key must be a string";
+	if (strstr(t, "':' expected"))
+		return "expected `:`";
+	if (strstr(t, "'}' expected"))
+		return "expected `,` or `}`";
+	if (strstr(t, "']' expected"))
+		return "expected `,` or `]`";
+	if (strstr(t, "invalid token") && is_number_start(c))
+		return "invalid number";
+	if (strstr(t, "invalid token") && strchr("tfn", c) && c)
+		return "expected ident";
+	return "expected value";
+}
+
+static int syntax_error(const struct jde_doc *doc, const json_error_t *e)
+{
+	size_t pos = e->position > 0 ? (size_t)e->position : 0, tok;
+
+	switch (json_error_code(e)) {
+	case json_error_out_of_memory:
+		return -ENOMEM;
+	case json_error_premature_end_of_input:
+		return jde_fail(doc, pos, "%s", eof_message(doc, e->text));
+	case json_error_end_of_input_expected:
+		tok = pos - near_token_len(e->text);
+		return jde_fail(doc, tok + 1, "trailing characters");
+	case json_error_invalid_utf8:
+		return jde_fail(doc, pos + 1, "invalid unicode code point");
+	case json_error_numeric_overflow:
+		return jde_fail(doc, pos, "number out of range");
+	case json_error_stack_overflow:
+		return jde_fail(doc, pos, "recursion limit exceeded");
+	case json_error_null_character:
+		return jde_fail(doc, pos, "\\u0000 is not allowed in a string");
+	case json_error_invalid_syntax:
+		if (strstr(e->text, "unexpected newline") || strstr(e->text, "invalid escape"))
+			return jde_fail(doc, pos + (strstr(e->text, "newline") ? 1 : 0), "%s",
+					syntax_message(doc, e, pos));
+		tok = pos - near_token_len(e->text);
+		return jde_fail(doc, tok + 1, "%s", syntax_message(doc, e, tok));
+	default:
+		return jde_fail(doc, pos, "%s", e->text);
+	}
+}
+
+/* ---- entry points ---- */
+
+int jde_parse(const char *text, size_t len, const struct jde_struct *st, struct jde_value *vals,
+	      char *err, size_t errlen)
+{
+	struct jde_doc doc = {text, len, err, errlen};
+	json_error_t e;
+	json_t *root;
+	size_t pos;
+	int ret;
+
+	memset(vals, 0, st->nr_fields * sizeof(*vals));
+	err[0] = '\0';
+	root = json_loadb(text, len, JSON_DECODE_ANY, &e);
+	if (!root)
+		return syntax_error(&doc, &e);
+	json_decref(root);
+	/* jansson stops at an embedded NUL only with JSON_DISABLE_EOF_CHECK: none here. */
+	pos = skip_ws(&doc, 0);
+	ret = de_struct(&doc, &pos, st, vals);
+	if (ret)
+		jde_free(st, vals);
+	return ret;
+}
+
+void jde_free(const struct jde_struct *st, struct jde_value *vals)
+{
+	for (size_t i = 0; i < st->nr_fields; i++) {
+		if (vals[i].sub) {
+			jde_free(st->fields[i].sub, vals[i].sub);
+			free(vals[i].sub);
+		}
+		free(vals[i].s);
+		memset(&vals[i], 0, sizeof(vals[i]));
+	}
+}
+
+char *jde_take_str(struct jde_value *v)
+{
+	char *s = v->s;
+
+	v->s = NULL;
+	return s;
+}
