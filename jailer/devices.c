@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The jail's own directories and device nodes, made from inside the jail
+ * (after pivot_root) so no path can point outside it. Modes follow
+ * Firecracker: directories 0700 and character devices 0600, all owned by the
+ * jailed uid:gid so the unprivileged process can use them and nobody else can.
+ */
+#include "jailer/jailer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define JAIL_DIR_MODE 0700
+#define JAIL_DEV_MODE 0600
+
+struct jail_node {
+	const char *dir; /* "" = jail root, else "dev" or "dev/net" */
+	const char *name;
+	unsigned int major, minor;
+	bool optional; /* a failure is a warning (Firecracker: /dev/urandom) */
+};
+
+static int own_dir(int fd, uid_t uid, gid_t gid, const char *shown)
+{
+	if (fchmod(fd, JAIL_DIR_MODE) || fchown(fd, uid, gid)) {
+		int err = errno;
+
+		jail_err("cannot set mode/owner of %s in the jail: %s", shown, strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+static int jail_dir(struct undo_log *u, int parentfd, const char *name, const char *shown,
+		    uid_t uid, gid_t gid, int *out_fd)
+{
+	int ret = fs_mkdirat_tracked(u, parentfd, name, JAIL_DIR_MODE, shown, out_fd);
+
+	if (ret)
+		return ret;
+	ret = own_dir(*out_fd, uid, gid, shown);
+	if (ret)
+		close(*out_fd);
+	return ret;
+}
+
+static int make_node(struct undo_log *u, int dirfd, const char *shown, const struct jail_node *n,
+		     uid_t uid, gid_t gid)
+{
+	int ret;
+
+	if (mknodat(dirfd, n->name, S_IFCHR | JAIL_DEV_MODE, makedev(n->major, n->minor))) {
+		ret = -errno;
+		if (n->optional)
+			jail_warn("cannot create %s in the jail: %s (continuing without it)", shown,
+				  strerror(-ret));
+		else
+			jail_err("cannot create %s in the jail: %s", shown, strerror(-ret));
+		return n->optional ? 0 : ret;
+	}
+	ret = undo_push_remove(u, dirfd, n->name, false);
+	if (ret) {
+		unlinkat(dirfd, n->name, 0);
+		jail_err("cannot record %s for cleanup: %s", shown, strerror(-ret));
+		return ret;
+	}
+	/* mknod applied the umask; chown first, then the exact mode. */
+	if (fchownat(dirfd, n->name, uid, gid, AT_SYMLINK_NOFOLLOW) ||
+	    fchmodat(dirfd, n->name, JAIL_DEV_MODE, 0)) {
+		ret = -errno;
+		jail_err("cannot set mode/owner of %s in the jail: %s", shown, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+static int make_nodes(struct undo_log *u, int devfd, int netfd, uid_t uid, gid_t gid,
+		      const struct jail_devices *dev)
+{
+	const struct jail_node nodes[] = {
+	    {"dev/net", "tun", 10, 200, false},
+	    {"dev", "kvm", 10, 232, false},
+	    {"dev", "urandom", 1, 9, true},
+	    {"dev", "userfaultfd", 10, dev->uffd_minor, false},
+	};
+	size_t i, count = dev->have_uffd ? 4 : 3;
+	int ret;
+
+	for (i = 0; i < count; i++) {
+		char shown[64];
+		int fd = strcmp(nodes[i].dir, "dev") ? netfd : devfd;
+
+		strcpy(shown, "/");
+		strcat(shown, nodes[i].dir);
+		strcat(shown, "/");
+		strcat(shown, nodes[i].name);
+		ret = make_node(u, fd, shown, &nodes[i], uid, gid);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int jail_make_nodes(struct undo_log *u, int rootfd, uid_t uid, gid_t gid,
+		    const struct jail_devices *dev)
+{
+	int devfd = -1, netfd = -1, runfd = -1, ret;
+
+	/* The binary creates its API socket in the jail: the root is its own. */
+	ret = own_dir(rootfd, uid, gid, "/");
+	if (!ret)
+		ret = jail_dir(u, rootfd, "dev", "/dev", uid, gid, &devfd);
+	if (!ret)
+		ret = jail_dir(u, devfd, "net", "/dev/net", uid, gid, &netfd);
+	if (!ret)
+		ret = jail_dir(u, rootfd, "run", "/run", uid, gid, &runfd);
+	if (!ret)
+		ret = make_nodes(u, devfd, netfd, uid, gid, dev);
+	if (devfd >= 0)
+		close(devfd);
+	if (netfd >= 0)
+		close(netfd);
+	if (runfd >= 0)
+		close(runfd);
+	return ret;
+}
