@@ -57,6 +57,66 @@ struct serial_config {
 	char *serial_out_path;	/* NULL: stdout */
 };
 
+/* Firecracker's TokenBucket: size 0 or refill_time 0 disables the bucket. */
+struct token_bucket_config {
+	uint64_t size;
+	uint64_t one_time_burst;
+	uint64_t refill_time_ms;
+};
+
+/* Firecracker's RateLimiter: a bandwidth (bytes) and an ops bucket. */
+struct rate_limiter_config {
+	bool has_bandwidth;
+	struct token_bucket_config bandwidth;
+	bool has_ops;
+	struct token_bucket_config ops;
+};
+
+enum drive_cache_type { DRIVE_CACHE_UNSAFE = 0, DRIVE_CACHE_WRITEBACK };
+enum drive_io_engine { DRIVE_IO_SYNC = 0, DRIVE_IO_ASYNC };
+
+/* PUT /drives/{drive_id} */
+struct drive_config {
+	char *drive_id;
+	char *path_on_host;
+	bool is_root_device;
+	char *partuuid;		/* NULL: root=/dev/vda */
+	bool is_read_only;
+	enum drive_cache_type cache_type;
+	enum drive_io_engine io_engine;
+	bool has_rate_limiter;
+	struct rate_limiter_config rate_limiter;
+};
+
+/* PUT /network-interfaces/{iface_id} */
+struct net_config {
+	char *iface_id;
+	char *host_dev_name;	/* tap device name */
+	bool has_guest_mac;
+	uint8_t guest_mac[6];
+	bool has_mtu;
+	uint16_t mtu;
+	bool has_rx_rate_limiter;
+	struct rate_limiter_config rx_rate_limiter;
+	bool has_tx_rate_limiter;
+	struct rate_limiter_config tx_rate_limiter;
+};
+
+/* PUT /vsock */
+struct vsock_config {
+	char *vsock_id;		/* deprecated, optional */
+	uint32_t guest_cid;
+	char *uds_path;
+};
+
+/* PUT /entropy */
+struct entropy_config {
+	bool has_rate_limiter;
+	struct rate_limiter_config rate_limiter;
+};
+
+#define VMM_MAX_VIRTIO_DEVICES 19	/* one GSI each: LAYOUT_IRQ_BASE..LAYOUT_IRQ_MAX */
+
 struct vm_config {
 	struct machine_config machine;
 	bool has_boot_source;
@@ -67,6 +127,14 @@ struct vm_config {
 	struct metrics_config metrics;
 	bool has_serial;
 	struct serial_config serial;
+	struct drive_config *drives;	/* in the order they were first PUT */
+	unsigned int nr_drives;
+	struct net_config *nets;
+	unsigned int nr_nets;
+	bool has_vsock;
+	struct vsock_config vsock;
+	bool has_entropy;
+	struct entropy_config entropy;
 };
 
 void vm_config_init(struct vm_config *cfg);	/* Firecracker defaults: 1 vCPU, 128 MiB */
