@@ -18,4 +18,12 @@ bool cmdline_has(const char *cmdline, const char *name);
  */
 bool cmdline_get(const char *cmdline, const char *name, const char **value, size_t *len);
 
+/*
+ * Parameters that may repeat (virtio_mmio.device=...): find the next
+ * "name=value" at or after *@cursor (start with the command line itself),
+ * point @value/@len at the value and move *@cursor past it. False when
+ * there is none left.
+ */
+bool cmdline_next(const char **cursor, const char *name, const char **value, size_t *len);
+
 #endif

@@ -77,7 +77,12 @@ startup_64:
 	hlt
 	jmp	2b
 
-/* Linux's boot GDT layout: null, null, __BOOT_CS (0x10), __BOOT_DS (0x18). */
+/*
+ * Linux's boot GDT layout: null, null, __BOOT_CS (0x10), __BOOT_DS (0x18);
+ * then what ring 3 needs (ring3.h): user data (0x20) and 64-bit user code
+ * (0x28) at DPL 3, and a 16-byte TSS descriptor (0x30) that ring3_init()
+ * fills in.
+ */
 	.section .data
 	.balign	16
 gdt:
@@ -85,6 +90,12 @@ gdt:
 	.quad	0
 	.quad	0x00af9b000000ffff		/* 64-bit code: L=1, P, DPL 0, exec/read, accessed */
 	.quad	0x00cf93000000ffff		/* data: D/B=1, G=1, P, DPL 0, read/write, accessed */
+	.quad	0x00cff3000000ffff		/* user data: as above at DPL 3 */
+	.quad	0x00affb000000ffff		/* user 64-bit code: as above at DPL 3 */
+	.globl	gdt_tss
+gdt_tss:
+	.quad	0
+	.quad	0
 gdt_end:
 gdt_ptr:
 	.word	gdt_end - gdt - 1

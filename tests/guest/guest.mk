@@ -19,7 +19,7 @@ GUEST_ASFLAGS := -nostdinc -fno-pic -Wa,--fatal-warnings -MMD -MP -I$(GUEST_SRC)
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
 		 -Wl,-z,noexecstack
 
-GUEST_KERNEL_OBJS := $(addprefix $(GUEST_OUT)/obj/,entry.o trap_entry.o \
+GUEST_KERNEL_OBJS := $(addprefix $(GUEST_OUT)/obj/,entry.o trap_entry.o ring3_entry.o \
 	$(patsubst %.c,%.o,$(notdir $(wildcard $(GUEST_SRC)/*.c))))
 GUEST_ELF := $(GUEST_OUT)/test-guest.elf
 GUEST_BZIMAGE := $(GUEST_OUT)/test-guest.bzImage

@@ -24,6 +24,31 @@ static inline void mmio_write8(uint64_t addr, uint8_t val)
 	__asm__ volatile("movb %0, (%1)" : : "q"(val), "r"(addr) : "memory");
 }
 
+/* 32-bit MMIO accesses, as single instructions the VMM sees whole (virtio-mmio registers). */
+static inline uint32_t mmio_read32(uint64_t addr)
+{
+	uint32_t val;
+
+	__asm__ volatile("movl (%1), %0" : "=r"(val) : "r"(addr) : "memory");
+	return val;
+}
+
+static inline void mmio_write32(uint64_t addr, uint32_t val)
+{
+	__asm__ volatile("movl %0, (%1)" : : "r"(val), "r"(addr) : "memory");
+}
+
+/*
+ * Compiler barrier. Enough between ring stores (or ring loads) shared with
+ * the VMM: x86 orders stores with stores and loads with loads, and an
+ * uncached MMIO store is not reordered with earlier stores (Linux's
+ * virt_wmb()/virt_rmb() on x86).
+ */
+static inline void barrier(void)
+{
+	__asm__ volatile("" : : : "memory");
+}
+
 static inline void cpu_cli(void)
 {
 	__asm__ volatile("cli" : : : "memory");

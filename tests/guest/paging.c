@@ -4,12 +4,14 @@
 
 #define PTE_PRESENT (1UL << 0)
 #define PTE_RW	    (1UL << 1)
+#define PTE_USER    (1UL << 2)
 #define PTE_PWT	    (1UL << 3)
 #define PTE_PCD	    (1UL << 4)
 #define PTE_PS	    (1UL << 7) /* in a PDE: 2 MiB page */
 
 #define ENTRIES_PER_TABLE 512
 #define PAGE_2M		  (2UL << 20)
+#define PAGE_1G		  (1UL << 30)
 #define PD_TABLES	  (PAGING_IDENTITY_LIMIT / PAGE_2M / ENTRIES_PER_TABLE)
 
 static uint64_t pml4[ENTRIES_PER_TABLE] __aligned(4096);
@@ -33,5 +35,19 @@ void paging_init(void)
 		pdpt[t] = (uint64_t)pd[t] | PTE_PRESENT | PTE_RW;
 	}
 	pml4[0] = (uint64_t)pdpt | PTE_PRESENT | PTE_RW;
+	write_cr3((uint64_t)pml4);
+}
+
+void paging_allow_user(uint64_t start, uint64_t len)
+{
+	uint64_t addr, end = start + len;
+
+	if (end < start || end > PAGING_IDENTITY_LIMIT)
+		end = PAGING_IDENTITY_LIMIT;
+	for (addr = start & ~(PAGE_2M - 1); addr < end; addr += PAGE_2M) {
+		pd[addr / PAGE_1G][(addr / PAGE_2M) % ENTRIES_PER_TABLE] |= PTE_USER;
+		pdpt[addr / PAGE_1G] |= PTE_USER;
+	}
+	pml4[0] |= PTE_USER;
 	write_cr3((uint64_t)pml4);
 }

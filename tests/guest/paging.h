@@ -17,4 +17,10 @@
 /* Build the tables and load CR3. Called from startup_64 before any C code. */
 void paging_init(void);
 
+/*
+ * Let ring 3 reach the 2 MiB pages covering [start, start + len): set the
+ * user bit on them and on the tables above them, then flush the TLB.
+ */
+void paging_allow_user(uint64_t start, uint64_t len);
+
 #endif

@@ -38,3 +38,22 @@ void print_hex(uint64_t val)
 	print_str("0x");
 	print_base(val, 16);
 }
+
+void print_printable(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	for (; len; len--, p++)
+		serial_putc(*p >= 0x20 && *p <= 0x7e ? (char)*p : '.');
+}
+
+void print_hex_bytes(const void *buf, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	const uint8_t *p = buf;
+
+	for (; len; len--, p++) {
+		serial_putc(digits[*p >> 4]);
+		serial_putc(digits[*p & 0xf]);
+	}
+}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cmdline.h"
 #include "io.h"
+#include "kbd.h"
 #include "pic.h"
 #include "pit.h"
 #include "print.h"
@@ -9,9 +10,12 @@
 #include "serial.h"
 #include "string.h"
 #include "traps.h"
+#include "virtio_scenarios.h"
 
 #define DEFAULT_SCENARIO "hello"
 #define COUNT_PREFIX	 "count="
+#define BENCH_PREFIX	 "blk-bench="
+#define BENCH_DEFAULT_N	 1000
 #define ECHO_LINE_MAX	 64
 
 /* ---- hello ---------------------------------------------------------------- */
@@ -112,6 +116,58 @@ static __noreturn void scenario_count(uint32_t n)
 	machine_reset();
 }
 
+/* ---- ctrl-alt-del: the VMM's SendCtrlAltDel on the keyboard ------------------ */
+
+/* Scancode set 2 make codes Firecracker sends: Ctrl, Alt, E0-prefixed Delete. */
+static const uint8_t ctrl_alt_del[] = {0x14, 0x11, 0xe0, 0x71};
+
+static struct {
+	size_t matched; /* bytes of ctrl_alt_del[] seen in a row */
+	volatile bool received;
+} cad;
+
+/* Match the sequence anywhere in the byte stream (an ACK or stray byte may precede it). */
+static void cad_byte(uint8_t c)
+{
+	if (c == ctrl_alt_del[cad.matched])
+		cad.matched++;
+	else
+		cad.matched = c == ctrl_alt_del[0] ? 1 : 0;
+	if (cad.matched == sizeof(ctrl_alt_del)) {
+		cad.received = true;
+		cad.matched = 0;
+	}
+}
+
+/* IRQ 1: take every byte the controller holds (status OBF), one interrupt may bring several. */
+static void cad_kbd_irq(void)
+{
+	uint8_t c;
+
+	while (kbd_getc(&c))
+		cad_byte(c);
+}
+
+static __noreturn void scenario_ctrl_alt_del(void)
+{
+	pic_init();
+	irq_set_handler(KBD_IRQ, cad_kbd_irq);
+	if (!kbd_enable_irq()) {
+		print_str("ctrl-alt-del: no i8042\n");
+		machine_reset();
+	}
+	pic_unmask(KBD_IRQ);
+	print_str("ctrl-alt-del: ready\n");
+	for (;;) {
+		cpu_cli();
+		if (cad.received)
+			break;
+		cpu_sti_hlt();
+	}
+	print_str("ctrl-alt-del: received\n");
+	machine_reset();
+}
+
 /* ---- triple-fault / halt-forever -------------------------------------------- */
 
 /*
@@ -148,7 +204,7 @@ static __noreturn void scenario_unknown(const char *name, size_t len)
 
 void scenario_run(const char *cmdline)
 {
-	size_t prefix = sizeof(COUNT_PREFIX) - 1;
+	size_t prefix = sizeof(COUNT_PREFIX) - 1, bench_prefix = sizeof(BENCH_PREFIX) - 1;
 	const char *name = DEFAULT_SCENARIO;
 	size_t len = strlen(DEFAULT_SCENARIO);
 	uint32_t n;
@@ -161,6 +217,21 @@ void scenario_run(const char *cmdline)
 	if (len > prefix && memcmp(name, COUNT_PREFIX, prefix) == 0 &&
 	    parse_u32(name + prefix, len - prefix, &n))
 		scenario_count(n);
+	if (str_equals(name, len, "ctrl-alt-del"))
+		scenario_ctrl_alt_del();
+	if (str_equals(name, len, "virtio-list"))
+		scenario_virtio_list(cmdline);
+	if (str_equals(name, len, "blk"))
+		scenario_blk(cmdline);
+	if (str_equals(name, len, "rng"))
+		scenario_rng(cmdline);
+	if (str_equals(name, len, "hostile"))
+		scenario_hostile(cmdline);
+	if (str_equals(name, len, "blk-bench"))
+		scenario_blk_bench(cmdline, BENCH_DEFAULT_N);
+	if (len > bench_prefix && memcmp(name, BENCH_PREFIX, bench_prefix) == 0 &&
+	    parse_u32(name + bench_prefix, len - bench_prefix, &n) && n > 0)
+		scenario_blk_bench(cmdline, n);
 	if (str_equals(name, len, "triple-fault"))
 		scenario_triple_fault();
 	if (str_equals(name, len, "halt-forever"))

@@ -62,3 +62,36 @@ bool parse_u32(const char *s, size_t len, uint32_t *out)
 	*out = (uint32_t)val;
 	return true;
 }
+
+static int digit_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return 99;
+}
+
+bool parse_u64(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t val = 0, base = 10;
+	size_t i = 0;
+
+	if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		i = 2;
+	}
+	if (i == len)
+		return false;
+	for (; i < len; i++) {
+		uint64_t d = (uint64_t)digit_value(s[i]);
+
+		if (d >= base || val > (~0UL - d) / base)
+			return false;
+		val = val * base + d;
+	}
+	*out = val;
+	return true;
+}

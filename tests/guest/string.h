@@ -22,4 +22,10 @@ bool str_equals(const char *s, size_t len, const char *lit);
  */
 bool parse_u32(const char *s, size_t len, uint32_t *out);
 
+/*
+ * Parse @len bytes of @s as a 64-bit number: hexadecimal after "0x" (or
+ * "0X"), decimal otherwise. False on an empty string, a bad digit or overflow.
+ */
+bool parse_u64(const char *s, size_t len, uint64_t *out);
+
 #endif

@@ -29,6 +29,7 @@ extern const char trap_stubs[];
 
 static struct idt_gate idt[NR_STUB_VECTORS];
 static irq_handler_t irq_handlers[NR_IRQS];
+static user_trap_hook_t user_trap_hook;
 
 static void idt_set_gate(unsigned int vector, uint64_t handler)
 {
@@ -57,6 +58,11 @@ void traps_init(void)
 	for (v = 0; v < NR_STUB_VECTORS; v++)
 		idt_set_gate(v, (uint64_t)trap_stubs + v * TRAP_STUB_SIZE);
 	load_idt(idt, sizeof(idt) - 1);
+}
+
+void traps_set_user_hook(user_trap_hook_t hook)
+{
+	user_trap_hook = hook;
 }
 
 void traps_load_empty_idt(void)
@@ -96,6 +102,6 @@ void trap_dispatch(struct trap_frame *frame)
 {
 	if (frame->vector >= IRQ_VECTOR_BASE && frame->vector < IRQ_VECTOR_BASE + NR_IRQS)
 		irq_dispatch((unsigned int)(frame->vector - IRQ_VECTOR_BASE));
-	else
+	else if (!((frame->cs & 3) == 3 && user_trap_hook && user_trap_hook(frame)))
 		exception_panic(frame);
 }

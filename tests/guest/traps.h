@@ -34,6 +34,13 @@ void traps_init(void);
 /* Run @handler for @irq (0-15) from now on. Call with interrupts disabled. */
 void irq_set_handler(unsigned int irq, irq_handler_t handler);
 
+/*
+ * Exceptions raised at CPL 3 go to @hook first; it returns false for those
+ * it does not handle, which then panic like any other.
+ */
+typedef bool (*user_trap_hook_t)(const struct trap_frame *frame);
+void traps_set_user_hook(user_trap_hook_t hook);
+
 /* Load an IDT with limit 0: the next exception cannot be delivered. */
 void traps_load_empty_idt(void);
 
