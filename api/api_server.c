@@ -15,6 +15,7 @@
 
 #include "api_route.h"
 #include "log.h"
+#include "seccomp_filters.h"
 
 struct api_server {
 	struct MHD_Daemon *daemon;
@@ -22,6 +23,8 @@ struct api_server {
 	size_t max_payload;
 	char *sock_path;
 	unsigned int connections; /* open and accepted; touched by the MHD thread only */
+	const struct seccomp_filters *seccomp;
+	bool filtered; /* the MHD thread has its seccomp filter */
 };
 
 /* Per-request state, from the headers to the completed callback. */
@@ -213,11 +216,37 @@ static void refuse_connection(struct MHD_Connection *conn)
 	shutdown(ci->connect_fd, SHUT_RDWR);
 }
 
+/*
+ * libmicrohttpd creates its thread inside MHD_start_daemon(), on the VMM
+ * thread, and has no hook at its start: the thread installs its filter here,
+ * on the first connection, before any request byte is read.
+ */
+static bool api_install_seccomp(struct api_server *srv)
+{
+	int ret;
+
+	if (srv->filtered)
+		return true;
+	ret = seccomp_install(srv->seccomp, SECCOMP_API);
+	if (ret) {
+		log_error("Cannot install the API seccomp filter: %s", strerror(-ret));
+		return false;
+	}
+	srv->filtered = true;
+	return true;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			  enum MHD_ConnectionNotificationCode toe)
 {
 	struct api_server *srv = cls;
 
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED && !api_install_seccomp(srv)) {
+		/* Never serve without the filter. */
+		*socket_context = &connection_refused;
+		refuse_connection(conn);
+		return;
+	}
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		if (srv->connections >= API_MAX_CONNECTIONS) {
 			*socket_context = &connection_refused;
@@ -278,7 +307,8 @@ static int listen_unix(const char *path, char *err, size_t errlen)
 }
 
 int api_server_start(struct api_server **out, const char *sock_path, size_t max_payload,
-		     struct vmm_channel *ch, char *err, size_t errlen)
+		     struct vmm_channel *ch, const struct seccomp_filters *seccomp, char *err,
+		     size_t errlen)
 {
 	struct api_server *srv = calloc(1, sizeof(*srv));
 	int fd;
@@ -291,6 +321,7 @@ int api_server_start(struct api_server **out, const char *sock_path, size_t max_
 	}
 	srv->ch = ch;
 	srv->max_payload = max_payload;
+	srv->seccomp = seccomp;
 	fd = listen_unix(sock_path, err, errlen);
 	if (fd < 0) {
 		free(srv->sock_path);

@@ -14,6 +14,8 @@
 
 #include "vmm_channel.h"
 
+struct seccomp_filters;
+
 #define API_MAX_CONNECTIONS 10
 #define API_SERVER_HEADER   "Firecracker API"
 
@@ -21,10 +23,12 @@ struct api_server;
 
 /*
  * Listen on @sock_path (a stale socket file there is replaced) and serve in a
- * new thread. 0, or -errno with a description in @err.
+ * new thread, which installs the API seccomp filter of @seccomp (NULL: none)
+ * before it reads any request. 0, or -errno with a description in @err.
  */
 int api_server_start(struct api_server **out, const char *sock_path, size_t max_payload,
-		     struct vmm_channel *ch, char *err, size_t errlen);
+		     struct vmm_channel *ch, const struct seccomp_filters *seccomp, char *err,
+		     size_t errlen);
 
 /*
  * Stop serving: closes @ch for good (a request waiting on the VMM thread is

@@ -8,6 +8,7 @@
 #define EMBER_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level { LOG_OFF = 0, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
 
@@ -27,6 +28,8 @@ const char *log_level_name(enum log_level level);
 
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* @len bytes as they are to the log sink: async-signal-safe (no lock, no formatting). */
+void log_write_raw(const char *buf, size_t len);
 
 #define log_error(...) log_msg(LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)

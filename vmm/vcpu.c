@@ -6,6 +6,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "msr_boot.h"
+#include "seccomp_filters.h"
 #include "x86_boot.h"
 
 #include <errno.h>
@@ -334,6 +335,19 @@ static bool vcpu_park(struct vcpu *v, bool done)
 	return keep_running;
 }
 
+/* Before the guest runs on this thread; without its filter the vCPU ends the VM. */
+static bool vcpu_install_seccomp(struct vcpu *v)
+{
+	int ret = seccomp_install(v->env->seccomp, SECCOMP_VCPU);
+
+	if (!ret)
+		return true;
+	log_error("vcpu %u: cannot install the seccomp filter: %s", v->id, strerror(-ret));
+	v->env->request_exit(v->env->ctx, 1);
+	vcpu_park(v, true);
+	return false;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -347,6 +361,10 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, vcpu_kick_signal());
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (!vcpu_install_seccomp(v)) {
+		tls_run = NULL;
+		return NULL;
+	}
 
 	while (vcpu_park(v, false)) {
 		int code;

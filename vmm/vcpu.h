@@ -15,6 +15,7 @@ struct bus;
 struct kvm_run;
 struct kvm_vm;
 struct kvm_cpuid2;
+struct seccomp_filters;
 struct kernel_info;
 
 /* What a vCPU needs from the VM around it. */
@@ -24,6 +25,8 @@ struct vcpu_env {
 	/* The guest ended the VM (reset, triple fault, fatal exit); first caller wins. */
 	void (*request_exit)(void *ctx, int exit_code);
 	void *ctx;
+	/* Installed by each vCPU thread before its first KVM_RUN; NULL: none. */
+	const struct seccomp_filters *seccomp;
 };
 
 enum vcpu_run_state { VCPUS_RUN, VCPUS_PAUSE, VCPUS_STOP };

@@ -4,6 +4,7 @@
 #include "loader.h"
 #include "log.h"
 #include "mptable.h"
+#include "seccomp_filters.h"
 #include "x86_boot.h"
 #include "legacy/boot_timer.h"
 #include "legacy/i8042.h"
@@ -303,6 +304,7 @@ static int vmm_setup_vcpus(struct vmm *vmm, const struct vm_config *cfg,
 		.mmio = &vmm->mmio_bus,
 		.request_exit = vmm_vcpu_request_exit,
 		.ctx = vmm,
+		.seccomp = vmm->opts.seccomp,
 	};
 	ret = vcpu_group_init(&vmm->vcpus, cfg->machine.vcpu_count);
 	if (ret) {
@@ -372,6 +374,17 @@ static int vmm_start(void *ctx, const struct vm_config *cfg, char *err, size_t e
 		ret = vcpu_group_start(&vmm->vcpus);
 		if (ret)
 			vmm_errorf(err, errlen, "Cannot start vCPU threads: %s", strerror(-ret));
+	}
+	/*
+	 * After the vCPU threads exist (they must not inherit this filter) and
+	 * before this thread goes back to its event loop, where guest-driven
+	 * work (device notifications, serial input) is handled.
+	 */
+	if (!ret) {
+		ret = seccomp_install(vmm->opts.seccomp, SECCOMP_VMM);
+		if (ret)
+			vmm_errorf(err, errlen, "Cannot install the VMM seccomp filter: %s",
+				   strerror(-ret));
 	}
 	if (ret) {
 		vmm_teardown(vmm);

@@ -22,11 +22,13 @@
 struct serial;
 struct i8042;
 struct boot_timer;
+struct seccomp_filters;
 
 struct vmm_options {
 	bool boot_timer;		/* --boot-timer */
 	uint64_t start_wall_us;		/* process start, for the boot timer */
 	uint64_t start_cpu_us;
+	const struct seccomp_filters *seccomp;	/* NULL: --no-seccomp */
 };
 
 struct vmm {

@@ -85,7 +85,7 @@ static void start_server(struct fixture *f, size_t max_payload)
 {
 	char err[256];
 
-	assert_int_equal(api_server_start(&f->srv, f->sock, max_payload, &f->ch, err, sizeof(err)),
+	assert_int_equal(api_server_start(&f->srv, f->sock, max_payload, &f->ch, NULL, err, sizeof(err)),
 			 0);
 }
 
@@ -492,11 +492,11 @@ static void test_socket_path_handling(void **state)
 	memset(longpath, 'x', sizeof(longpath) - 1);
 	longpath[0] = '/';
 	longpath[sizeof(longpath) - 1] = '\0';
-	assert_int_equal(api_server_start(&other, longpath, 100, &f->ch, err, sizeof(err)),
+	assert_int_equal(api_server_start(&other, longpath, 100, &f->ch, NULL, err, sizeof(err)),
 			 -ENAMETOOLONG);
 	assert_string_equal(err, "the socket path is 199 bytes long, at most 107 are possible");
 	assert_int_equal(
-	    api_server_start(&other, "/nonexistent-dir/api.sock", 100, &f->ch, err, sizeof(err)),
+	    api_server_start(&other, "/nonexistent-dir/api.sock", 100, &f->ch, NULL, err, sizeof(err)),
 	    -ENOENT);
 	assert_string_equal(
 	    err, "cannot listen on /nonexistent-dir/api.sock: No such file or directory");
