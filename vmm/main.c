@@ -11,6 +11,7 @@
 #include "layout.h"
 #include "log.h"
 #include "metrics.h"
+#include "seccomp_filters.h"
 #include "version.h"
 #include "vmm.h"
 #include "vmm_channel.h"
@@ -44,6 +45,8 @@ struct cli {
 	const char *log_path;
 	const char *level;
 	const char *metrics_path;
+	const char *seccomp_filter;
+	bool no_seccomp;
 	bool no_api;
 	bool boot_timer;
 	bool show_level, show_log_origin;
@@ -57,6 +60,15 @@ static uint64_t clock_us(clockid_t clk)
 
 	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * CPU time survives execve but not a fork: behind `ember-jailer --new-pid-ns`
+ * the jailer's start is ahead of our own clock, and then our own total counts.
+ */
+static uint64_t elapsed_since(uint64_t now, uint64_t start)
+{
+	return now >= start ? now - start : now;
 }
 
 static void usage(FILE *f)
@@ -74,6 +86,8 @@ static void usage(FILE *f)
 		"  --metrics-path PATH               metrics file or FIFO\n"
 		"  --http-api-max-payload-size N     max request body (default %d)\n"
 		"  --boot-timer                      log the guest boot time (write 123 to 0x%llx)\n"
+		"  --seccomp-filter FILE             seccomp filters in Firecracker's JSON format\n"
+		"  --no-seccomp                      no seccomp filters (not recommended)\n"
 		"  --start-time-us N, --start-time-cpu-us N  process start (set by ember-jailer)\n"
 		"  --version, --help\n",
 		EMBER_VERSION, DEFAULT_MAX_PAYLOAD, (unsigned long long)LAYOUT_BOOT_TIMER_ADDR);
@@ -105,7 +119,7 @@ static int parse_u64(const char *s, uint64_t *out)
 enum {
 	OPT_API_SOCK = 256, OPT_CONFIG_FILE, OPT_NO_API, OPT_ID, OPT_LOG_PATH, OPT_LEVEL,
 	OPT_SHOW_LEVEL, OPT_SHOW_ORIGIN, OPT_METRICS_PATH, OPT_MAX_PAYLOAD, OPT_BOOT_TIMER,
-	OPT_START_US, OPT_START_CPU_US, OPT_VERSION, OPT_HELP,
+	OPT_START_US, OPT_START_CPU_US, OPT_VERSION, OPT_HELP, OPT_SECCOMP_FILTER, OPT_NO_SECCOMP,
 };
 
 static const struct option long_opts[] = {
@@ -122,6 +136,8 @@ static const struct option long_opts[] = {
 	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
 	{ "start-time-us", required_argument, NULL, OPT_START_US },
 	{ "start-time-cpu-us", required_argument, NULL, OPT_START_CPU_US },
+	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -146,6 +162,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		case OPT_SHOW_ORIGIN: cli->show_log_origin = true; break;
 		case OPT_METRICS_PATH: cli->metrics_path = optarg; break;
 		case OPT_BOOT_TIMER: cli->boot_timer = true; break;
+		case OPT_SECCOMP_FILTER: cli->seccomp_filter = optarg; break;
+		case OPT_NO_SECCOMP: cli->no_seccomp = true; break;
 		case OPT_MAX_PAYLOAD:
 			if (parse_u64(optarg, &v) || v == 0) {
 				fprintf(stderr, "Arguments parsing error: invalid value for "
@@ -180,6 +198,11 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	if (cli->id && !instance_id_valid(cli->id)) {
 		fprintf(stderr, "Arguments parsing error: Invalid instance ID: '%s' (alphanumerics "
 				"and '-' only, 1 to 64 characters)\n", cli->id);
+		return EXIT_ARG_PARSING;
+	}
+	if (cli->seccomp_filter && cli->no_seccomp) {
+		fprintf(stderr, "Arguments parsing error: --seccomp-filter and --no-seccomp "
+				"cannot be used together\n");
 		return EXIT_ARG_PARSING;
 	}
 	if (cli->no_api && !cli->config_file) {
@@ -232,6 +255,7 @@ struct ember {
 	struct controller ctrl;
 	struct vmm_channel channel;
 	struct api_server *api;
+	struct seccomp_filters seccomp;	/* empty with --no-seccomp */
 	bool exit_seen;
 };
 
@@ -319,6 +343,7 @@ static int ember_setup(struct ember *e, const struct cli *cli)
 		.boot_timer = cli->boot_timer,
 		.start_wall_us = cli->start_wall_us,
 		.start_cpu_us = cli->start_cpu_us,
+		.seccomp = &e->seccomp,
 	};
 	int ret;
 
@@ -343,8 +368,8 @@ static int ember_start_api(struct ember *e, const struct cli *cli)
 	char err[256];
 	int ret;
 
-	ret = api_server_start(&e->api, cli->api_sock, cli->max_payload, &e->channel, err,
-			       sizeof(err));
+	ret = api_server_start(&e->api, cli->api_sock, cli->max_payload, &e->channel, &e->seccomp,
+			       err, sizeof(err));
 	if (ret)
 		log_error("Cannot start the API server on %s: %s", cli->api_sock, err);
 	return ret;
@@ -359,6 +384,23 @@ static void ember_teardown(struct ember *e)
 	vmm_channel_destroy(&e->channel);
 	event_loop_destroy(&e->loop);
 	metrics_close();
+	seccomp_filters_free(&e->seccomp);
+}
+
+/* Built before any thread exists; a bad --seccomp-filter file is a startup error. */
+static int ember_load_seccomp(struct ember *e, const struct cli *cli)
+{
+	char err[512];
+
+	if (cli->no_seccomp)
+		return 0;
+	if (seccomp_filters_load(&e->seccomp, cli->seccomp_filter, err, sizeof(err))) {
+		log_error("Seccomp error: %s", err);
+		if (cli->log_path)
+			fprintf(stderr, "Error: Seccomp error: %s\n", err);
+		return EXIT_GENERIC;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -380,7 +422,16 @@ int main(int argc, char **argv)
 		return code;
 	/* A serial/log/metrics reader that goes away must not kill the VMM. */
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Load the time zone now: glibc reads /etc/localtime on first use, which
+	 * would be an openat() on a seccomp-filtered thread (libmicrohttpd's Date
+	 * header on the API thread).
+	 */
+	tzset();
 	log_info("Running Ember v%s", EMBER_VERSION);
+	code = ember_load_seccomp(&e, &cli);
+	if (code)
+		return code;
 	if (ember_setup(&e, &cli)) {
 		log_error("Cannot set up the VMM: %s", strerror(errno));
 		return EXIT_GENERIC;
@@ -389,6 +440,11 @@ int main(int argc, char **argv)
 		ember_teardown(&e);
 		return EXIT_GENERIC;
 	}
+	/* Firecracker's startup metrics: process (or jailer) start to API ready. */
+	metric_add(&g_metrics.api_server.process_startup_time_us,
+		   elapsed_since(clock_us(CLOCK_MONOTONIC), cli.start_wall_us));
+	metric_add(&g_metrics.api_server.process_startup_time_cpu_us,
+		   elapsed_since(clock_us(CLOCK_PROCESS_CPUTIME_ID), cli.start_cpu_us));
 	if (cli.config_file) {
 		code = boot_from_config_file(&e, cli.config_file);
 		if (code) {

@@ -170,6 +170,17 @@ test_serial_out_path_and_log_file() {
 	assert_contains "$(cat "$TMP/ember.log" 2>/dev/null)" "i8042" "log file"
 }
 
+# With logging quiet, the first thing to need the time zone is libmicrohttpd on
+# the seccomp-filtered API thread: it must already be loaded.
+test_api_under_seccomp_with_quiet_logging() {
+	need_kvm || return
+	start_ember --level Error || return
+	configure "$GUEST_ELF" "console=ttyS0 ember.test=hello"
+	api_ok PUT /actions '{"action_type": "InstanceStart"}'
+	wait_exit 30 || fail "guest did not exit"
+	assert_eq 0 "$EXIT_CODE" "exit code"
+}
+
 test_boot_timer_logs_boot_time() {
 	need_kvm || return
 	start_ember --boot-timer || return
