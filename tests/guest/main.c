@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * C entry of the test guest, called by startup_64 (entry.S) on its own
- * stack, GDT and page tables with interrupts disabled. Reports what the VMM
- * handed over (command line, memory, CPUs, e820 map) and runs the scenario.
+ * stack and GDT, still on the loader's page tables, interrupts disabled.
+ * Reports what the VMM handed over (command line, memory, CPUs, e820 map)
+ * and runs the scenario.
  */
 #include "boot_params.h"
 #include "boot_timer.h"
 #include "cmdline.h"
 #include "mptable.h"
+#include "paging.h"
 #include "print.h"
 #include "scenarios.h"
 #include "serial.h"
@@ -25,8 +27,9 @@ void guest_main(const uint8_t *boot_params)
 	size_t len;
 
 	serial_init();
-	traps_init();
 	print_str("ember-test-guest: booted\n");
+	paging_init();
+	traps_init();
 
 	len = bp_read_cmdline(boot_params, cmdline, sizeof(cmdline));
 	if (cmdline_has(cmdline, "ember.boottimer"))

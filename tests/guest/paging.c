@@ -16,7 +16,8 @@
 
 static uint64_t pml4[ENTRIES_PER_TABLE] __aligned(4096);
 static uint64_t pdpt[ENTRIES_PER_TABLE] __aligned(4096);
-static uint64_t pd[PD_TABLES][ENTRIES_PER_TABLE] __aligned(4096);
+/* Every entry is written by paging_init(). */
+static uint64_t pd[PD_TABLES][ENTRIES_PER_TABLE] __aligned(4096) __noinit;
 
 /* The tables live in .bss, already zeroed; the kernel runs identity-mapped. */
 void paging_init(void)

@@ -33,7 +33,7 @@ extern const char startup_32[], _end[]; /* guest.ld */
 __noreturn void ring3_enter(ring3_fn fn, uint64_t arg, void *stack_top); /* ring3_entry.S */
 
 /* Where exceptions from ring 3, ring3_exit() included, arrive (TSS RSP0). */
-static uint8_t kernel_stack[KERNEL_STACK_SIZE] __aligned(16);
+static uint8_t kernel_stack[KERNEL_STACK_SIZE] __aligned(16) __noinit;
 static struct tss64 tss;
 static ring3_exit_fn exit_fn;
 

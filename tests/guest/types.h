@@ -23,6 +23,12 @@ typedef _Bool bool;
 
 #define __packed     __attribute__((packed))
 #define __aligned(n) __attribute__((aligned(n)))
+/*
+ * Not zeroed at entry: for buffers that are fully written before they are
+ * read (stacks, page directories). Zeroing runs as emulated CPL0 code here,
+ * so every byte kept out of .bss shortens the path to the first serial byte.
+ */
+#define __noinit __attribute__((section(".noinit")))
 #define __noreturn   __attribute__((noreturn))
 
 _Static_assert(sizeof(uint64_t) == 8, "LP64 target expected");
