@@ -18,7 +18,8 @@
 #define LEN_WRAPPING	 0x400 /* ADDR_WRAPPING + this overflows 2^64 */
 
 static struct blk blk;
-static uint8_t data[VIRTQUEUE_CAPACITY * BLK_SECTOR_SIZE];
+/* Only ever a DMA target the device fills before it is read. */
+static uint8_t data[VIRTQUEUE_CAPACITY * BLK_SECTOR_SIZE] __noinit;
 static struct vring_desc table[VIRTQUEUE_CAPACITY + 1] __aligned(16);
 static struct vring_desc inner_table[3] __aligned(16);
 
