@@ -87,6 +87,21 @@ static pid_t spawn_ember(char *const argv[], int *out_fd)
 	return pid;
 }
 
+static pid_t spawn_path(const char *path, char *const argv[])
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	if (posix_spawn(&pid, path, &fa, NULL, argv, environ) != 0)
+		pid = -1;
+	posix_spawn_file_actions_destroy(&fa);
+	return pid;
+}
+
 static void reap(pid_t pid, bool kill_it)
 {
 	if (kill_it)
@@ -394,6 +409,68 @@ static int bench_api_latency(struct result *put, struct result *get, int n)
 	return 0;
 }
 
+/*
+ * ember-jailer start -> API socket accepting inside the jail (root only).
+ * The jail gets ember's shared libraries before the clock starts: the jailer
+ * copies only the exec file, as Firecracker's does.
+ */
+static int bench_jailer_to_api(struct result *r, int runs)
+{
+	char base[300], jailer[600], cmd[2048], sock[700];
+	double *v = calloc(runs, sizeof(*v));
+
+	snprintf(base, sizeof(base), "%s/jail", tmp_dir);
+	snprintf(jailer, sizeof(jailer), "%s/ember-jailer", build_dir);
+	for (int i = 0; i < runs; i++) {
+		char id[32], *argv[16];
+		double t0;
+		pid_t pid;
+		int n = 0;
+
+		snprintf(id, sizeof(id), "bench-%d", i);
+		snprintf(cmd, sizeof(cmd),
+			 "set -e; j=%s/ember/%s/root; mkdir -p $j; for l in $(ldd %s | grep -oE "
+			 "'/[^ ]+'); do mkdir -p $j$(dirname $l); cp -L $l $j$l; done",
+			 base, id, ember_path);
+		if (system(cmd) != 0) {
+			free(v);
+			return -EIO;
+		}
+		snprintf(sock, sizeof(sock), "%s/ember/%s/root/run/ember.sock", base, id);
+		argv[n++] = jailer;
+		argv[n++] = "--id";
+		argv[n++] = id;
+		argv[n++] = "--exec-file";
+		argv[n++] = ember_path;
+		argv[n++] = "--uid";
+		argv[n++] = "4321";
+		argv[n++] = "--gid";
+		argv[n++] = "4322";
+		argv[n++] = "--chroot-base-dir";
+		argv[n++] = base;
+		argv[n++] = "--";
+		argv[n++] = "--api-sock";
+		argv[n++] = "/run/ember.sock";
+		argv[n] = NULL;
+		t0 = now_ms();
+		pid = spawn_path(jailer, argv);
+		for (int k = 0; pid > 0 && !try_connect(sock); k++) {
+			if (k > 2000000 || waitpid(pid, NULL, WNOHANG) == pid) {
+				free(v);
+				return -EIO;
+			}
+		}
+		v[i] = now_ms() - t0;
+		reap(pid, true);
+		snprintf(cmd, sizeof(cmd), "rm -rf %s/ember/%s", base, id);
+		if (system(cmd) != 0)
+			break;
+	}
+	summarize(r, v, runs);
+	free(v);
+	return 0;
+}
+
 static void print_and_write(struct result *rs, int nr, const char *json_path)
 {
 	FILE *f = fopen(json_path, "w");
@@ -442,6 +519,7 @@ int main(int argc, char **argv)
 		{ .name = "vmm_private_rss_1vcpu_128m", .unit = "MiB" },
 		{ .name = "api_put_machine_config", .unit = "us" },
 		{ .name = "api_get_instance_info", .unit = "us" },
+		{ .name = "jailer_spawn_to_api_socket", .unit = "ms" },
 	};
 	int nr = sizeof(rs) / sizeof(rs[0]);
 	int runs = argc > 3 ? atoi(argv[3]) : 21;
@@ -461,6 +539,13 @@ int main(int argc, char **argv)
 	    bench_start_to_serial(&rs[2], &rs[3], runs) || bench_rss(&rs[4], &rs[5], runs) ||
 	    bench_api_latency(&rs[6], &rs[7], 1000)) {
 		fprintf(stderr, "bench: a benchmark failed to run (is /dev/kvm usable?)\n");
+		return 1;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "bench: jailer_spawn_to_api_socket skipped: needs root\n");
+		nr--;
+	} else if (bench_jailer_to_api(&rs[nr - 1], runs)) {
+		fprintf(stderr, "bench: the jailer benchmark failed to run\n");
 		return 1;
 	}
 	print_and_write(rs, nr, argv[2]);
