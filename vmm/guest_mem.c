@@ -3,6 +3,7 @@
 #include "layout.h"
 
 #include <errno.h>
+#include <linux/memfd.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -21,9 +22,11 @@ static int guest_mem_map_region(struct guest_mem *mem, uint64_t gpa, uint64_t si
 	/*
 	 * MAP_SHARED on the memfd: snapshots can write the file and restores
 	 * can map it. MAP_NORESERVE: RAM the guest never touches costs nothing.
+	 * Not for hugetlb: there the reservation at mmap time is what turns a
+	 * host short of huge pages into an error now instead of a SIGBUS later.
 	 */
-	host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, mem->fd,
-		    (off_t)off);
+	host = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | (mem->hugetlb ? 0 : MAP_NORESERVE), mem->fd, (off_t)off);
 	if (host == MAP_FAILED)
 		return -errno;
 	r->gpa = gpa;
@@ -34,16 +37,18 @@ static int guest_mem_map_region(struct guest_mem *mem, uint64_t gpa, uint64_t si
 	return 0;
 }
 
-int guest_mem_create(struct guest_mem *mem, uint64_t size)
+static int guest_mem_create_memfd(struct guest_mem *mem, uint64_t size, unsigned int memfd_flags,
+				  uint64_t granule)
 {
 	uint64_t low, high;
 	int ret;
 
 	guest_mem_reset(mem);
-	if (size == 0 || size % MIB)
+	if (size == 0 || size % granule)
 		return -EINVAL;
 
-	mem->fd = memfd_create("ember-guest-mem", MFD_CLOEXEC);
+	mem->hugetlb = memfd_flags & MFD_HUGETLB;
+	mem->fd = memfd_create("ember-guest-mem", MFD_CLOEXEC | memfd_flags);
 	if (mem->fd < 0)
 		return -errno;
 	if (ftruncate(mem->fd, (off_t)size) < 0) {
@@ -66,6 +71,16 @@ int guest_mem_create(struct guest_mem *mem, uint64_t size)
 fail:
 	guest_mem_destroy(mem);
 	return ret;
+}
+
+int guest_mem_create(struct guest_mem *mem, uint64_t size)
+{
+	return guest_mem_create_memfd(mem, size, 0, MIB);
+}
+
+int guest_mem_create_hugetlb(struct guest_mem *mem, uint64_t size)
+{
+	return guest_mem_create_memfd(mem, size, MFD_HUGETLB | MFD_HUGE_2MB, 2 * MIB);
 }
 
 void guest_mem_destroy(struct guest_mem *mem)

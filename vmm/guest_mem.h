@@ -27,12 +27,16 @@ struct guest_mem_region {
 struct guest_mem {
 	int fd;			/* memfd backing all regions, -1 if none */
 	uint64_t size;		/* total RAM bytes */
+	bool hugetlb;		/* backed by 2 MiB hugetlb pages */
 	unsigned int nr_regions;
 	struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
 };
 
 /* Create RAM of @size bytes (multiple of 1 MiB), laid out around the MMIO hole. */
 int guest_mem_create(struct guest_mem *mem, uint64_t size);
+/* The same backed by 2 MiB hugetlb pages (@size a multiple of 2 MiB); -ENOMEM
+ * when the host has too few huge pages reserved. */
+int guest_mem_create_hugetlb(struct guest_mem *mem, uint64_t size);
 void guest_mem_destroy(struct guest_mem *mem);
 
 /* Host pointer for [gpa, gpa+len) or NULL if any byte is outside RAM. */

@@ -351,17 +351,45 @@ static void vmm_teardown(struct vmm *vmm)
 	guest_mem_destroy(&vmm->mem);
 }
 
+static int vmm_create_memory(struct vmm *vmm, const struct machine_config *mc, char *err,
+			     size_t errlen)
+{
+	uint64_t size = mc->mem_size_mib * MIB;
+	int ret;
+
+	/*
+	 * Firecracker's deprecated static CPU templates (C3, T2, ...) are not
+	 * implemented: refuse them rather than boot a guest with another CPU.
+	 */
+	if (mc->cpu_template && strcmp(mc->cpu_template, "None")) {
+		vmm_errorf(err, errlen, "The CPU template %s is not supported by Ember",
+			   mc->cpu_template);
+		return -ENOTSUP;
+	}
+	if (mc->huge_pages != HUGE_PAGES_2M) {
+		ret = guest_mem_create(&vmm->mem, size);
+	} else if (size % (2 * MIB)) {
+		vmm_errorf(err, errlen, "With 2M huge pages, mem_size_mib must be a multiple of 2");
+		return -EINVAL;
+	} else {
+		ret = guest_mem_create_hugetlb(&vmm->mem, size);
+	}
+	if (ret)
+		vmm_errorf(err, errlen, "Cannot allocate guest memory%s: %s",
+			   mc->huge_pages == HUGE_PAGES_2M ? " from 2M huge pages" : "",
+			   strerror(-ret));
+	return ret;
+}
+
 static int vmm_start(void *ctx, const struct vm_config *cfg, char *err, size_t errlen)
 {
 	struct vmm *vmm = ctx;
 	struct kernel_info ki;
 	int ret;
 
-	ret = guest_mem_create(&vmm->mem, cfg->machine.mem_size_mib * MIB);
-	if (ret) {
-		vmm_errorf(err, errlen, "Cannot allocate guest memory: %s", strerror(-ret));
+	ret = vmm_create_memory(vmm, &cfg->machine, err, errlen);
+	if (ret)
 		return ret;
-	}
 	ret = kvm_vm_create(&vmm->vm, &vmm->mem, cfg->machine.track_dirty_pages, err, errlen);
 	if (!ret)
 		ret = vmm_setup_legacy_devices(vmm, cfg, err, errlen);

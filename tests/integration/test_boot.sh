@@ -51,6 +51,53 @@ test_memory_above_the_mmio_hole() {
 	assert_contains "$(cat "$TMP/out")" "mem: 3584 MiB" "serial output (e820)"
 }
 
+test_huge_pages_back_guest_memory() {
+	need_kvm || return
+	need_root || return
+	local saved; saved=$(cat /proc/sys/vm/nr_hugepages)
+	echo $((saved + 40)) >/proc/sys/vm/nr_hugepages
+	start_ember || { echo "$saved" >/proc/sys/vm/nr_hugepages; return; }
+	configure "$GUEST_ELF" "console=ttyS0 ember.test=halt-forever" \
+		'{"vcpu_count": 1, "mem_size_mib": 64, "huge_pages": "2M"}'
+	# Available = free minus reserved-but-not-yet-faulted pages.
+	local avail='/HugePages_Free/ {f = $2} /HugePages_Rsvd/ {r = $2} END {print f - r}'
+	local free_before; free_before=$(awk "$avail" /proc/meminfo)
+	api_ok PUT /actions '{"action_type": "InstanceStart"}'
+	wait_for grep -q halting "$TMP/out" || fail "guest did not boot on huge pages"
+	assert_contains "$(cat "$TMP/out")" "mem: 64 MiB" "serial output"
+	# All 32 pages are reserved for the guest when its memory is mapped.
+	local free_after; free_after=$(awk "$avail" /proc/meminfo)
+	assert_eq $((free_before - 32)) "$free_after" "available 2 MiB huge pages"
+	stop_ember
+	echo "$saved" >/proc/sys/vm/nr_hugepages
+}
+
+test_huge_pages_unavailable_is_a_clear_error() {
+	need_kvm || return
+	need_root || return
+	local saved; saved=$(cat /proc/sys/vm/nr_hugepages)
+	echo 0 >/proc/sys/vm/nr_hugepages
+	start_ember || { echo "$saved" >/proc/sys/vm/nr_hugepages; return; }
+	configure "$GUEST_ELF" "console=ttyS0 ember.test=hello" \
+		'{"vcpu_count": 1, "mem_size_mib": 64, "huge_pages": "2M"}'
+	api PUT /actions '{"action_type": "InstanceStart"}'
+	assert_eq 400 "$STATUS" "InstanceStart without huge pages"
+	assert_contains "$BODY" "2M huge pages" "fault_message"
+	api GET /
+	assert_contains "$BODY" '"state":"Not started"' "state"
+	echo "$saved" >/proc/sys/vm/nr_hugepages
+}
+
+test_static_cpu_template_is_refused() {
+	need_kvm || return
+	start_ember || return
+	configure "$GUEST_ELF" "console=ttyS0 ember.test=hello" \
+		'{"vcpu_count": 1, "mem_size_mib": 64, "cpu_template": "T2"}'
+	api PUT /actions '{"action_type": "InstanceStart"}'
+	assert_eq 400 "$STATUS" "InstanceStart with a static CPU template"
+	assert_contains "$BODY" "CPU template T2 is not supported" "fault_message"
+}
+
 test_default_cmdline_is_firecrackers() {
 	need_kvm || return
 	start_ember || return

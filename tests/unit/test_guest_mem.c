@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "guest_mem.h"
@@ -96,6 +97,33 @@ static void test_read_write(void **state)
 	guest_mem_destroy(&mem);
 }
 
+static void test_hugetlb(void **state)
+{
+	struct guest_mem mem;
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "r");
+	long reserved = 0;
+	int ret;
+
+	(void)state;
+	if (f) {
+		if (fscanf(f, "%ld", &reserved) != 1)
+			reserved = 0;
+		fclose(f);
+	}
+	/* Not a multiple of 2 MiB. */
+	assert_int_equal(guest_mem_create_hugetlb(&mem, 3 * MIB), -EINVAL);
+	ret = guest_mem_create_hugetlb(&mem, 4 * MIB);
+	if (reserved < 2) {
+		/* No huge pages on this host: an error now, not a SIGBUS later. */
+		assert_true(ret < 0);
+		return;
+	}
+	assert_int_equal(ret, 0);
+	assert_true(mem.hugetlb);
+	*(volatile uint8_t *)guest_mem_translate(&mem, 2 * MIB, 1) = 1;
+	guest_mem_destroy(&mem);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -104,6 +132,7 @@ int main(void)
 		cmocka_unit_test(test_bad_sizes),
 		cmocka_unit_test(test_translate_bounds),
 		cmocka_unit_test(test_read_write),
+		cmocka_unit_test(test_hugetlb),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
