@@ -13,7 +13,7 @@ if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	exit 1
 fi
 dir=$(mktemp -d /tmp/ember-demo.XXXXXX)
-trap 'kill -9 $pid 2>/dev/null; rm -rf "$dir"; true' EXIT
+trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 sock=$dir/api.sock
 
 ms() { date +%s%N | awk '{printf "%.3f", $1 / 1e6}'; }
