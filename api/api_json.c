@@ -2,7 +2,10 @@
 #include "api_json.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+#include "parse_rate_limiter.h"
 
 /* Indexed by enum huge_pages. */
 static const char *const huge_pages_names[] = {"None", "2M"};
@@ -109,13 +112,107 @@ static json_t *serial_json(const struct vm_config *cfg)
 	return json_pack("{s:o}", "serial_out_path", str_or_null(cfg->serial.serial_out_path));
 }
 
+/* Firecracker's BlockDeviceConfig, field for field (virtio-blk, before vhost-user). */
+static json_t *drive_json(const struct drive_config *d)
+{
+	return json_pack(
+	    "{s:s, s:s, s:b, s:o, s:b, s:s, s:o, s:s}", "drive_id", d->drive_id, "path_on_host",
+	    d->path_on_host, "is_root_device", d->is_root_device, "partuuid",
+	    str_or_null(d->partuuid), "is_read_only", d->is_read_only, "cache_type",
+	    d->cache_type == DRIVE_CACHE_WRITEBACK ? "Writeback" : "Unsafe", "rate_limiter",
+	    api_json_rate_limiter(d->has_rate_limiter, &d->rate_limiter), "io_engine",
+	    d->io_engine == DRIVE_IO_ASYNC ? "Async" : "Sync");
+}
+
+static json_t *mac_or_null(bool has, const uint8_t mac[6])
+{
+	char s[18];
+
+	if (!has)
+		return json_null();
+	snprintf(s, sizeof(s), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
+	return json_string(s);
+}
+
+/* NetworkInterfaceConfig; "mtu" only when configured (Firecracker 1.16 added it). */
+static json_t *net_json(const struct net_config *n)
+{
+	json_t *o =
+	    json_pack("{s:s, s:s, s:o}", "iface_id", n->iface_id, "host_dev_name", n->host_dev_name,
+		      "guest_mac", mac_or_null(n->has_guest_mac, n->guest_mac));
+
+	if (!o)
+		return NULL;
+	if ((n->has_mtu && json_object_set_new(o, "mtu", json_integer(n->mtu))) ||
+	    json_object_set_new(
+		o, "rx_rate_limiter",
+		api_json_rate_limiter(n->has_rx_rate_limiter, &n->rx_rate_limiter)) ||
+	    json_object_set_new(
+		o, "tx_rate_limiter",
+		api_json_rate_limiter(n->has_tx_rate_limiter, &n->tx_rate_limiter))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *drives_json(const struct vm_config *cfg)
+{
+	json_t *a = json_array();
+
+	for (unsigned int i = 0; a && i < cfg->nr_drives; i++) {
+		if (json_array_append_new(a, drive_json(&cfg->drives[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *nets_json(const struct vm_config *cfg)
+{
+	json_t *a = json_array();
+
+	for (unsigned int i = 0; a && i < cfg->nr_nets; i++) {
+		if (json_array_append_new(a, net_json(&cfg->nets[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* VsockDeviceConfig without the deprecated vsock_id, which Firecracker never writes. */
+static json_t *vsock_json(const struct vm_config *cfg)
+{
+	if (!cfg->has_vsock)
+		return json_null();
+	return json_pack("{s:I, s:s}", "guest_cid", (json_int_t)cfg->vsock.guest_cid, "uds_path",
+			 cfg->vsock.uds_path);
+}
+
+static json_t *entropy_json(const struct vm_config *cfg)
+{
+	if (!cfg->has_entropy)
+		return json_null();
+	return json_pack(
+	    "{s:o}", "rate_limiter",
+	    api_json_rate_limiter(cfg->entropy.has_rate_limiter, &cfg->entropy.rate_limiter));
+}
+
 char *api_json_vm_config(const struct vm_config *cfg)
 {
-	/* "o" steals each reference, also when json_pack fails on a NULL one. */
-	return dump(json_pack("{s:o, s:o, s:o, s:o, s:o}", "boot-source", boot_source_json(cfg),
-			      "logger", logger_json(cfg), "machine-config",
+	/*
+	 * Firecracker's VmmConfig order (the keys Ember has), then "serial".
+	 * "o" steals each reference, also when json_pack fails on a NULL one.
+	 */
+	return dump(json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "drives",
+			      drives_json(cfg), "boot-source", boot_source_json(cfg), "logger",
+			      logger_json(cfg), "machine-config",
 			      machine_config_json(&cfg->machine), "metrics", metrics_json(cfg),
-			      "serial", serial_json(cfg)));
+			      "network-interfaces", nets_json(cfg), "vsock", vsock_json(cfg),
+			      "entropy", entropy_json(cfg), "serial", serial_json(cfg)));
 }
 
 char *api_json_fault(const char *message)

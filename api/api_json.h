@@ -19,7 +19,10 @@ char *api_json_instance_info(const struct instance_info *info, const char *vmm_v
 char *api_json_version(const char *vmm_version);
 /* GET /machine-config */
 char *api_json_machine_config(const struct machine_config *mc);
-/* GET /vm/config: "boot-source", "logger", "machine-config", "metrics", "serial" */
+/*
+ * GET /vm/config: "drives", "boot-source", "logger", "machine-config",
+ * "metrics", "network-interfaces", "vsock", "entropy", "serial"
+ */
 char *api_json_vm_config(const struct vm_config *cfg);
 /* Error bodies: {"fault_message": ...} */
 char *api_json_fault(const char *message);

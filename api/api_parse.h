@@ -41,6 +41,14 @@ extern const struct body_parser patch_vm_parser;
 extern const struct body_parser put_logger_parser;
 extern const struct body_parser put_metrics_parser;
 extern const struct body_parser put_serial_parser;
+extern const struct body_parser put_drive_parser;
+extern const struct body_parser patch_drive_parser;
+extern const struct body_parser put_net_parser;
+extern const struct body_parser patch_net_parser;
+extern const struct body_parser put_vsock_parser;
+extern const struct body_parser put_entropy_parser;
+extern const struct body_parser put_snapshot_create_parser;
+extern const struct body_parser put_snapshot_load_parser;
 
 /*
  * Parse an API request body with @p into @req (zeroed here); @path_id is the
@@ -59,5 +67,13 @@ int api_build_request(const struct body_parser *p, const char *path_id, struct j
  * only alphanumerics (ASCII here) and '_'. 0 or -EINVAL with its message.
  */
 int api_checked_id(const char *id, char *err, size_t errlen);
+
+/*
+ * A /resource/{id} body names the resource again: Firecracker refuses it when
+ * the two differ. Config-file entries have no path (info->path_id NULL) and
+ * pass. 0 or -EINVAL with the message.
+ */
+int api_body_id_matches(const struct parse_info *info, const char *body_id, char *err,
+			size_t errlen);
 
 #endif

@@ -31,6 +31,25 @@ static const struct body_route body_routes[] = {
     {"PUT", "metrics", &put_metrics_parser, false},
     {"PATCH", "machine-config", &patch_machine_config_parser, false},
     {"PATCH", "vm", &patch_vm_parser, false},
+    {"PUT", "drives", &put_drive_parser, true},
+    {"PATCH", "drives", &patch_drive_parser, true},
+    {"PUT", "network-interfaces", &put_net_parser, true},
+    {"PATCH", "network-interfaces", &patch_net_parser, true},
+    {"PUT", "vsock", &put_vsock_parser, false},
+    {"PUT", "entropy", &put_entropy_parser, false},
+};
+
+/* PUT/PATCH resources whose second segment names the operation: /snapshot/{create,load}. */
+struct body_sub_route {
+	const char *method;
+	const char *resource;
+	const char *sub;
+	const struct body_parser *parser;
+};
+
+static const struct body_sub_route body_sub_routes[] = {
+    {"PUT", "snapshot", "create", &put_snapshot_create_parser},
+    {"PUT", "snapshot", "load", &put_snapshot_load_parser},
 };
 
 /* GET resources answered by the VMM thread. */
@@ -115,6 +134,42 @@ static bool route_get(const struct segment *res, const struct segment *sub, stru
 	return false;
 }
 
+/*
+ * Firecracker checks the {id} of the path (checked_id()) before it looks at
+ * the body; a refused id counts as a request and a failure of the resource.
+ */
+static bool path_id_valid(const struct body_parser *p, const char *path_id, char *err,
+			  size_t errlen)
+{
+	if (!api_checked_id(path_id, err, errlen))
+		return true;
+	metric_inc(p->count);
+	metric_inc(p->fails);
+	return false;
+}
+
+/* PUT/PATCH with a body on /resource/operation: true with @result set if one matches. */
+static bool route_body_sub(const char *method, const struct segment *res, const struct segment *sub,
+			   const char *body, size_t len, struct api_call *call,
+			   struct api_reply *reply, enum api_route_result *result)
+{
+	char err[FAULT_MESSAGE_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(body_sub_routes); i++) {
+		const struct body_sub_route *r = &body_sub_routes[i];
+
+		if (strcmp(r->method, method) || !segment_is(res, r->resource) ||
+		    !segment_is(sub, r->sub))
+			continue;
+		*result = api_parse_body(r->parser, NULL, body, len, &call->req, &call->info, err,
+					 sizeof(err))
+			      ? fault(reply, err)
+			      : API_ROUTE_VMM;
+		return true;
+	}
+	return false;
+}
+
 /* PUT/PATCH with a body: true with @result set if @res takes this method. */
 static bool route_body(const char *method, const struct segment *res, const struct segment *id,
 		       const char *body, size_t len, struct api_call *call, struct api_reply *reply,
@@ -128,9 +183,15 @@ static bool route_body(const char *method, const struct segment *res, const stru
 
 		if (strcmp(r->method, method) || !segment_is(res, r->resource))
 			continue;
-		if (r->with_id && id->s[0] && !(path_id = strndup(id->s, id->len))) {
+		/* A route with an id always hands one to its parser, "" when the path has none. */
+		if (r->with_id && !(path_id = strndup(id->s, id->len))) {
 			*result = fault(reply,
 					"Internal VMM error: Cannot allocate memory (os error 12)");
+			return true;
+		}
+		if (path_id && !path_id_valid(r->parser, path_id, err, sizeof(err))) {
+			free(path_id);
+			*result = fault(reply, err);
 			return true;
 		}
 		ret = api_parse_body(r->parser, path_id, body, len, &call->req, &call->info, err,
@@ -172,7 +233,8 @@ enum api_route_result api_route(const char *method, const char *path, const char
 		if (!has_body)
 			return fault(reply, !strcmp(method, "PUT") ? "Empty PUT request."
 								   : "Empty PATCH request.");
-		if (route_body(method, &res, &sub, body, len, call, reply, &result))
+		if (route_body(method, &res, &sub, body, len, call, reply, &result) ||
+		    route_body_sub(method, &res, &sub, body, len, call, reply, &result))
 			return result;
 	}
 	if (asprintf(&msg, "Invalid request method and/or path: %s %.*s.", method, (int)res.len,

@@ -2,10 +2,12 @@
 /*
  * --config-file: one JSON document with the same top-level keys as
  * GET /vm/config ("boot-source" required; "machine-config", "logger",
- * "metrics", "serial" optional), each section shaped like the body of the
- * matching PUT request. Parsed into the requests that configure the VM, in
- * the order Firecracker applies them; the caller feeds them to the
- * controller and then starts the VM.
+ * "metrics", "serial", "vsock", "entropy" optional; "drives" and
+ * "network-interfaces" optional arrays), each section (or array entry) shaped
+ * like the body of the matching PUT request. Parsed into the requests that
+ * configure the VM, in the order Firecracker applies them; the caller feeds
+ * them to the controller and then starts the VM. Unlike Firecracker, which
+ * requires "drives", a file without it means no drives.
  */
 #ifndef EMBER_CONFIG_FILE_H
 #define EMBER_CONFIG_FILE_H

@@ -319,9 +319,12 @@ static int de_custom(const struct jde_doc *doc, size_t i, size_t end, const stru
 	if (!s)
 		return -ENOMEM;
 	ret = f->custom(s, &v->e, &msg);
-	free(s);
-	if (ret)
+	if (ret) {
+		free(s);
 		return jde_fail(doc, end, "%s", msg ? msg : "invalid value");
+	}
+	/* Kept for values an int cannot hold (a MAC address): the builder re-reads it. */
+	v->s = s;
 	v->set = true;
 	return 0;
 }
@@ -334,6 +337,36 @@ static int de_sub_struct(const struct jde_doc *doc, size_t *pos, const struct jd
 		return -ENOMEM;
 	v->set = true;
 	return de_struct(doc, pos, f->sub, v->sub);
+}
+
+/* A JSON array of @f->sub objects (serde's Vec<T>). */
+static int de_seq(const struct jde_doc *doc, size_t *pos, const struct jde_field *f,
+		  struct jde_value *v)
+{
+	size_t i = *pos, nf = f->sub->nr_fields;
+	int ret;
+
+	if (doc->text[i] != '[')
+		return invalid_type(doc, i, "a sequence");
+	v->set = true;
+	for (i = skip_ws(doc, i + 1); doc->text[i] != ']'; i = skip_ws(doc, i)) {
+		struct jde_value *items =
+		    realloc(v->items, (v->nr_items + 1) * nf * sizeof(*items));
+
+		if (!items)
+			return -ENOMEM;
+		v->items = items;
+		memset(&items[v->nr_items * nf], 0, nf * sizeof(*items));
+		v->nr_items++;
+		ret = de_struct(doc, &i, f->sub, &items[(v->nr_items - 1) * nf]);
+		if (ret)
+			return ret;
+		i = skip_ws(doc, i);
+		if (doc->text[i] == ',')
+			i++;
+	}
+	*pos = i + 1;
+	return 0;
 }
 
 /* Decode the value at *pos for field @f; *pos moves past it. */
@@ -352,6 +385,12 @@ static int de_field(const struct jde_doc *doc, size_t *pos, const struct jde_fie
 		return de_unsigned(doc, i, end, UINT8_MAX, "u8", v);
 	case JDE_USIZE:
 		return de_unsigned(doc, i, end, UINT64_MAX, "usize", v);
+	case JDE_U16:
+		return de_unsigned(doc, i, end, UINT16_MAX, "u16", v);
+	case JDE_U32:
+		return de_unsigned(doc, i, end, UINT32_MAX, "u32", v);
+	case JDE_U64:
+		return de_unsigned(doc, i, end, UINT64_MAX, "u64", v);
 	case JDE_BOOL:
 		if (c != 't' && c != 'f')
 			return invalid_type(doc, i, "a boolean");
@@ -373,6 +412,9 @@ static int de_field(const struct jde_doc *doc, size_t *pos, const struct jde_fie
 	case JDE_STRUCT:
 		*pos = i;
 		return de_sub_struct(doc, pos, f, v);
+	case JDE_SEQ:
+		*pos = i;
+		return de_seq(doc, pos, f, v);
 	}
 	return -EINVAL;
 }
@@ -584,6 +626,10 @@ void jde_free(const struct jde_struct *st, struct jde_value *vals)
 			jde_free(st->fields[i].sub, vals[i].sub);
 			free(vals[i].sub);
 		}
+		for (size_t k = 0; k < vals[i].nr_items; k++)
+			jde_free(st->fields[i].sub,
+				 &vals[i].items[k * st->fields[i].sub->nr_fields]);
+		free(vals[i].items);
 		free(vals[i].s);
 		memset(&vals[i], 0, sizeof(vals[i]));
 	}

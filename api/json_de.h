@@ -25,6 +25,10 @@ enum jde_kind {
 	JDE_ENUM,   /* unit variants, spelled exactly */
 	JDE_CUSTOM, /* a string checked by a callback (e.g. case-insensitive) */
 	JDE_STRUCT, /* nested object */
+	JDE_U16,    /* Rust u16 */
+	JDE_U32,    /* Rust u32 */
+	JDE_U64,    /* Rust u64 */
+	JDE_SEQ,    /* Vec<sub>: an array of sub objects */
 };
 
 enum jde_presence {
@@ -62,6 +66,10 @@ struct jde_field {
 	{                                                                                          \
 		.name = (n), .kind = JDE_STRUCT, .presence = (p), .sub = (st)                      \
 	}
+#define JDE_SEQ_FIELD(n, p, st)                                                                    \
+	{                                                                                          \
+		.name = (n), .kind = JDE_SEQ, .presence = (p), .sub = (st)                         \
+	}
 
 struct jde_struct {
 	const char *name; /* Rust type name: "expected struct <name>" */
@@ -73,11 +81,14 @@ struct jde_struct {
 struct jde_value {
 	bool seen;	       /* the key was present (maybe with null) */
 	bool set;	       /* present and not null */
-	uint64_t u;	       /* JDE_U8, JDE_USIZE */
+	uint64_t u;	       /* JDE_U8, JDE_U16, JDE_U32, JDE_U64, JDE_USIZE */
 	bool b;		       /* JDE_BOOL */
 	int e;		       /* JDE_ENUM: variant index; JDE_CUSTOM: callback's value */
-	char *s;	       /* JDE_STRING, JDE_PATH: owned, NUL-terminated */
+	char *s;	       /* JDE_STRING, JDE_PATH, JDE_CUSTOM: owned, NUL-terminated */
 	struct jde_value *sub; /* JDE_STRUCT: owned array of sub->nr_fields */
+	/* JDE_SEQ: nr_items elements, each sub->nr_fields values, one after the other. */
+	struct jde_value *items;
+	size_t nr_items;
 };
 
 /*

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "controller_devices.h"
+#include "controller_snapshot.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -388,6 +390,11 @@ static bool pre_boot_only(enum vmm_request_type type)
 	case REQ_PUT_METRICS:
 	case REQ_PUT_SERIAL:
 	case REQ_INSTANCE_START:
+	case REQ_PUT_DRIVE:
+	case REQ_PUT_NET:
+	case REQ_PUT_VSOCK:
+	case REQ_PUT_ENTROPY:
+	case REQ_LOAD_SNAPSHOT:
 		return true;
 	default:
 		return false;
@@ -401,6 +408,9 @@ static bool post_boot_only(enum vmm_request_type type)
 	case REQ_FLUSH_METRICS:
 	case REQ_PAUSE_VM:
 	case REQ_RESUME_VM:
+	case REQ_PATCH_DRIVE:
+	case REQ_PATCH_NET:
+	case REQ_CREATE_SNAPSHOT:
 		return true;
 	default:
 		return false;
@@ -443,6 +453,9 @@ void controller_handle(struct controller *c, const struct vmm_request *req,
 		fail(resp, NOT_SUPPORTED_PRE_BOOT);
 		return;
 	}
+	/* Firecracker marks the boot path even when the request then fails. */
+	if (controller_configures_boot(req->type))
+		c->boot_path = true;
 
 	switch (req->type) {
 	case REQ_GET_INSTANCE_INFO:
@@ -481,6 +494,30 @@ void controller_handle(struct controller *c, const struct vmm_request *req,
 	case REQ_RESUME_VM:
 		set_paused(c, req->type == REQ_PAUSE_VM, resp);
 		return;
+	case REQ_PUT_DRIVE:
+		controller_put_drive(c, &req->u.drive, resp);
+		return;
+	case REQ_PATCH_DRIVE:
+		controller_patch_drive(c, &req->u.drive_update, resp);
+		return;
+	case REQ_PUT_NET:
+		controller_put_net(c, &req->u.net, resp);
+		return;
+	case REQ_PATCH_NET:
+		controller_patch_net(c, &req->u.net_update, resp);
+		return;
+	case REQ_PUT_VSOCK:
+		controller_put_vsock(c, &req->u.vsock, resp);
+		return;
+	case REQ_PUT_ENTROPY:
+		controller_put_entropy(c, &req->u.entropy, resp);
+		return;
+	case REQ_CREATE_SNAPSHOT:
+		controller_create_snapshot(c, &req->u.snapshot_create, resp);
+		return;
+	case REQ_LOAD_SNAPSHOT:
+		controller_load_snapshot(c, &req->u.snapshot_load, resp);
+		return;
 	}
 	fail(resp, "Invalid request type %d.", (int)req->type);
 }
@@ -505,6 +542,27 @@ void vmm_request_free(struct vmm_request *req)
 		break;
 	case REQ_PUT_SERIAL:
 		serial_config_free(&req->u.serial);
+		break;
+	case REQ_PUT_DRIVE:
+		drive_config_free(&req->u.drive);
+		break;
+	case REQ_PATCH_DRIVE:
+		drive_update_free(&req->u.drive_update);
+		break;
+	case REQ_PUT_NET:
+		net_config_free(&req->u.net);
+		break;
+	case REQ_PATCH_NET:
+		net_update_free(&req->u.net_update);
+		break;
+	case REQ_PUT_VSOCK:
+		vsock_config_free(&req->u.vsock);
+		break;
+	case REQ_CREATE_SNAPSHOT:
+		snapshot_create_params_free(&req->u.snapshot_create);
+		break;
+	case REQ_LOAD_SNAPSHOT:
+		snapshot_load_params_free(&req->u.snapshot_load);
 		break;
 	default:
 		break;

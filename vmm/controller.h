@@ -33,6 +33,14 @@ enum vmm_request_type {
 	REQ_FLUSH_METRICS,
 	REQ_PAUSE_VM,		/* PATCH /vm {"state":"Paused"} */
 	REQ_RESUME_VM,
+	REQ_PUT_DRIVE,		/* PUT /drives/{drive_id} */
+	REQ_PATCH_DRIVE,
+	REQ_PUT_NET,		/* PUT /network-interfaces/{iface_id} */
+	REQ_PATCH_NET,
+	REQ_PUT_VSOCK,
+	REQ_PUT_ENTROPY,
+	REQ_CREATE_SNAPSHOT,	/* PUT /snapshot/create */
+	REQ_LOAD_SNAPSHOT,	/* PUT /snapshot/load */
 };
 
 /* PATCH /machine-config: only the fields present are applied. */
@@ -40,6 +48,57 @@ struct machine_config_patch {
 	bool has_vcpu_count, has_mem_size_mib, has_smt, has_track_dirty_pages, has_huge_pages,
 		has_cpu_template;
 	struct machine_config mc;
+};
+
+/* PATCH /drives/{drive_id} (post-boot): only what is given changes. */
+struct drive_update {
+	char *drive_id;
+	char *path_on_host;	/* NULL: keep the backing file */
+	bool has_rate_limiter;
+	struct rate_limiter_config rate_limiter;	/* as in struct net_update below */
+};
+
+/*
+ * PATCH /network-interfaces/{iface_id} (post-boot): the limiters given
+ * change. In a limiter update, a bucket that is given replaces the current
+ * one (size or refill_time 0 disables it); one left out stays as it is.
+ */
+struct net_update {
+	char *iface_id;
+	bool has_rx_rate_limiter;
+	struct rate_limiter_config rx_rate_limiter;
+	bool has_tx_rate_limiter;
+	struct rate_limiter_config tx_rate_limiter;
+};
+
+enum snapshot_type { SNAPSHOT_FULL = 0, SNAPSHOT_DIFF };
+
+/* PUT /snapshot/create */
+struct snapshot_create_params {
+	char *snapshot_path;
+	char *mem_file_path;
+	enum snapshot_type type;
+};
+
+enum mem_backend_type { MEM_BACKEND_FILE = 0, MEM_BACKEND_UFFD };
+
+/* network_overrides[] of PUT /snapshot/load: another tap for an interface. */
+struct net_override {
+	char *iface_id;
+	char *host_dev_name;
+};
+
+/* PUT /snapshot/load (mem_file_path arrives as a File backend). */
+struct snapshot_load_params {
+	char *snapshot_path;
+	enum mem_backend_type backend_type;
+	char *backend_path;
+	bool track_dirty_pages;
+	bool resume_vm;
+	bool clock_realtime;
+	struct net_override *net_overrides;
+	unsigned int nr_net_overrides;
+	char *vsock_uds_path;	/* vsock_override.uds_path, NULL if none */
 };
 
 struct vmm_request {
@@ -51,6 +110,14 @@ struct vmm_request {
 		struct logger_config logger;
 		struct metrics_config metrics;
 		struct serial_config serial;
+		struct drive_config drive;
+		struct drive_update drive_update;
+		struct net_config net;
+		struct net_update net_update;
+		struct vsock_config vsock;
+		struct entropy_config entropy;
+		struct snapshot_create_params snapshot_create;
+		struct snapshot_load_params snapshot_load;
 	} u;
 };
 
@@ -76,11 +143,26 @@ struct vmm_ops {
 	int (*pause)(void *ctx, char *err, size_t errlen);
 	int (*resume)(void *ctx, char *err, size_t errlen);
 	int (*send_ctrl_alt_del)(void *ctx, char *err, size_t errlen);
+	/* PATCH /drives: swap the backing file, then update the limiter (running VM). */
+	int (*update_drive)(void *ctx, const struct drive_update *u, char *err, size_t errlen);
+	/* PATCH /network-interfaces: update the rx/tx limiters (running VM). */
+	int (*update_net)(void *ctx, const struct net_update *u, char *err, size_t errlen);
+	/* PUT /snapshot/create of the paused VM configured as @cfg. */
+	int (*create_snapshot)(void *ctx, const struct vm_config *cfg,
+			       const struct snapshot_create_params *p, char *err, size_t errlen);
+	/*
+	 * PUT /snapshot/load: build the VM from the snapshot, paused. @cfg
+	 * comes in as configured so far (serial, logger) and leaves with the
+	 * snapshot's machine and device configuration.
+	 */
+	int (*load_snapshot)(void *ctx, const struct snapshot_load_params *p, struct vm_config *cfg,
+			     char *err, size_t errlen);
 };
 
 struct controller {
 	struct vm_config cfg;
 	enum vmm_state state;
+	bool boot_path;		/* a boot-specific resource was configured: no snapshot load */
 	char instance_id[65];
 	const struct vmm_ops *ops;
 	void *ops_ctx;
@@ -98,5 +180,9 @@ void vmm_request_free(struct vmm_request *req);
 void vmm_response_free(struct vmm_response *resp);
 
 const char *vmm_state_name(enum vmm_state state);	/* "Not started" / "Running" / "Paused" */
+
+/* Apply a PATCH limiter update to a configured limiter (Firecracker's bucket update rules). */
+void rate_limiter_config_update(bool *has, struct rate_limiter_config *rl,
+				const struct rate_limiter_config *update);
 
 #endif

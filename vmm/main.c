@@ -12,6 +12,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "seccomp_filters.h"
+#include "snapshot.h"
 #include "version.h"
 #include "vmm.h"
 #include "vmm_channel.h"
@@ -46,6 +47,7 @@ struct cli {
 	const char *level;
 	const char *metrics_path;
 	const char *seccomp_filter;
+	const char *describe_snapshot;
 	bool no_seccomp;
 	bool no_api;
 	bool boot_timer;
@@ -88,6 +90,7 @@ static void usage(FILE *f)
 		"  --boot-timer                      log the guest boot time (write 123 to 0x%llx)\n"
 		"  --seccomp-filter FILE             seccomp filters in Firecracker's JSON format\n"
 		"  --no-seccomp                      no seccomp filters (not recommended)\n"
+		"  --describe-snapshot FILE          print a snapshot state file's version and contents\n"
 		"  --start-time-us N, --start-time-cpu-us N  process start (set by ember-jailer)\n"
 		"  --version, --help\n",
 		EMBER_VERSION, DEFAULT_MAX_PAYLOAD, (unsigned long long)LAYOUT_BOOT_TIMER_ADDR);
@@ -120,6 +123,7 @@ enum {
 	OPT_API_SOCK = 256, OPT_CONFIG_FILE, OPT_NO_API, OPT_ID, OPT_LOG_PATH, OPT_LEVEL,
 	OPT_SHOW_LEVEL, OPT_SHOW_ORIGIN, OPT_METRICS_PATH, OPT_MAX_PAYLOAD, OPT_BOOT_TIMER,
 	OPT_START_US, OPT_START_CPU_US, OPT_VERSION, OPT_HELP, OPT_SECCOMP_FILTER, OPT_NO_SECCOMP,
+	OPT_DESCRIBE_SNAPSHOT,
 };
 
 static const struct option long_opts[] = {
@@ -138,6 +142,7 @@ static const struct option long_opts[] = {
 	{ "start-time-cpu-us", required_argument, NULL, OPT_START_CPU_US },
 	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -164,6 +169,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		case OPT_BOOT_TIMER: cli->boot_timer = true; break;
 		case OPT_SECCOMP_FILTER: cli->seccomp_filter = optarg; break;
 		case OPT_NO_SECCOMP: cli->no_seccomp = true; break;
+		case OPT_DESCRIBE_SNAPSHOT: cli->describe_snapshot = optarg; break;
 		case OPT_MAX_PAYLOAD:
 			if (parse_u64(optarg, &v) || v == 0) {
 				fprintf(stderr, "Arguments parsing error: invalid value for "
@@ -417,6 +423,9 @@ int main(int argc, char **argv)
 	code = parse_cli(argc, argv, &cli);
 	if (code >= 0)
 		return code;
+	/* Like --version: answer and leave, no VMM. */
+	if (cli.describe_snapshot)
+		return snapshot_describe(cli.describe_snapshot, stdout) ? EXIT_GENERIC : EXIT_OK;
 	code = setup_logging(&cli);
 	if (code)
 		return code;

@@ -24,9 +24,14 @@ struct ember_metrics {
 		metric_t actions_count, actions_fails, boot_source_count, boot_source_fails,
 			logger_count, logger_fails, machine_cfg_count, machine_cfg_fails,
 			metrics_count, metrics_fails, serial_count, serial_fails;
+		metric_t drive_count, drive_fails, network_count, network_fails, vsock_count,
+			vsock_fails, entropy_count, entropy_fails;
+		metric_t snapshot_create_count, snapshot_create_fails, snapshot_load_count,
+			snapshot_load_fails;
 	} put_api_requests;
 	struct {
 		metric_t machine_cfg_count, machine_cfg_fails, vm_count, vm_fails;
+		metric_t drive_count, drive_fails, network_count, network_fails;
 	} patch_api_requests;
 	struct {
 		metric_t error_count, missed_read_count, missed_write_count, read_count,
@@ -65,6 +70,30 @@ struct ember_metrics {
 			blk_unsupported_reqs, blk_update_count, blk_update_fails, blk_throttled;
 		metric_t rng_requests, rng_bytes, rng_fails, rng_throttled;
 	} virtio;
+	/* virtio-net, all devices together (Firecracker's "net" group, same names). */
+	struct {
+		metric_t activate_fails, cfg_fails, no_rx_avail_buffer, rx_tap_event_count;
+		metric_t rx_count, rx_packets_count, rx_bytes_count, rx_fails, rx_dropped_frames,
+			rx_rate_limiter_throttled, tap_read_fails;
+		metric_t tx_count, tx_packets_count, tx_bytes_count, tx_fails, tx_malformed_frames,
+			tx_rate_limiter_throttled, tx_spoofed_mac_count, tap_write_fails;
+	} net;
+	/* virtio-vsock and its Unix-socket muxer (Firecracker's "vsock" group, plus guest errors). */
+	struct {
+		metric_t rx_queue_event_count, tx_queue_event_count, ev_queue_event_fails;
+		metric_t rx_bytes_count, tx_bytes_count, rx_packets_count, tx_packets_count;
+		metric_t conns_added, conns_killed, conns_removed, conns_refused, conn_timeouts;
+		metric_t muxer_event_fails, conn_event_fails, tx_flush_fails, tx_write_fails,
+			rx_read_fails, host_connect_errors;
+		metric_t malformed_pkts;	/* short header, len past the buffer or the limit */
+		metric_t wrong_cid_pkts;	/* src_cid not the guest's or dst_cid not the host */
+		metric_t invalid_op_pkts;	/* unknown op or type, or an op the state forbids */
+		metric_t credit_violations;	/* the guest sent more than our buf_alloc allowed */
+	} vsock;
+	/* Firecracker's latencies_us (last value): how long the snapshot operations took. */
+	struct {
+		metric_t full_create_snapshot, diff_create_snapshot, load_snapshot;
+	} latencies_us;
 };
 
 extern struct ember_metrics g_metrics;

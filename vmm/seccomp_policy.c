@@ -9,10 +9,10 @@
  * more than it needs: ioctl request numbers (exact KVM and tty requests),
  * futex commands (no PI or requeue operations), mmap/mprotect (never
  * PROT_EXEC), madvise advice, tgkill signals, accept4 and getrandom flags.
- * No thread creates a socket once filtered, so socket() is refused whatever
- * the family. A 32-bit argument is compared on its low 32 bits only
- * ("dword"), as the kernel reads it: garbage in the upper half must not
- * dodge a rule.
+ * Once filtered, only the VMM thread creates sockets (virtio-vsock's AF_UNIX
+ * streams); socket() of any other family, or in any other thread, traps. A
+ * 32-bit argument is compared on its low 32 bits only ("dword"), as the
+ * kernel reads it: garbage in the upper half must not dodge a rule.
  *
  * A new syscall in any of these threads needs a rule here (and a run of
  * tests/integration/test_seccomp.sh); a missing one ends ember with 148.
@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <sched.h>
 #include <signal.h>
@@ -104,8 +105,27 @@ static const struct seccomp_rule vmm_rules[] = {
 	ALLOW_IF(getrandom, DWORD_EQ(2, 0)),
 	ALLOW(getpid),
 	IOCTL(KVM_IRQ_LINE),
+	/* virtio-net re-applies the guest's offloads to the tap on restore. */
+	IOCTL(TUNSETOFFLOAD),
 	IOCTL(TCGETS), IOCTL(TCSETS),
-	ALLOW(shutdown), ALLOW(unlink)
+	ALLOW(shutdown), ALLOW(unlink),
+	/*
+	 * virtio-vsock: host connections accepted on its Unix socket, guest
+	 * connections to "<uds_path>_<port>" (AF_UNIX streams only), their
+	 * data (sendmsg, readv; read, write, shutdown above) and the timerfd of
+	 * the connection timeouts.
+	 */
+	ALLOW_IF(accept4, DWORD_EQ(3, SOCK_CLOEXEC | SOCK_NONBLOCK)),
+	ALLOW_IF(socket, DWORD_EQ(0, AF_UNIX), DWORD_EQ(1, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)),
+	ALLOW(connect), ALLOW(sendmsg), ALLOW(readv), ALLOW(timerfd_settime),
+	/*
+	 * PUT /snapshot/create (vmm/snapshot.c): the MSR list, the irqchip,
+	 * PIT and clock, the dirty log of a Diff; both files written under a
+	 * temporary name (openat above), sized, synced and renamed into place.
+	 */
+	IOCTL(KVM_GET_MSR_INDEX_LIST), IOCTL(KVM_GET_IRQCHIP), IOCTL(KVM_GET_PIT2),
+	IOCTL(KVM_GET_CLOCK), IOCTL(KVM_GET_DIRTY_LOG),
+	ALLOW(pwrite64), ALLOW(ftruncate), ALLOW(fsync), ALLOW(rename)
 	SANITIZER_EXIT_RULES
 };
 
@@ -133,7 +153,13 @@ static const struct seccomp_rule vcpu_rules[] = {
 	IOCTL(KVM_RUN),
 	IOCTL(KVM_GET_REGS), IOCTL(KVM_GET_SREGS),
 	IOCTL(KVM_IRQ_LINE),
+	/* virtio-net applies the negotiated offloads to the tap at DRIVER_OK. */
+	IOCTL(TUNSETOFFLOAD),
 	ALLOW_IF(poll, DWORD_EQ(1, 1)),
+	/* Snapshots: each parked vCPU saves its own state (vmm/vcpu_state.c). */
+	IOCTL(KVM_GET_MP_STATE), IOCTL(KVM_GET_XSAVE), IOCTL(KVM_GET_FPU), IOCTL(KVM_GET_XCRS),
+	IOCTL(KVM_GET_DEBUGREGS), IOCTL(KVM_GET_LAPIC), IOCTL(KVM_GET_TSC_KHZ),
+	IOCTL(KVM_GET_CPUID2), IOCTL(KVM_GET_MSRS), IOCTL(KVM_GET_VCPU_EVENTS),
 };
 /* clang-format on */
 

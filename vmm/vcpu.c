@@ -315,8 +315,55 @@ static int vcpu_handle_exit(struct vcpu *v)
 }
 
 /*
+ * KVM finishes a PIO/MMIO exit only when KVM_RUN is entered again. With
+ * immediate_exit set it does just that and returns -EINTR before running
+ * the guest; a string instruction may need another round trip to userspace
+ * first (KVM_RUN returns 0 with the next exit), which is handled like any.
+ */
+static int vcpu_complete_pending_io(struct vcpu *v)
+{
+	int ret = 0;
+
+	v->run->immediate_exit = 1;
+	for (;;) {
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno != EINTR && errno != EAGAIN)
+				ret = -errno;
+			break;
+		}
+		if (vcpu_handle_exit(v) >= 0)
+			break; /* the guest ended the VM on its way out: nothing more runs */
+	}
+	v->run->immediate_exit = 0;
+	return ret;
+}
+
+/* Called parked, with the group lock held: run a task posted since the last one. */
+static void vcpu_run_task(struct vcpu *v, bool done)
+{
+	struct vcpu_group *g = v->group;
+	vcpu_task_fn fn = g->task;
+	void *ctx = g->task_ctx;
+	int ret;
+
+	if (!fn || v->task_round == g->task_round)
+		return;
+	v->task_round = g->task_round;
+	pthread_mutex_unlock(&g->lock);
+	ret = done ? 0 : vcpu_complete_pending_io(v);
+	if (!ret)
+		ret = fn(v, ctx);
+	pthread_mutex_lock(&g->lock);
+	if (ret && !g->task_err)
+		g->task_err = ret;
+	g->task_pending--;
+	pthread_cond_broadcast(&g->cond);
+}
+
+/*
  * Park while the group wants PAUSE (or forever once this vCPU has ended the
- * VM, until STOP). Returns false when the thread must exit.
+ * VM, until STOP), running the tasks posted meanwhile. Returns false when
+ * the thread must exit.
  */
 static bool vcpu_park(struct vcpu *v, bool done)
 {
@@ -327,7 +374,9 @@ static bool vcpu_park(struct vcpu *v, bool done)
 	while (g->want == VCPUS_PAUSE || (done && g->want != VCPUS_STOP)) {
 		g->nr_parked++;
 		pthread_cond_broadcast(&g->cond);
+		vcpu_run_task(v, done);
 		pthread_cond_wait(&g->cond, &g->lock);
+		vcpu_run_task(v, done);
 		g->nr_parked--;
 	}
 	keep_running = g->want != VCPUS_STOP;
@@ -440,6 +489,37 @@ void vcpu_group_pause(struct vcpu_group *g)
 	while (g->nr_parked < nr)
 		pthread_cond_wait(&g->cond, &g->lock);
 	pthread_mutex_unlock(&g->lock);
+}
+
+int vcpu_group_start_paused(struct vcpu_group *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->want = VCPUS_PAUSE;
+	pthread_mutex_unlock(&g->lock);
+	return vcpu_group_start(g);
+}
+
+int vcpu_group_run_parked(struct vcpu_group *g, vcpu_task_fn fn, void *ctx)
+{
+	unsigned int nr = vcpu_group_nr_started(g);
+	int ret;
+
+	pthread_mutex_lock(&g->lock);
+	/* Threads started paused may not have reached their park yet. */
+	while (g->nr_parked < nr)
+		pthread_cond_wait(&g->cond, &g->lock);
+	g->task = fn;
+	g->task_ctx = ctx;
+	g->task_round++;
+	g->task_pending = nr;
+	g->task_err = 0;
+	pthread_cond_broadcast(&g->cond);
+	while (g->task_pending)
+		pthread_cond_wait(&g->cond, &g->lock);
+	g->task = NULL;
+	ret = g->task_err;
+	pthread_mutex_unlock(&g->lock);
+	return ret;
 }
 
 void vcpu_group_resume(struct vcpu_group *g)

@@ -31,6 +31,11 @@ struct vcpu_env {
 
 enum vcpu_run_state { VCPUS_RUN, VCPUS_PAUSE, VCPUS_STOP };
 
+struct vcpu;
+
+/* Work a parked vCPU does on its own thread (snapshot state capture). 0 or -errno. */
+typedef int (*vcpu_task_fn)(struct vcpu *v, void *ctx);
+
 /* Shared by all vCPUs of one VM. */
 struct vcpu_group {
 	pthread_mutex_t lock;
@@ -39,6 +44,12 @@ struct vcpu_group {
 	unsigned int nr_parked;
 	unsigned int nr_vcpus;
 	struct vcpu *vcpus;
+	/* vcpu_group_run_parked(): the current task, its round and what is left of it. */
+	vcpu_task_fn task;
+	void *task_ctx;
+	unsigned int task_round;
+	unsigned int task_pending;
+	int task_err;
 };
 
 struct vcpu {
@@ -51,6 +62,7 @@ struct vcpu {
 	const struct vcpu_env *env;
 	struct vcpu_group *group;
 	int stats_fd;			/* KVM_GET_STATS_FD, -1 if unsupported */
+	unsigned int task_round;	/* last vcpu_group_run_parked() round run */
 };
 
 /* Boot state for every vCPU: the kernel's 64-bit entry, CPUID, MSRs, LAPIC. */
@@ -75,6 +87,18 @@ void vcpu_group_pause(struct vcpu_group *g);
 void vcpu_group_resume(struct vcpu_group *g);
 /* Stop and join every vCPU thread. */
 void vcpu_group_stop(struct vcpu_group *g);
+
+/* Start all threads parked, as after vcpu_group_pause() (a restored VM waits for resume). */
+int vcpu_group_start_paused(struct vcpu_group *g);
+/*
+ * With the group paused: every started vCPU thread first lets KVM complete
+ * the exit it handled last (KVM_RUN with immediate_exit: the data of a
+ * PIO/MMIO read is taken, a PIO write's instruction is skipped, no further
+ * guest instruction runs), then runs @fn. All vCPUs in parallel; returns
+ * once each is done, with the first error. A snapshot's vCPU state is then
+ * between two instructions, so a restored guest neither repeats nor loses one.
+ */
+int vcpu_group_run_parked(struct vcpu_group *g, vcpu_task_fn fn, void *ctx);
 
 /* Install the kick signal handler (once per process, before any vCPU runs). */
 int vcpu_signals_init(void);

@@ -93,6 +93,121 @@ int serial_config_copy(struct serial_config *dst, const struct serial_config *sr
 	return dup_str(&dst->serial_out_path, src->serial_out_path);
 }
 
+void drive_config_free(struct drive_config *d)
+{
+	free(d->drive_id);
+	free(d->path_on_host);
+	free(d->partuuid);
+	d->drive_id = d->path_on_host = d->partuuid = NULL;
+}
+
+int drive_config_copy(struct drive_config *dst, const struct drive_config *src)
+{
+	*dst = *src;
+	dst->drive_id = dst->path_on_host = dst->partuuid = NULL;
+	if (dup_str(&dst->drive_id, src->drive_id) ||
+	    dup_str(&dst->path_on_host, src->path_on_host) ||
+	    dup_str(&dst->partuuid, src->partuuid)) {
+		drive_config_free(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void net_config_free(struct net_config *n)
+{
+	free(n->iface_id);
+	free(n->host_dev_name);
+	n->iface_id = n->host_dev_name = NULL;
+}
+
+int net_config_copy(struct net_config *dst, const struct net_config *src)
+{
+	*dst = *src;
+	dst->iface_id = dst->host_dev_name = NULL;
+	if (dup_str(&dst->iface_id, src->iface_id) ||
+	    dup_str(&dst->host_dev_name, src->host_dev_name)) {
+		net_config_free(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void vsock_config_free(struct vsock_config *v)
+{
+	free(v->vsock_id);
+	free(v->uds_path);
+	v->vsock_id = v->uds_path = NULL;
+}
+
+int vsock_config_copy(struct vsock_config *dst, const struct vsock_config *src)
+{
+	*dst = *src;
+	dst->vsock_id = dst->uds_path = NULL;
+	if (dup_str(&dst->vsock_id, src->vsock_id) || dup_str(&dst->uds_path, src->uds_path)) {
+		vsock_config_free(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void drives_free(struct drive_config *drives, unsigned int nr)
+{
+	for (unsigned int i = 0; i < nr; i++)
+		drive_config_free(&drives[i]);
+	free(drives);
+}
+
+static void nets_free(struct net_config *nets, unsigned int nr)
+{
+	for (unsigned int i = 0; i < nr; i++)
+		net_config_free(&nets[i]);
+	free(nets);
+}
+
+/* Deep copy of @nr drives; *@dst is NULL when @nr is 0. */
+static int drives_copy(struct drive_config **dst, const struct drive_config *src, unsigned int nr)
+{
+	*dst = nr ? calloc(nr, sizeof(**dst)) : NULL;
+	if (nr && !*dst)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < nr; i++) {
+		if (drive_config_copy(&(*dst)[i], &src[i])) {
+			drives_free(*dst, i);
+			*dst = NULL;
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int nets_copy(struct net_config **dst, const struct net_config *src, unsigned int nr)
+{
+	*dst = nr ? calloc(nr, sizeof(**dst)) : NULL;
+	if (nr && !*dst)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < nr; i++) {
+		if (net_config_copy(&(*dst)[i], &src[i])) {
+			nets_free(*dst, i);
+			*dst = NULL;
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* The device lists and the vsock of @src into @dst (which owns none yet). */
+static int device_configs_copy(struct vm_config *dst, const struct vm_config *src)
+{
+	if (drives_copy(&dst->drives, src->drives, src->nr_drives))
+		return -ENOMEM;
+	dst->nr_drives = src->nr_drives;
+	if (nets_copy(&dst->nets, src->nets, src->nr_nets))
+		return -ENOMEM;
+	dst->nr_nets = src->nr_nets;
+	return vsock_config_copy(&dst->vsock, &src->vsock);
+}
+
 void vm_config_init(struct vm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -109,6 +224,9 @@ void vm_config_free(struct vm_config *cfg)
 	logger_config_free(&cfg->logger);
 	metrics_config_free(&cfg->metrics);
 	serial_config_free(&cfg->serial);
+	drives_free(cfg->drives, cfg->nr_drives);
+	nets_free(cfg->nets, cfg->nr_nets);
+	vsock_config_free(&cfg->vsock);
 	vm_config_init(cfg);
 }
 
@@ -121,11 +239,15 @@ int vm_config_copy(struct vm_config *dst, const struct vm_config *src)
 	dst->logger.log_path = dst->logger.module = NULL;
 	dst->metrics.metrics_path = NULL;
 	dst->serial.serial_out_path = NULL;
+	dst->drives = NULL;
+	dst->nets = NULL;
+	dst->nr_drives = dst->nr_nets = 0;
+	dst->vsock.vsock_id = dst->vsock.uds_path = NULL;
 	if (machine_config_copy(&dst->machine, &src->machine) ||
 	    boot_source_config_copy(&dst->boot_source, &src->boot_source) ||
 	    logger_config_copy(&dst->logger, &src->logger) ||
 	    metrics_config_copy(&dst->metrics, &src->metrics) ||
-	    serial_config_copy(&dst->serial, &src->serial)) {
+	    serial_config_copy(&dst->serial, &src->serial) || device_configs_copy(dst, src)) {
 		vm_config_free(dst);
 		return -ENOMEM;
 	}

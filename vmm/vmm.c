@@ -5,6 +5,7 @@
 #include "log.h"
 #include "mptable.h"
 #include "seccomp_filters.h"
+#include "snapshot.h"
 #include "x86_boot.h"
 #include "legacy/boot_timer.h"
 #include "legacy/i8042.h"
@@ -37,10 +38,11 @@ int vmm_init(struct vmm *vmm, struct event_loop *loop, const struct vmm_options 
 	memset(vmm, 0, sizeof(*vmm));
 	vmm->loop = loop;
 	vmm->opts = *opts;
-	vmm->mem.fd = -1;
+	vmm->mem.fd = vmm->mem.file_fd = -1;
 	vmm->vm.kvm_fd = vmm->vm.vm_fd = -1;
 	vmm->serial_out_fd = -1;
 	vmm->rx_ready_evt = -1;
+	uffd_backend_init(&vmm->uffd);
 	atomic_init(&vmm->exit_code, -1);
 	bus_init(&vmm->pio_bus);
 	bus_init(&vmm->mmio_bus);
@@ -259,6 +261,7 @@ static int vmm_load_guest(struct vmm *vmm, const struct vm_config *cfg, struct k
 {
 	const struct boot_source_config *bs = &cfg->boot_source;
 	uint64_t initrd_addr = 0, initrd_size = 0;
+	char cmdline[VMM_CMDLINE_MAX];
 	int fd, ret;
 
 	fd = vmm_open_image("kernel", bs->kernel_image_path, err, errlen);
@@ -278,9 +281,13 @@ static int vmm_load_guest(struct vmm *vmm, const struct vm_config *cfg, struct k
 		if (ret)
 			return ret;
 	}
-	ret = x86_boot_write_tables(&vmm->mem, ki,
-				    bs->boot_args ? bs->boot_args : VMM_DEFAULT_BOOT_ARGS,
-				    initrd_addr, initrd_size, err, errlen);
+	/* The virtio devices are announced on the command line (and the root drive's root=). */
+	ret = vmm_devices_cmdline(&vmm->devices, cfg,
+				  bs->boot_args ? bs->boot_args : VMM_DEFAULT_BOOT_ARGS, cmdline,
+				  sizeof(cmdline), err, errlen);
+	if (!ret)
+		ret = x86_boot_write_tables(&vmm->mem, ki, cmdline, initrd_addr, initrd_size, err,
+					    errlen);
 	if (ret)
 		return ret;
 	ret = mptable_write(&vmm->mem, cfg->machine.vcpu_count, LAYOUT_IRQ_MAX);
@@ -289,6 +296,7 @@ static int vmm_load_guest(struct vmm *vmm, const struct vm_config *cfg, struct k
 	return ret;
 }
 
+/* @ki NULL: a restore, whose vCPU state comes from the snapshot instead. */
 static int vmm_setup_vcpus(struct vmm *vmm, const struct vm_config *cfg,
 			   const struct kernel_info *ki, char *err, size_t errlen)
 {
@@ -315,7 +323,7 @@ static int vmm_setup_vcpus(struct vmm *vmm, const struct vm_config *cfg,
 		struct vcpu *v = &vmm->vcpus.vcpus[i];
 
 		ret = vcpu_create(v, &vmm->vm, i, &vmm->vcpus, &vmm->vcpu_env);
-		if (!ret)
+		if (!ret && ki)
 			ret = vcpu_configure(v, &boot);
 		if (ret) {
 			vmm_errorf(err, errlen, "Cannot configure vCPU %u: %s", i, strerror(-ret));
@@ -330,6 +338,7 @@ static void vmm_teardown(struct vmm *vmm)
 {
 	vcpu_group_destroy(&vmm->vcpus);
 	vmm_stdin_detach(vmm);
+	vmm_devices_teardown(&vmm->devices);
 	bus_destroy(&vmm->pio_bus);
 	bus_destroy(&vmm->mmio_bus);
 	bus_init(&vmm->pio_bus);
@@ -349,6 +358,7 @@ static void vmm_teardown(struct vmm *vmm)
 	if (vmm->vm.vm_fd >= 0 || vmm->vm.kvm_fd >= 0)
 		kvm_vm_destroy(&vmm->vm);
 	guest_mem_destroy(&vmm->mem);
+	uffd_backend_close(&vmm->uffd);
 }
 
 static int vmm_create_memory(struct vmm *vmm, const struct machine_config *mc, char *err,
@@ -384,6 +394,7 @@ static int vmm_create_memory(struct vmm *vmm, const struct machine_config *mc, c
 static int vmm_start(void *ctx, const struct vm_config *cfg, char *err, size_t errlen)
 {
 	struct vmm *vmm = ctx;
+	struct vmm_device_env devices_env = {&vmm->mem, &vmm->vm, &vmm->mmio_bus, vmm->loop};
 	struct kernel_info ki;
 	int ret;
 
@@ -393,6 +404,8 @@ static int vmm_start(void *ctx, const struct vm_config *cfg, char *err, size_t e
 	ret = kvm_vm_create(&vmm->vm, &vmm->mem, cfg->machine.track_dirty_pages, err, errlen);
 	if (!ret)
 		ret = vmm_setup_legacy_devices(vmm, cfg, err, errlen);
+	if (!ret)
+		ret = vmm_devices_setup(&vmm->devices, &devices_env, cfg, err, errlen);
 	if (!ret)
 		ret = vmm_load_guest(vmm, cfg, &ki, err, errlen);
 	if (!ret)
@@ -408,6 +421,41 @@ static int vmm_start(void *ctx, const struct vm_config *cfg, char *err, size_t e
 	 * before this thread goes back to its event loop, where guest-driven
 	 * work (device notifications, serial input) is handled.
 	 */
+	if (!ret) {
+		ret = seccomp_install(vmm->opts.seccomp, SECCOMP_VMM);
+		if (ret)
+			vmm_errorf(err, errlen, "Cannot install the VMM seccomp filter: %s",
+				   strerror(-ret));
+	}
+	if (ret) {
+		vmm_teardown(vmm);
+		return ret;
+	}
+	vmm->started = true;
+	return 0;
+}
+
+int vmm_start_restored(struct vmm *vmm, const struct vm_config *cfg, vmm_restore_fn restore,
+		       void *ctx, char *err, size_t errlen)
+{
+	struct vmm_device_env devices_env = {&vmm->mem, &vmm->vm, &vmm->mmio_bus, vmm->loop};
+	int ret;
+
+	ret = kvm_vm_create(&vmm->vm, &vmm->mem, cfg->machine.track_dirty_pages, err, errlen);
+	if (!ret)
+		ret = vmm_setup_legacy_devices(vmm, cfg, err, errlen);
+	if (!ret)
+		ret = vmm_devices_setup(&vmm->devices, &devices_env, cfg, err, errlen);
+	if (!ret)
+		ret = vmm_setup_vcpus(vmm, cfg, NULL, err, errlen);
+	if (!ret)
+		ret = restore(vmm, ctx, err, errlen);
+	if (!ret) {
+		vmm_stdin_attach(vmm);
+		ret = vcpu_group_start_paused(&vmm->vcpus);
+		if (ret)
+			vmm_errorf(err, errlen, "Cannot start vCPU threads: %s", strerror(-ret));
+	}
 	if (!ret) {
 		ret = seccomp_install(vmm->opts.seccomp, SECCOMP_VMM);
 		if (ret)
@@ -452,11 +500,41 @@ static int vmm_send_ctrl_alt_del(void *ctx, char *err, size_t errlen)
 	return ret;
 }
 
+static int vmm_update_drive(void *ctx, const struct drive_update *u, char *err, size_t errlen)
+{
+	struct vmm *vmm = ctx;
+
+	return vmm_devices_update_drive(&vmm->devices, u, err, errlen);
+}
+
+static int vmm_update_net(void *ctx, const struct net_update *u, char *err, size_t errlen)
+{
+	struct vmm *vmm = ctx;
+
+	return vmm_devices_update_net(&vmm->devices, u, err, errlen);
+}
+
+static int vmm_create_snapshot(void *ctx, const struct vm_config *cfg,
+			       const struct snapshot_create_params *p, char *err, size_t errlen)
+{
+	return snapshot_create(ctx, cfg, p, err, errlen);
+}
+
+static int vmm_load_snapshot(void *ctx, const struct snapshot_load_params *p,
+			     struct vm_config *cfg, char *err, size_t errlen)
+{
+	return snapshot_load(ctx, p, cfg, err, errlen);
+}
+
 const struct vmm_ops kvm_vmm_ops = {
 	.start = vmm_start,
 	.pause = vmm_pause,
 	.resume = vmm_resume,
 	.send_ctrl_alt_del = vmm_send_ctrl_alt_del,
+	.update_drive = vmm_update_drive,
+	.update_net = vmm_update_net,
+	.create_snapshot = vmm_create_snapshot,
+	.load_snapshot = vmm_load_snapshot,
 };
 
 void vmm_destroy(struct vmm *vmm)

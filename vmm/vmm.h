@@ -17,7 +17,9 @@
 #include "event_loop.h"
 #include "guest_mem.h"
 #include "kvm_vm.h"
+#include "uffd.h"
 #include "vcpu.h"
+#include "vmm_devices.h"
 
 struct serial;
 struct i8042;
@@ -51,6 +53,8 @@ struct vmm {
 	struct termios stdin_saved;
 	struct i8042 *i8042;
 	struct boot_timer *boot_timer;
+	struct vmm_devices devices;	/* virtio-mmio: block, net, vsock, rng */
+	struct uffd_backend uffd;	/* restored with the Uffd backend */
 
 	int exit_evt;			/* eventfd: the VM has ended */
 	atomic_int exit_code;		/* -1 while running */
@@ -60,6 +64,17 @@ extern const struct vmm_ops kvm_vmm_ops;
 
 int vmm_init(struct vmm *vmm, struct event_loop *loop, const struct vmm_options *opts);
 void vmm_destroy(struct vmm *vmm);
+
+/*
+ * The restore path of InstanceStart (snapshot.c): vmm->mem already holds the
+ * snapshot's RAM; the VM is built from @cfg as at boot but without a kernel,
+ * @restore loads the saved state into the new vCPUs, irqchip and devices,
+ * and the vCPU threads start parked. On error everything is torn down,
+ * guest memory included. 0 or -errno with @err filled.
+ */
+typedef int (*vmm_restore_fn)(struct vmm *vmm, void *ctx, char *err, size_t errlen);
+int vmm_start_restored(struct vmm *vmm, const struct vm_config *cfg, vmm_restore_fn restore,
+		       void *ctx, char *err, size_t errlen);
 
 /* End the VM with @code (first caller wins); safe from any thread. */
 void vmm_request_exit(struct vmm *vmm, int code);

@@ -151,5 +151,11 @@ void metrics_config_free(struct metrics_config *mc);
 int metrics_config_copy(struct metrics_config *dst, const struct metrics_config *src);
 void serial_config_free(struct serial_config *sc);
 int serial_config_copy(struct serial_config *dst, const struct serial_config *src);
+void drive_config_free(struct drive_config *d);
+int drive_config_copy(struct drive_config *dst, const struct drive_config *src);
+void net_config_free(struct net_config *n);
+int net_config_copy(struct net_config *dst, const struct net_config *src);
+void vsock_config_free(struct vsock_config *v);
+int vsock_config_copy(struct vsock_config *dst, const struct vsock_config *src);
 
 #endif

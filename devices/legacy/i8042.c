@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "vmstate.h"
 
 static const uint8_t ctrl_alt_del[I8042_CAD_LEN] = {0x14, 0x11, 0xe0, 0x71};
 
@@ -239,6 +240,59 @@ int i8042_send_ctrl_alt_del(struct i8042 *i8042)
 	if (!(k->control & I8042_CTR_KBD_INT))
 		log_warn("i8042: keyboard interrupt disabled by the guest driver");
 	i8042_update_irq(k, false);
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}
+
+void i8042_save(struct i8042 *i8042, struct vmstate_writer *w)
+{
+	struct i8042 *k = i8042;
+
+	pthread_mutex_lock(&k->lock);
+	vmstate_put_u8(w, k->status);
+	vmstate_put_u8(w, k->control);
+	vmstate_put_u8(w, k->outp);
+	vmstate_put_u8(w, k->cmd);
+	vmstate_put_bool(w, k->irq_level);
+	/* The buffer in read order. */
+	vmstate_put_u32(w, k->count);
+	for (unsigned int i = 0; i < k->count; i++)
+		vmstate_put_u8(w, k->buf[(k->head + i) % I8042_BUF_SIZE]);
+	pthread_mutex_unlock(&k->lock);
+}
+
+int i8042_restore(struct i8042 *i8042, struct vmstate_reader *r)
+{
+	struct i8042 *k = i8042;
+	uint8_t status, control, outp, cmd, buf[I8042_BUF_SIZE];
+	uint32_t count;
+	bool irq_level;
+
+	status = vmstate_get_u8(r);
+	control = vmstate_get_u8(r);
+	outp = vmstate_get_u8(r);
+	cmd = vmstate_get_u8(r);
+	irq_level = vmstate_get_bool(r);
+	count = vmstate_get_u32(r);
+	if (!r->err && count > I8042_BUF_SIZE)
+		return -EINVAL;
+	vmstate_get_bytes(r, buf, count);
+	if (r->err)
+		return r->err;
+	pthread_mutex_lock(&k->lock);
+	k->status = status;
+	k->control = control;
+	k->outp = outp;
+	k->cmd = cmd;
+	k->irq_level = irq_level; /* what the restored irqchip last saw */
+	memcpy(k->buf, buf, count);
+	k->head = 0;
+	k->count = count;
+	/* OBF follows the buffer, whatever the file said. */
+	if (count)
+		k->status |= I8042_STR_OBF;
+	else
+		k->status &= ~I8042_STR_OBF;
 	pthread_mutex_unlock(&k->lock);
 	return 0;
 }

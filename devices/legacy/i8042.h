@@ -79,4 +79,15 @@ extern const struct bus_device_ops i8042_bus_ops;
  */
 int i8042_send_ctrl_alt_del(struct i8042 *i8042);
 
+struct vmstate_writer;
+struct vmstate_reader;
+
+/*
+ * Snapshots: status, control and output port, a command waiting for its
+ * parameter, the output buffer and the IRQ level. Restore expects the vCPUs
+ * not to run yet. 0 or -EINVAL.
+ */
+void i8042_save(struct i8042 *i8042, struct vmstate_writer *w);
+int i8042_restore(struct i8042 *i8042, struct vmstate_reader *r);
+
 #endif

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "vmstate.h"
 
 /* What the registers hold after reset, as in vm-superio: 9600 8N1, OUT2 on. */
 #define SERIAL_DEFAULT_DLL 0x0c
@@ -459,4 +460,64 @@ int serial_enqueue_input(struct serial *serial, const uint8_t *buf, size_t len)
 	serial_update_irq(serial);
 	pthread_mutex_unlock(&serial->lock);
 	return (int)n;
+}
+
+void serial_save(struct serial *serial, struct vmstate_writer *w)
+{
+	pthread_mutex_lock(&serial->lock);
+	vmstate_put_u8(w, serial->dll);
+	vmstate_put_u8(w, serial->dlm);
+	vmstate_put_u8(w, serial->ier);
+	vmstate_put_u8(w, serial->lcr);
+	vmstate_put_u8(w, serial->mcr);
+	vmstate_put_u8(w, serial->scr);
+	vmstate_put_bool(w, serial->fifo_enabled);
+	vmstate_put_bool(w, serial->overrun);
+	vmstate_put_bool(w, serial->thre_pending);
+	vmstate_put_bool(w, serial->irq_level);
+	/* The FIFO in receive order, not the ring as laid out. */
+	vmstate_put_u32(w, serial->rx_count);
+	for (unsigned int i = 0; i < serial->rx_count; i++)
+		vmstate_put_u8(w, serial->rx_fifo[(serial->rx_head + i) % SERIAL_FIFO_SIZE]);
+	pthread_mutex_unlock(&serial->lock);
+}
+
+int serial_restore(struct serial *serial, struct vmstate_reader *r)
+{
+	struct serial s;
+	uint32_t count;
+
+	s.dll = vmstate_get_u8(r);
+	s.dlm = vmstate_get_u8(r);
+	s.ier = vmstate_get_u8(r);
+	s.lcr = vmstate_get_u8(r);
+	s.mcr = vmstate_get_u8(r);
+	s.scr = vmstate_get_u8(r);
+	s.fifo_enabled = vmstate_get_bool(r);
+	s.overrun = vmstate_get_bool(r);
+	s.thre_pending = vmstate_get_bool(r);
+	s.irq_level = vmstate_get_bool(r);
+	count = vmstate_get_u32(r);
+	if (!r->err && count > SERIAL_FIFO_SIZE)
+		return -EINVAL;
+	vmstate_get_bytes(r, s.rx_fifo, count);
+	if (r->err)
+		return r->err;
+	pthread_mutex_lock(&serial->lock);
+	serial->dll = s.dll;
+	serial->dlm = s.dlm;
+	serial->ier = s.ier & SERIAL_IER_MASK;
+	serial->lcr = s.lcr;
+	serial->mcr = s.mcr & SERIAL_MCR_MASK;
+	serial->scr = s.scr;
+	serial->fifo_enabled = s.fifo_enabled;
+	serial->overrun = s.overrun;
+	serial->thre_pending = s.thre_pending;
+	/* The level the restored irqchip last saw on the line. */
+	serial->irq_level = s.irq_level;
+	memcpy(serial->rx_fifo, s.rx_fifo, count);
+	serial->rx_head = 0;
+	serial->rx_count = count;
+	pthread_mutex_unlock(&serial->lock);
+	return 0;
 }

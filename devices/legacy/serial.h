@@ -68,6 +68,17 @@ size_t serial_rx_space(struct serial *serial);
 /* Queue up to serial_rx_space() bytes of input; returns the number taken. */
 int serial_enqueue_input(struct serial *serial, const uint8_t *buf, size_t len);
 
+struct vmstate_writer;
+struct vmstate_reader;
+
+/*
+ * Snapshots: the registers, the RX FIFO and the interrupt state, i.e. all
+ * the guest can observe. The output fd and the stdin plumbing stay the new
+ * process's. Restore expects the vCPUs not to run yet. 0 or -EINVAL.
+ */
+void serial_save(struct serial *serial, struct vmstate_writer *w);
+int serial_restore(struct serial *serial, struct vmstate_reader *r);
+
 typedef void (*serial_rx_ready_cb)(void *ctx);
 /* Set before the vCPUs run (or pass NULL to remove). See the header comment. */
 void serial_set_rx_ready_cb(struct serial *serial, serial_rx_ready_cb cb, void *ctx);

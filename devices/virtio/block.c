@@ -19,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "virtio_mmio.h"
+#include "vmstate.h"
 
 #define BLOCK_CONFIG_SIZE sizeof(uint64_t) /* capacity */
 
@@ -416,6 +417,39 @@ static void block_detach(struct virtio_mmio_dev *dev, struct event_loop *loop)
 		event_loop_del(loop, block_async_eventfd(blk->async));
 }
 
+/*
+ * Snapshot: an io_uring request still in flight would land in guest memory
+ * after the memory file was written, and its completion would be lost with
+ * this process. Wait for all of them and complete them into the used ring.
+ * The capacity is saved to notice a backing file that changed size since.
+ */
+static int block_save(struct virtio_mmio_dev *dev, struct vmstate_writer *w)
+{
+	struct block_dev *blk = virtio_mmio_backend(dev);
+
+	if (blk->async && block_async_reap(blk->async, true, block_async_done, blk))
+		virtio_mmio_signal_used(dev, 0);
+	vmstate_put_u64(w, blk->nsectors);
+	return 0;
+}
+
+static int block_restore(struct virtio_mmio_dev *dev, struct vmstate_reader *r)
+{
+	struct block_dev *blk = virtio_mmio_backend(dev);
+	uint64_t nsectors = vmstate_get_u64(r);
+
+	if (r->err)
+		return r->err;
+	/* The driver caches the capacity: tell it, as PATCH /drives does. */
+	if (nsectors != blk->nsectors) {
+		log_warn("virtio-block: backing file is %" PRIu64 " sectors, was %" PRIu64
+			 " at snapshot time",
+			 blk->nsectors, nsectors);
+		virtio_mmio_config_changed(dev);
+	}
+	return 0;
+}
+
 static const struct virtio_device_ops block_ops = {
     .name = "block",
     .device_id = VIRTIO_ID_BLOCK,
@@ -427,6 +461,8 @@ static const struct virtio_device_ops block_ops = {
     .process_queue = block_process_queue,
     .attach = block_attach,
     .detach = block_detach,
+    .save = block_save,
+    .restore = block_restore,
 };
 
 /* Open @path and size it in sectors. fd or -errno with @err filled. */

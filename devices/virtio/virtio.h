@@ -29,6 +29,8 @@
 
 struct virtio_mmio_dev;
 struct event_loop;
+struct vmstate_writer;
+struct vmstate_reader;
 
 /*
  * Every callback runs with the device lock held (see virtio_mmio.h), on the
@@ -59,6 +61,19 @@ struct virtio_device_ops {
 	/* Optional: register backend fds (tap, sockets, io_uring) with the VMM loop. */
 	int (*attach)(struct virtio_mmio_dev *dev, struct event_loop *loop);
 	void (*detach)(struct virtio_mmio_dev *dev, struct event_loop *loop);
+
+	/*
+	 * Snapshots (see virtio_mmio_save()/virtio_mmio_restore()), both
+	 * optional, on the VMM thread with the vCPUs paused.
+	 * save: finish backend work still writing guest memory (in-flight
+	 * async I/O: complete it into the used ring), then append the
+	 * device's own state after the transport's with vmstate_put_*().
+	 * restore: read back exactly what save wrote; the transport and queue
+	 * state is restored already and, when the device was activated,
+	 * activate() is called right after. 0 or -errno.
+	 */
+	int (*save)(struct virtio_mmio_dev *dev, struct vmstate_writer *w);
+	int (*restore)(struct virtio_mmio_dev *dev, struct vmstate_reader *r);
 };
 
 /*

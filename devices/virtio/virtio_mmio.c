@@ -21,6 +21,7 @@
 #include "event_loop.h"
 #include "log.h"
 #include "metrics.h"
+#include "vmstate.h"
 
 /* Status bits the driver may set; DEVICE_NEEDS_RESET belongs to the device. */
 #define STATUS_DRIVER_BITS                                                                         \
@@ -724,6 +725,180 @@ int virtio_mmio_cmdline_arg(uint64_t base, uint32_t gsi, char *buf, size_t len)
 			 VIRTIO_MMIO_SLOT_SIZE / 1024, base, gsi);
 
 	return (n < 0 || (size_t)n >= len) ? -ENOSPC : n;
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+static void mmio_save_transport(const struct virtio_mmio_dev *dev, struct vmstate_writer *w)
+{
+	vmstate_put_u32(w, dev->ops->device_id);
+	vmstate_put_u64(w, dev->base);
+	vmstate_put_u32(w, dev->gsi);
+	vmstate_put_u64(w, dev->device_features);
+	vmstate_put_u64(w, dev->driver_features);
+	vmstate_put_bool(w, dev->driver_features_high);
+	vmstate_put_u32(w, dev->device_features_sel);
+	vmstate_put_u32(w, dev->driver_features_sel);
+	vmstate_put_u32(w, dev->queue_sel);
+	vmstate_put_u32(w, dev->status);
+	vmstate_put_u32(w, dev->interrupt_status);
+	vmstate_put_u32(w, dev->config_generation);
+	vmstate_put_bool(w, dev->activated);
+	vmstate_put_u32(w, dev->ops->num_queues);
+	for (unsigned int q = 0; q < dev->ops->num_queues; q++)
+		virtq_save(&dev->queues[q], w);
+}
+
+int virtio_mmio_save(struct virtio_mmio_dev *dev, struct vmstate_writer *w)
+{
+	struct vmstate_writer dw;
+	int ret = 0;
+
+	/*
+	 * The device first: completing its in-flight I/O moves the queue
+	 * indices saved next. Its bytes go after the transport's, as a blob.
+	 */
+	vmstate_writer_init_raw(&dw);
+	pthread_mutex_lock(&dev->lock);
+	if (dev->ops->save)
+		ret = dev->ops->save(dev, &dw);
+	if (!ret)
+		ret = dw.err;
+	if (!ret) {
+		mmio_save_transport(dev, w);
+		vmstate_put_blob(w, dw.buf, dw.len);
+	}
+	pthread_mutex_unlock(&dev->lock);
+	vmstate_writer_free(&dw);
+	return ret;
+}
+
+/* The saved registers, checked against this device (same model and wiring). */
+static int mmio_restore_transport(struct virtio_mmio_dev *dev, struct vmstate_reader *r)
+{
+	struct virtio_mmio_dev s;
+	uint32_t device_id, nr_queues;
+	uint64_t device_features;
+
+	device_id = vmstate_get_u32(r);
+	s.base = vmstate_get_u64(r);
+	s.gsi = vmstate_get_u32(r);
+	device_features = vmstate_get_u64(r);
+	s.driver_features = vmstate_get_u64(r);
+	s.driver_features_high = vmstate_get_bool(r);
+	s.device_features_sel = vmstate_get_u32(r);
+	s.driver_features_sel = vmstate_get_u32(r);
+	s.queue_sel = vmstate_get_u32(r);
+	s.status = vmstate_get_u32(r);
+	s.interrupt_status = vmstate_get_u32(r);
+	s.config_generation = vmstate_get_u32(r);
+	s.activated = vmstate_get_bool(r);
+	nr_queues = vmstate_get_u32(r);
+	if (r->err)
+		return r->err;
+	if (device_id != dev->ops->device_id || s.base != dev->base || s.gsi != dev->gsi ||
+	    nr_queues != dev->ops->num_queues || (s.driver_features & ~dev->device_features)) {
+		log_error("virtio-%s@0x%" PRIx64 ": the snapshot holds another device (id %u at "
+			  "0x%" PRIx64 " irq %u, features 0x%" PRIx64 ")",
+			  dev->ops->name, dev->base, device_id, s.base, s.gsi, device_features);
+		return -EINVAL;
+	}
+	for (unsigned int q = 0; q < nr_queues; q++) {
+		int ret = virtq_restore(&dev->queues[q], r, dev->mem);
+
+		if (ret)
+			return ret;
+	}
+	dev->driver_features = s.driver_features;
+	dev->driver_features_high = s.driver_features_high;
+	dev->device_features_sel = s.device_features_sel;
+	dev->driver_features_sel = s.driver_features_sel;
+	dev->queue_sel = s.queue_sel;
+	dev->status = s.status;
+	dev->interrupt_status = s.interrupt_status;
+	dev->config_generation = s.config_generation;
+	dev->activated = s.activated;
+	return 0;
+}
+
+static const char *device_name(uint32_t id)
+{
+	switch (id) {
+	case VIRTIO_ID_NET:
+		return "net";
+	case VIRTIO_ID_BLOCK:
+		return "block";
+	case VIRTIO_ID_RNG:
+		return "rng";
+	case VIRTIO_ID_VSOCK:
+		return "vsock";
+	default:
+		return "unknown";
+	}
+}
+
+int virtio_mmio_describe_state(struct vmstate_reader *r, FILE *out)
+{
+	uint32_t id = vmstate_get_u32(r), gsi, status, isr, nr;
+	uint64_t base = vmstate_get_u64(r), offered, driver;
+	bool activated;
+	size_t len;
+
+	gsi = vmstate_get_u32(r);
+	offered = vmstate_get_u64(r);
+	driver = vmstate_get_u64(r);
+	vmstate_get_bool(r);
+	for (int i = 0; i < 3; i++)
+		vmstate_get_u32(r); /* feature and queue selectors */
+	status = vmstate_get_u32(r);
+	isr = vmstate_get_u32(r);
+	vmstate_get_u32(r); /* config generation */
+	activated = vmstate_get_bool(r);
+	nr = vmstate_get_u32(r);
+	if (r->err || nr > VIRTIO_MAX_QUEUES)
+		return -EINVAL;
+	fprintf(out,
+		"virtio-%s at 0x%" PRIx64 " irq %u: status 0x%x%s, features 0x%" PRIx64
+		" of 0x%" PRIx64 ", interrupt status 0x%x\n",
+		device_name(id), base, gsi, status, activated ? " (activated)" : "", driver,
+		offered, isr);
+	for (uint32_t q = 0; q < nr; q++) {
+		struct virtq vq;
+
+		if (virtq_read_saved(&vq, r))
+			return r->err;
+		fprintf(out, "    queue %u: size %u%s, next avail %u, used %u\n", q, vq.size,
+			vq.ready ? " ready" : "", vq.last_avail_idx, vq.used_idx);
+	}
+	vmstate_get_blob_ref(r, &len);
+	fprintf(out, "    device state: %zu bytes\n", len);
+	return vmstate_reader_end(r);
+}
+
+int virtio_mmio_restore(struct virtio_mmio_dev *dev, struct vmstate_reader *r)
+{
+	struct vmstate_reader dr = {0};
+	size_t len;
+	int ret;
+
+	pthread_mutex_lock(&dev->lock);
+	ret = mmio_restore_transport(dev, r);
+	if (!ret) {
+		dr.p = vmstate_get_blob_ref(r, &len);
+		dr.len = len;
+		ret = vmstate_reader_end(r);
+	}
+	if (!ret && dev->ops->restore)
+		ret = dev->ops->restore(dev, &dr);
+	if (!ret)
+		ret = vmstate_reader_end(&dr);
+	if (!ret && dev->activated && dev->ops->activate)
+		ret = dev->ops->activate(dev);
+	for (unsigned int q = 0; !ret && q < dev->ops->num_queues; q++)
+		if (queue_live(dev, q))
+			eventfd_write(dev->notify_fds[q], 1);
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
 }
 
 void virtio_mmio_lock(struct virtio_mmio_dev *dev)

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <linux/virtio_mmio.h>
 
@@ -114,6 +115,24 @@ int virtio_mmio_cmdline_arg(uint64_t base, uint32_t gsi, char *buf, size_t len);
  * backend readiness). Takes the device lock.
  */
 void virtio_mmio_kick(struct virtio_mmio_dev *dev, unsigned int q);
+
+struct vmstate_writer;
+struct vmstate_reader;
+
+/*
+ * Snapshots, on the VMM thread with the vCPUs paused. Save: the registers,
+ * every queue, then ops->save (which first completes in-flight backend I/O).
+ * Restore: into a device created from the same configuration (same type,
+ * base, GSI and queue sizes, offering every feature the driver took; -EINVAL
+ * otherwise), then ops->restore and, if the device was activated,
+ * ops->activate. Every live queue is then kicked, so buffers the guest made
+ * available before the snapshot (their notification died with the old
+ * process) are picked up. 0 or -errno.
+ */
+int virtio_mmio_save(struct virtio_mmio_dev *dev, struct vmstate_writer *w);
+int virtio_mmio_restore(struct virtio_mmio_dev *dev, struct vmstate_reader *r);
+/* One line per device and per queue of saved state @r, for ember --describe-snapshot. */
+int virtio_mmio_describe_state(struct vmstate_reader *r, FILE *out);
 
 /* For external entry points of a device (API thread work such as PATCH). */
 void virtio_mmio_lock(struct virtio_mmio_dev *dev);

@@ -18,6 +18,8 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "vmstate.h"
+
 /* Field offsets inside the rings. */
 #define AVAIL_FLAGS   0
 #define AVAIL_IDX     2
@@ -193,4 +195,50 @@ bool virtq_enable_notify(struct virtq *q, const struct guest_mem *mem)
 	if (virtq_avail_pending(q, mem, &pending))
 		return false;
 	return pending != 0;
+}
+
+void virtq_save(const struct virtq *q, struct vmstate_writer *w)
+{
+	vmstate_put_u16(w, q->max_size);
+	vmstate_put_u32(w, q->size);
+	vmstate_put_bool(w, q->ready);
+	vmstate_put_u64(w, q->desc_gpa);
+	vmstate_put_u64(w, q->avail_gpa);
+	vmstate_put_u64(w, q->used_gpa);
+	vmstate_put_bool(w, q->event_idx);
+	vmstate_put_bool(w, q->indirect);
+	vmstate_put_u16(w, q->last_avail_idx);
+	vmstate_put_u16(w, q->used_idx);
+	vmstate_put_u16(w, q->signalled_used);
+}
+
+int virtq_read_saved(struct virtq *q, struct vmstate_reader *r)
+{
+	memset(q, 0, sizeof(*q));
+	q->max_size = vmstate_get_u16(r);
+	q->size = vmstate_get_u32(r);
+	q->ready = vmstate_get_bool(r);
+	q->desc_gpa = vmstate_get_u64(r);
+	q->avail_gpa = vmstate_get_u64(r);
+	q->used_gpa = vmstate_get_u64(r);
+	q->event_idx = vmstate_get_bool(r);
+	q->indirect = vmstate_get_bool(r);
+	q->last_avail_idx = vmstate_get_u16(r);
+	q->used_idx = vmstate_get_u16(r);
+	q->signalled_used = vmstate_get_u16(r);
+	return r->err;
+}
+
+int virtq_restore(struct virtq *q, struct vmstate_reader *r, const struct guest_mem *mem)
+{
+	struct virtq saved;
+	int ret = virtq_read_saved(&saved, r);
+
+	if (ret)
+		return ret;
+	/* Another device model (a different max size) or a layout that is not RAM. */
+	if (saved.max_size != q->max_size || (saved.ready && virtq_validate(&saved, mem, NULL)))
+		return -EINVAL;
+	*q = saved;
+	return 0;
 }

@@ -49,6 +49,19 @@ struct virtq {
 /* Power-on state: not ready, size = max_size, addresses 0. */
 void virtq_init(struct virtq *q, uint16_t max_size);
 
+struct vmstate_writer;
+struct vmstate_reader;
+
+/* Snapshot: the driver-programmed layout, negotiated ring features, device indices. */
+void virtq_save(const struct virtq *q, struct vmstate_writer *w);
+/*
+ * Back from virtq_save() into a queue initialised with the same max_size;
+ * a ready queue must pass virtq_validate() against @mem. 0 or -EINVAL.
+ */
+int virtq_restore(struct virtq *q, struct vmstate_reader *r, const struct guest_mem *mem);
+/* Only parse what virtq_save() wrote, unchecked (ember --describe-snapshot). 0 or -EINVAL. */
+int virtq_read_saved(struct virtq *q, struct vmstate_reader *r);
+
 /*
  * Check the driver-programmed layout before the queue goes live: size a
  * non-zero power of two <= max_size, ring alignment (desc 16, avail 2, used 4)

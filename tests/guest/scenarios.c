@@ -14,6 +14,9 @@
 
 #define DEFAULT_SCENARIO "hello"
 #define COUNT_PREFIX	 "count="
+#define TOUCH_PREFIX	 "touch="
+#define TOUCH_BASE	 (32ULL << 20) /* above anything the guest image uses */
+#define TOUCH_PAGE	 4096ULL
 #define BENCH_PREFIX	 "blk-bench="
 #define BENCH_DEFAULT_N	 1000
 #define ECHO_LINE_MAX	 64
@@ -116,6 +119,25 @@ static __noreturn void scenario_count(uint32_t n)
 	machine_reset();
 }
 
+/* ---- touch=N: always running, N pages written per round ------------------------ */
+
+/*
+ * For the snapshot benchmarks: never sleeps, so a resumed VM prints at once
+ * (touch=0 is a guest that prints continuously), and each round writes the
+ * first byte of the N pages from TOUCH_BASE (the pages a Diff snapshot then
+ * holds). RAM must reach TOUCH_BASE + N pages.
+ */
+static __noreturn void scenario_touch(uint32_t n)
+{
+	for (uint64_t round = 1;; round++) {
+		for (uint64_t i = 0; i < n; i++)
+			*(volatile uint8_t *)(TOUCH_BASE + i * TOUCH_PAGE) = (uint8_t)round;
+		print_str("touch: ");
+		print_dec(round);
+		print_str("\n");
+	}
+}
+
 /* ---- ctrl-alt-del: the VMM's SendCtrlAltDel on the keyboard ------------------ */
 
 /* Scancode set 2 make codes Firecracker sends: Ctrl, Alt, E0-prefixed Delete. */
@@ -205,6 +227,7 @@ static __noreturn void scenario_unknown(const char *name, size_t len)
 void scenario_run(const char *cmdline)
 {
 	size_t prefix = sizeof(COUNT_PREFIX) - 1, bench_prefix = sizeof(BENCH_PREFIX) - 1;
+	size_t touch_prefix = sizeof(TOUCH_PREFIX) - 1;
 	const char *name = DEFAULT_SCENARIO;
 	size_t len = strlen(DEFAULT_SCENARIO);
 	uint32_t n;
@@ -217,6 +240,9 @@ void scenario_run(const char *cmdline)
 	if (len > prefix && memcmp(name, COUNT_PREFIX, prefix) == 0 &&
 	    parse_u32(name + prefix, len - prefix, &n))
 		scenario_count(n);
+	if (len > touch_prefix && memcmp(name, TOUCH_PREFIX, touch_prefix) == 0 &&
+	    parse_u32(name + touch_prefix, len - touch_prefix, &n))
+		scenario_touch(n);
 	if (str_equals(name, len, "ctrl-alt-del"))
 		scenario_ctrl_alt_del();
 	if (str_equals(name, len, "virtio-list"))
@@ -227,6 +253,10 @@ void scenario_run(const char *cmdline)
 		scenario_rng(cmdline);
 	if (str_equals(name, len, "hostile"))
 		scenario_hostile(cmdline);
+	if (str_equals(name, len, "net"))
+		scenario_net(cmdline);
+	if (str_equals(name, len, "vsock"))
+		scenario_vsock(cmdline);
 	if (str_equals(name, len, "blk-bench"))
 		scenario_blk_bench(cmdline, BENCH_DEFAULT_N);
 	if (len > bench_prefix && memcmp(name, BENCH_PREFIX, bench_prefix) == 0 &&

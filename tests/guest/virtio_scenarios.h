@@ -22,6 +22,12 @@ __noreturn void scenario_rng(const char *cmdline);
 /* hostile: malformed chains on the first disk, then a well-formed read (hostile.c). */
 __noreturn void scenario_hostile(const char *cmdline);
 
+/* net: send one Ethernet frame, print the one the host answers with (net.c). */
+__noreturn void scenario_net(const char *cmdline);
+
+/* vsock: a line to host port 52 and its reply, then an echo on port 1234 (vsock.c). */
+__noreturn void scenario_vsock(const char *cmdline);
+
 /* blk-bench: @requests sector reads on the first disk, issued from ring 3 (blk_bench.c). */
 __noreturn void scenario_blk_bench(const char *cmdline, uint64_t requests);
 

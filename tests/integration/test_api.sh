@@ -86,7 +86,7 @@ test_machine_config_errors_change_nothing() {
 test_boot_source_and_vm_config() {
 	start_ember || return
 	api_ok GET /vm/config
-	assert_eq '{"boot-source":null,"logger":null,"machine-config":{"vcpu_count":1,"mem_size_mib":128,"smt":false,"track_dirty_pages":false,"huge_pages":"None"},"metrics":null,"serial":null}' "$BODY" "empty config"
+	assert_eq '{"drives":[],"boot-source":null,"logger":null,"machine-config":{"vcpu_count":1,"mem_size_mib":128,"smt":false,"track_dirty_pages":false,"huge_pages":"None"},"metrics":null,"network-interfaces":[],"vsock":null,"entropy":null,"serial":null}' "$BODY" "empty config"
 	expect_fault PUT /boot-source "{\"kernel_image_path\": \"$TMP/none\"}" \
 		'Boot source error: The kernel file cannot be opened: No such file or directory (os error 2)'
 	expect_fault PUT /boot-source "{\"kernel_image_path\": \"$GUEST_ELF\", \"initrd_path\": \"$TMP/none\"}" \
@@ -100,7 +100,7 @@ test_boot_source_and_vm_config() {
 	api_ok PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 64}'
 	api_ok PUT /serial "{\"serial_out_path\": \"$TMP/console\"}"
 	api_ok GET /vm/config
-	assert_eq "{\"boot-source\":{\"kernel_image_path\":\"$GUEST_ELF\",\"initrd_path\":null,\"boot_args\":\"console=ttyS0\"},\"logger\":null,\"machine-config\":{\"vcpu_count\":2,\"mem_size_mib\":64,\"smt\":false,\"track_dirty_pages\":false,\"huge_pages\":\"None\"},\"metrics\":null,\"serial\":{\"serial_out_path\":\"$TMP/console\"}}" "$BODY" "GET /vm/config"
+	assert_eq "{\"drives\":[],\"boot-source\":{\"kernel_image_path\":\"$GUEST_ELF\",\"initrd_path\":null,\"boot_args\":\"console=ttyS0\"},\"logger\":null,\"machine-config\":{\"vcpu_count\":2,\"mem_size_mib\":64,\"smt\":false,\"track_dirty_pages\":false,\"huge_pages\":\"None\"},\"metrics\":null,\"network-interfaces\":[],\"vsock\":null,\"entropy\":null,\"serial\":{\"serial_out_path\":\"$TMP/console\"}}" "$BODY" "GET /vm/config"
 }
 
 test_logger_and_metrics() {
@@ -180,7 +180,7 @@ test_unknown_paths_and_methods() {
 	start_ember || return
 	expect_fault GET /foo/bar - 'Invalid request method and/or path: GET foo.'
 	expect_fault GET /vm - 'Invalid request method and/or path: GET vm.'
-	expect_fault PUT /drives/rootfs '{"drive_id": "rootfs"}' 'Invalid request method and/or path: PUT drives.'
+	expect_fault PUT /balloon '{"amount_mib": 1}' 'Invalid request method and/or path: PUT balloon.'
 	expect_fault PATCH /boot-source '{}' 'Invalid request method and/or path: PATCH boot-source.'
 	expect_fault PUT /nothing - 'Empty PUT request.'
 	expect_fault GET / '{}' 'GET request cannot have a body.'
@@ -215,16 +215,16 @@ JSON
 	api_ok GET /
 	assert_contains "$BODY" '"state":"Running"' "GET / after config-file boot"
 	api_ok GET /vm/config
-	assert_eq "{\"boot-source\":{\"kernel_image_path\":\"$GUEST_ELF\",\"initrd_path\":null,\"boot_args\":\"console=ttyS0 ember.test=halt-forever\"},\"logger\":{\"log_path\":\"$TMP/ember.log\",\"level\":\"Info\",\"show_level\":false,\"show_log_origin\":false},\"machine-config\":{\"vcpu_count\":2,\"mem_size_mib\":64,\"smt\":false,\"track_dirty_pages\":false,\"huge_pages\":\"None\"},\"metrics\":null,\"serial\":{\"serial_out_path\":\"$TMP/console\"}}" "$BODY" "GET /vm/config"
+	assert_eq "{\"drives\":[],\"boot-source\":{\"kernel_image_path\":\"$GUEST_ELF\",\"initrd_path\":null,\"boot_args\":\"console=ttyS0 ember.test=halt-forever\"},\"logger\":{\"log_path\":\"$TMP/ember.log\",\"level\":\"Info\",\"show_level\":false,\"show_log_origin\":false},\"machine-config\":{\"vcpu_count\":2,\"mem_size_mib\":64,\"smt\":false,\"track_dirty_pages\":false,\"huge_pages\":\"None\"},\"metrics\":null,\"network-interfaces\":[],\"vsock\":null,\"entropy\":null,\"serial\":{\"serial_out_path\":\"$TMP/console\"}}" "$BODY" "GET /vm/config"
 	expect_fault PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}' "$POST_BOOT"
 }
 
 test_config_file_errors() {
-	printf '{\n  "boot-source": {"kernel_image_path": "/k"},\n  "drives": []\n}\n' >"$TMP/bad.json"
+	printf '{\n  "boot-source": {"kernel_image_path": "/k"},\n  "balloon": {}\n}\n' >"$TMP/bad.json"
 	"$EMBER" --no-api --config-file "$TMP/bad.json" >"$TMP/out" 2>"$TMP/err" </dev/null
 	assert_eq 152 "$?" "exit code"
 	assert_contains "$(cat "$TMP/err")" \
-		'Configuration for VMM from one single json failed: Invalid JSON: unknown field `drives`, expected one of `boot-source`, `logger`, `machine-config`, `metrics`, `serial` at line 3 column 10' \
+		'Configuration for VMM from one single json failed: Invalid JSON: unknown field `balloon`, expected one of `drives`, `boot-source`, `logger`, `machine-config`, `metrics`, `network-interfaces`, `vsock`, `entropy`, `serial` at line 3 column 11' \
 		"error message"
 	: >"$TMP/err"
 }

@@ -91,9 +91,10 @@ static void test_errors(void **state)
 		     "Invalid JSON: invalid type: null, expected struct BootSourceConfig at line 1 "
 		     "column 20");
 	expect_error(
-	    "{\n  \"drives\": []\n}",
-	    "Invalid JSON: unknown field `drives`, expected one of `boot-source`, `logger`, "
-	    "`machine-config`, `metrics`, `serial` at line 2 column 10");
+	    "{\n  \"drive\": []\n}",
+	    "Invalid JSON: unknown field `drive`, expected one of `drives`, `boot-source`, "
+	    "`logger`, `machine-config`, `metrics`, `network-interfaces`, `vsock`, `entropy`, "
+	    "`serial` at line 2 column 9");
 	/* Errors inside a section are positioned in the whole document. */
 	expect_error("{\n  \"boot-source\": {\"kernel_image_path\": \"/k\"},\n"
 		     "  \"machine-config\": {\n    \"vcpu_count\": 2\n  }\n}",
@@ -130,7 +131,8 @@ static int fake_op(void *ctx, char *e, size_t len)
 	return 0;
 }
 
-static const struct vmm_ops ops = {fake_start, fake_op, fake_op, fake_op};
+static const struct vmm_ops ops = {
+    .start = fake_start, .pause = fake_op, .resume = fake_op, .send_ctrl_alt_del = fake_op};
 
 static void test_feeds_controller(void **state)
 {

@@ -64,10 +64,12 @@ static void test_vm_config(void **state)
 
 	(void)state;
 	vm_config_init(&cfg);
-	expect_json(api_json_vm_config(&cfg),
-		    "{\"boot-source\":null,\"logger\":null,\"machine-config\":{\"vcpu_count\":1,"
-		    "\"mem_size_mib\":128,\"smt\":false,\"track_dirty_pages\":false,\"huge_pages\":"
-		    "\"None\"},\"metrics\":null,\"serial\":null}");
+	expect_json(
+	    api_json_vm_config(&cfg),
+	    "{\"drives\":[],\"boot-source\":null,\"logger\":null,\"machine-config\":{"
+	    "\"vcpu_count\":1,\"mem_size_mib\":128,\"smt\":false,\"track_dirty_pages\":false,"
+	    "\"huge_pages\":\"None\"},\"metrics\":null,\"network-interfaces\":[],\"vsock\":"
+	    "null,\"entropy\":null,\"serial\":null}");
 
 	cfg.has_boot_source = true;
 	cfg.boot_source.kernel_image_path = "/k/vmlinux";
@@ -79,11 +81,13 @@ static void test_vm_config(void **state)
 	cfg.has_serial = true;
 	expect_json(
 	    api_json_vm_config(&cfg),
-	    "{\"boot-source\":{\"kernel_image_path\":\"/k/vmlinux\",\"initrd_path\":null,"
-	    "\"boot_args\":null},\"logger\":{\"log_path\":null,\"level\":\"Warning\","
+	    "{\"drives\":[],\"boot-source\":{\"kernel_image_path\":\"/k/vmlinux\","
+	    "\"initrd_path\":null,\"boot_args\":null},\"logger\":{\"log_path\":null,\"level\":"
+	    "\"Warning\","
 	    "\"show_level\":false,\"show_log_origin\":true},\"machine-config\":{"
 	    "\"vcpu_count\":1,\"mem_size_mib\":128,\"smt\":false,\"track_dirty_pages\":false,"
-	    "\"huge_pages\":\"None\"},\"metrics\":{\"metrics_path\":\"/m\"},\"serial\":{"
+	    "\"huge_pages\":\"None\"},\"metrics\":{\"metrics_path\":\"/m\"},"
+	    "\"network-interfaces\":[],\"vsock\":null,\"entropy\":null,\"serial\":{"
 	    "\"serial_out_path\":null}}");
 
 	cfg.boot_source.initrd_path = "/i";
@@ -91,12 +95,14 @@ static void test_vm_config(void **state)
 	cfg.logger.log_path = "/l";
 	cfg.serial.serial_out_path = "/s";
 	expect_json(api_json_vm_config(&cfg),
-		    "{\"boot-source\":{\"kernel_image_path\":\"/k/vmlinux\",\"initrd_path\":\"/i\","
+		    "{\"drives\":[],\"boot-source\":{\"kernel_image_path\":\"/k/vmlinux\","
+		    "\"initrd_path\":\"/i\","
 		    "\"boot_args\":\"console=ttyS0 \\\"x\\\"\\n\"},\"logger\":{\"log_path\":\"/l\","
 		    "\"level\":\"Warning\",\"show_level\":false,\"show_log_origin\":true},"
 		    "\"machine-config\":{\"vcpu_count\":1,\"mem_size_mib\":128,\"smt\":false,"
 		    "\"track_dirty_pages\":false,\"huge_pages\":\"None\"},\"metrics\":{"
-		    "\"metrics_path\":\"/m\"},\"serial\":{\"serial_out_path\":\"/s\"}}");
+		    "\"metrics_path\":\"/m\"},\"network-interfaces\":[],\"vsock\":null,"
+		    "\"entropy\":null,\"serial\":{\"serial_out_path\":\"/s\"}}");
 }
 
 static void test_fault_and_levels(void **state)

@@ -48,7 +48,8 @@ static int fake_op(void *ctx, char *err, size_t errlen)
 	return 0;
 }
 
-static const struct vmm_ops fake_ops = {fake_start, fake_op, fake_op, fake_op};
+static const struct vmm_ops fake_ops = {
+    .start = fake_start, .pause = fake_op, .resume = fake_op, .send_ctrl_alt_del = fake_op};
 
 struct fixture {
 	char dir[64];
@@ -299,10 +300,11 @@ static void test_configure_and_read_back(void **state)
 	expect(f, "PUT", "/boot-source", body, 204, NULL);
 	snprintf(
 	    body, sizeof(body),
-	    "{\"boot-source\":{\"kernel_image_path\":\"%s\",\"initrd_path\":null,\"boot_args\":"
-	    "\"console=ttyS0\"},\"logger\":null,\"machine-config\":{\"vcpu_count\":2,"
-	    "\"mem_size_mib\":256,\"smt\":false,\"track_dirty_pages\":true,\"huge_pages\":"
-	    "\"None\"},\"metrics\":null,\"serial\":null}",
+	    "{\"drives\":[],\"boot-source\":{\"kernel_image_path\":\"%s\",\"initrd_path\":null,"
+	    "\"boot_args\":\"console=ttyS0\"},\"logger\":null,\"machine-config\":{"
+	    "\"vcpu_count\":2,\"mem_size_mib\":256,\"smt\":false,\"track_dirty_pages\":true,"
+	    "\"huge_pages\":\"None\"},\"metrics\":null,\"network-interfaces\":[],\"vsock\":"
+	    "null,\"entropy\":null,\"serial\":null}",
 	    f->kernel);
 	expect(f, "GET", "/vm/config", NULL, 200, body);
 }

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Firecracker's RateLimiterConfig and TokenBucketConfig; refill_time is in
+ * milliseconds. Firecracker's TokenBucketConfig alone lacks
+ * deny_unknown_fields (serde skips unknown keys in a bucket); Ember refuses
+ * them there too, like everywhere else, rather than ignore a misspelt limit.
+ */
+#include "parse_rate_limiter.h"
+
+#include <string.h>
+
+enum { TB_SIZE, TB_BURST, TB_REFILL, TB_NR };
+
+static const struct jde_field token_bucket_fields[] = {
+    [TB_SIZE] = JDE_FIELD("size", JDE_U64, JDE_REQUIRED),
+    [TB_BURST] = JDE_FIELD("one_time_burst", JDE_U64, JDE_OPTION),
+    [TB_REFILL] = JDE_FIELD("refill_time", JDE_U64, JDE_REQUIRED),
+};
+
+static const struct jde_struct token_bucket_schema = {"TokenBucketConfig", token_bucket_fields,
+						      TB_NR};
+
+enum { RL_BANDWIDTH, RL_OPS, RL_NR };
+
+static const struct jde_field rate_limiter_fields[] = {
+    [RL_BANDWIDTH] = JDE_STRUCT_FIELD("bandwidth", JDE_OPTION, &token_bucket_schema),
+    [RL_OPS] = JDE_STRUCT_FIELD("ops", JDE_OPTION, &token_bucket_schema),
+};
+
+const struct jde_struct rate_limiter_schema = {"RateLimiterConfig", rate_limiter_fields, RL_NR};
+
+static void bucket_from(const struct jde_value *v, bool *has, struct token_bucket_config *tb)
+{
+	*has = v->set;
+	memset(tb, 0, sizeof(*tb));
+	if (!v->set)
+		return;
+	tb->size = v->sub[TB_SIZE].u;
+	tb->one_time_burst = v->sub[TB_BURST].set ? v->sub[TB_BURST].u : 0;
+	tb->refill_time_ms = v->sub[TB_REFILL].u;
+}
+
+void api_rate_limiter_from(const struct jde_value *v, bool *has, struct rate_limiter_config *out)
+{
+	memset(out, 0, sizeof(*out));
+	*has = v->set;
+	if (!v->set)
+		return;
+	bucket_from(&v->sub[RL_BANDWIDTH], &out->has_bandwidth, &out->bandwidth);
+	bucket_from(&v->sub[RL_OPS], &out->has_ops, &out->ops);
+}
+
+static bool bucket_enabled(bool has, const struct token_bucket_config *tb)
+{
+	return has && tb->size && tb->refill_time_ms;
+}
+
+static json_t *bucket_json(bool has, const struct token_bucket_config *tb)
+{
+	if (!bucket_enabled(has, tb))
+		return json_null();
+	return json_pack("{s:I, s:o, s:I}", "size", (json_int_t)tb->size, "one_time_burst",
+			 tb->one_time_burst ? json_integer((json_int_t)tb->one_time_burst)
+					    : json_null(),
+			 "refill_time", (json_int_t)tb->refill_time_ms);
+}
+
+json_t *api_json_rate_limiter(bool has, const struct rate_limiter_config *rl)
+{
+	if (!has || (!bucket_enabled(rl->has_bandwidth, &rl->bandwidth) &&
+		     !bucket_enabled(rl->has_ops, &rl->ops)))
+		return json_null();
+	return json_pack("{s:o, s:o}", "bandwidth", bucket_json(rl->has_bandwidth, &rl->bandwidth),
+			 "ops", bucket_json(rl->has_ops, &rl->ops));
+}

@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Creation, wiring and teardown of the virtio-mmio devices (see
+ * vmm_devices.h for the slot layout and order). A device is counted in
+ * d->nr as soon as it exists, so a failure half-way leaves everything built
+ * so far for vmm_devices_teardown().
+ */
+#include "vmm_devices.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "kvm_vm.h"
+#include "layout.h"
+#include "log.h"
+#include "rate_limiter.h"
+#include "virtio/block.h"
+#include "virtio/net.h"
+#include "virtio/rng.h"
+#include "virtio/virtio_mmio.h"
+#include "virtio/vsock.h"
+#include "virtio/vsock.h"
+
+#define DEVICE_NOT_FOUND "Failed to find the device on the bus."
+
+static void errorf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void errorf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t slot_base(unsigned int slot)
+{
+	return LAYOUT_VIRTIO_START + slot * LAYOUT_VIRTIO_STRIDE;
+}
+
+static uint32_t slot_gsi(unsigned int slot)
+{
+	return LAYOUT_IRQ_BASE + slot;
+}
+
+void vmm_devices_init(struct vmm_devices *d)
+{
+	memset(d, 0, sizeof(*d));
+}
+
+/* ---- wiring ---------------------------------------------------------------- */
+
+/* The transport on the MMIO bus, ioeventfds, irqfd, eventfds on the VMM loop. */
+static int device_wire(struct vmm_devices *d, struct vmm_device *v, char *err, size_t errlen)
+{
+	uint64_t base = virtio_mmio_base(v->mmio);
+	uint32_t gsi = virtio_mmio_gsi(v->mmio);
+	int ret;
+
+	ret = bus_register(d->env.mmio_bus, base, VIRTIO_MMIO_SLOT_SIZE, &virtio_mmio_bus_ops,
+			   v->mmio);
+	for (unsigned int q = 0; !ret && q < virtio_mmio_num_queues(v->mmio); q++)
+		ret = kvm_vm_add_ioeventfd(d->env.vm, base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, q,
+					   virtio_mmio_queue_notify_fd(v->mmio, q));
+	if (!ret)
+		ret = kvm_vm_add_irqfd(d->env.vm, gsi, virtio_mmio_irq_fd(v->mmio));
+	if (!ret)
+		ret = virtio_mmio_attach(v->mmio, d->env.loop);
+	if (ret)
+		errorf(err, errlen,
+		       "Cannot attach the virtio device at 0x%" PRIx64 " (GSI %" PRIu32 "): %s",
+		       base, gsi, strerror(-ret));
+	return ret;
+}
+
+/*
+ * Limiter @i of @v from @cfg (NULL: no limits yet), resuming queue @queue when
+ * its timer fires. The hook for the device is *@hook.
+ */
+static int device_add_limiter(struct vmm_devices *d, struct vmm_device *v, unsigned int i,
+			      unsigned int queue, const struct rate_limiter_config *cfg,
+			      struct virtio_limiter *hook, char *err, size_t errlen)
+{
+	struct rate_limiter *rl = calloc(1, sizeof(*rl));
+	int ret;
+
+	if (!rl) {
+		errorf(err, errlen, "Cannot create RateLimiter: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	ret = rate_limiter_init(rl, cfg);
+	if (ret) {
+		free(rl);
+		errorf(err, errlen, "Cannot create RateLimiter: %s", strerror(-ret));
+		return ret;
+	}
+	v->limiters[i] = rl;
+	ret = rate_limiter_attach(rl, d->env.loop, v->mmio, queue);
+	if (ret) {
+		errorf(err, errlen, "Cannot create RateLimiter: %s", strerror(-ret));
+		return ret;
+	}
+	*hook = rate_limiter_hook(rl);
+	return 0;
+}
+
+static const struct rate_limiter_config *limiter_cfg(bool has, const struct rate_limiter_config *rl)
+{
+	return has ? rl : NULL;
+}
+
+/* The next slot for a device of @type and @id; NULL id for unnamed devices. */
+static struct vmm_device *slot_claim(struct vmm_devices *d, enum vmm_device_type type,
+				     const char *id, void *dev, struct virtio_mmio_dev *mmio)
+{
+	struct vmm_device *v = &d->devs[d->nr++];
+
+	v->type = type;
+	v->dev = dev;
+	v->mmio = mmio;
+	v->id = id ? strdup(id) : NULL;
+	return v;
+}
+
+/* ---- the devices ----------------------------------------------------------- */
+
+static int add_block(struct vmm_devices *d, const struct drive_config *dc, char *err, size_t errlen)
+{
+	struct block_config bc = {
+	    .drive_id = dc->drive_id,
+	    .path_on_host = dc->path_on_host,
+	    .is_read_only = dc->is_read_only,
+	    .cache_type = dc->cache_type == DRIVE_CACHE_WRITEBACK ? BLOCK_CACHE_WRITEBACK
+								  : BLOCK_CACHE_UNSAFE,
+	    .io_engine = dc->io_engine == DRIVE_IO_ASYNC ? BLOCK_IO_ASYNC : BLOCK_IO_SYNC,
+	};
+	struct virtio_limiter hook;
+	struct block_dev *blk;
+	struct vmm_device *v;
+	char why[512] = "";
+	int ret;
+
+	ret = block_create(&blk, &bc, d->env.mem, slot_base(d->nr), slot_gsi(d->nr), why,
+			   sizeof(why));
+	if (ret) {
+		errorf(err, errlen, "Cannot create the block device %s: %s", dc->drive_id, why);
+		return ret;
+	}
+	v = slot_claim(d, VMM_DEV_BLOCK, dc->drive_id, blk, block_mmio(blk));
+	if (!v->id) {
+		errorf(err, errlen, "Cannot create the block device %s: %s", dc->drive_id,
+		       strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	ret = device_add_limiter(d, v, 0, 0, limiter_cfg(dc->has_rate_limiter, &dc->rate_limiter),
+				 &hook, err, errlen);
+	if (ret)
+		return ret;
+	block_set_limiter(blk, &hook);
+	return device_wire(d, v, err, errlen);
+}
+
+/* ---- virtio-net (engineer B's device) ---- */
+static int add_net(struct vmm_devices *d, const struct net_config *nc, char *err, size_t errlen)
+{
+	struct virtio_limiter rx, tx;
+	struct net_dev *net;
+	struct vmm_device *v;
+	char why[512] = "";
+	int ret;
+
+	ret = net_create(&net, nc, d->env.mem, slot_base(d->nr), slot_gsi(d->nr), why, sizeof(why));
+	if (ret) {
+		errorf(err, errlen, "Cannot create the network device %s: %s", nc->iface_id, why);
+		return ret;
+	}
+	v = slot_claim(d, VMM_DEV_NET, nc->iface_id, net, net_mmio(net));
+	if (!v->id) {
+		errorf(err, errlen, "Cannot create the network device %s: %s", nc->iface_id,
+		       strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	ret = device_add_limiter(d, v, 0, NET_RX_QUEUE,
+				 limiter_cfg(nc->has_rx_rate_limiter, &nc->rx_rate_limiter), &rx,
+				 err, errlen);
+	if (!ret)
+		ret = device_add_limiter(d, v, 1, NET_TX_QUEUE,
+					 limiter_cfg(nc->has_tx_rate_limiter, &nc->tx_rate_limiter),
+					 &tx, err, errlen);
+	if (ret)
+		return ret;
+	net_set_limiters(net, &rx, &tx);
+	return device_wire(d, v, err, errlen);
+}
+
+/* ---- virtio-vsock (engineer C's device) ---- */
+static int add_vsock(struct vmm_devices *d, const struct vsock_config *vc, char *err, size_t errlen)
+{
+	struct vsock_dev *vs;
+	struct vmm_device *v;
+	char why[512] = "";
+	int ret;
+
+	ret =
+	    vsock_create(&vs, vc, d->env.mem, slot_base(d->nr), slot_gsi(d->nr), why, sizeof(why));
+	if (ret) {
+		errorf(err, errlen, "Cannot create the vsock device: %s", why);
+		return ret;
+	}
+	v = slot_claim(d, VMM_DEV_VSOCK, NULL, vs, vsock_mmio(vs));
+	return device_wire(d, v, err, errlen);
+}
+
+static int add_rng(struct vmm_devices *d, const struct entropy_config *ec, char *err, size_t errlen)
+{
+	struct virtio_limiter hook;
+	struct rng_dev *rng;
+	struct vmm_device *v;
+	int ret;
+
+	ret = rng_create(&rng, d->env.mem, slot_base(d->nr), slot_gsi(d->nr));
+	if (ret) {
+		errorf(err, errlen, "Cannot create the entropy device: %s", strerror(-ret));
+		return ret;
+	}
+	v = slot_claim(d, VMM_DEV_RNG, NULL, rng, rng_mmio(rng));
+	ret = device_add_limiter(d, v, 0, 0, limiter_cfg(ec->has_rate_limiter, &ec->rate_limiter),
+				 &hook, err, errlen);
+	if (ret)
+		return ret;
+	rng_set_limiter(rng, &hook);
+	return device_wire(d, v, err, errlen);
+}
+
+int vmm_devices_setup(struct vmm_devices *d, const struct vmm_device_env *env,
+		      const struct vm_config *cfg, char *err, size_t errlen)
+{
+	unsigned int wanted = cfg->nr_drives + cfg->nr_nets + cfg->has_vsock + cfg->has_entropy;
+	int ret = 0;
+
+	d->env = *env;
+	if (wanted > VMM_MAX_VIRTIO_DEVICES) {
+		errorf(err, errlen,
+		       "Too many virtio devices: %u configured, at most %u (one GSI each, %u-%u)",
+		       wanted, VMM_MAX_VIRTIO_DEVICES, LAYOUT_IRQ_BASE,
+		       LAYOUT_IRQ_BASE + VMM_MAX_VIRTIO_DEVICES - 1);
+		return -ENOSPC;
+	}
+	for (unsigned int i = 0; !ret && i < cfg->nr_drives; i++)
+		ret = add_block(d, &cfg->drives[i], err, errlen);
+	for (unsigned int i = 0; !ret && i < cfg->nr_nets; i++)
+		ret = add_net(d, &cfg->nets[i], err, errlen);
+	if (!ret && cfg->has_vsock)
+		ret = add_vsock(d, &cfg->vsock, err, errlen);
+	if (!ret && cfg->has_entropy)
+		ret = add_rng(d, &cfg->entropy, err, errlen);
+	return ret;
+}
+
+/* ---- kernel command line --------------------------------------------------- */
+
+/* Append " @arg" (no space when @out is empty). */
+static bool cmdline_add(char *out, size_t len, const char *arg)
+{
+	size_t used = strlen(out);
+	int n = snprintf(out + used, len - used, "%s%s", used ? " " : "", arg);
+
+	return n >= 0 && (size_t)n < len - used;
+}
+
+/* Firecracker's root= and ro/rw for the root drive. */
+static bool cmdline_add_root(char *out, size_t len, const struct drive_config *dc)
+{
+	char root[VMM_CMDLINE_MAX];
+
+	if (dc->partuuid)
+		snprintf(root, sizeof(root), "root=PARTUUID=%s", dc->partuuid);
+	else
+		snprintf(root, sizeof(root), "root=/dev/vda");
+	return cmdline_add(out, len, root) && cmdline_add(out, len, dc->is_read_only ? "ro" : "rw");
+}
+
+int vmm_devices_cmdline(const struct vmm_devices *d, const struct vm_config *cfg, const char *base,
+			char *out, size_t len, char *err, size_t errlen)
+{
+	size_t cap = len < VMM_CMDLINE_MAX ? len : VMM_CMDLINE_MAX;
+	char arg[64];
+	bool fits = cap > 0;
+
+	if (fits)
+		out[0] = '\0';
+	fits = fits && cmdline_add(out, cap, base);
+	for (unsigned int i = 0; fits && i < d->nr; i++) {
+		const struct vmm_device *v = &d->devs[i];
+
+		/* Drives take the first slots, in configuration order. */
+		if (v->type == VMM_DEV_BLOCK && i < cfg->nr_drives && cfg->drives[i].is_root_device)
+			fits = cmdline_add_root(out, cap, &cfg->drives[i]);
+		fits = fits &&
+		       virtio_mmio_cmdline_arg(virtio_mmio_base(v->mmio), virtio_mmio_gsi(v->mmio),
+					       arg, sizeof(arg)) > 0 &&
+		       cmdline_add(out, cap, arg);
+	}
+	if (fits)
+		return 0;
+	errorf(err, errlen,
+	       "Invalid kernel command line: Inserting string would make command line too long "
+	       "(the %u virtio devices do not fit in %u bytes).",
+	       d->nr, VMM_CMDLINE_MAX);
+	return -E2BIG;
+}
+
+/* ---- teardown -------------------------------------------------------------- */
+
+static void device_destroy(struct vmm_device *v)
+{
+	/* The limiters point at the device: they go first. */
+	for (unsigned int i = 0; i < VMM_DEVICE_MAX_LIMITERS; i++) {
+		if (v->limiters[i]) {
+			rate_limiter_destroy(v->limiters[i]);
+			free(v->limiters[i]);
+		}
+	}
+	switch (v->type) {
+	case VMM_DEV_BLOCK:
+		block_destroy(v->dev);
+		break;
+	case VMM_DEV_NET:
+		net_destroy(v->dev);
+		break;
+	case VMM_DEV_RNG:
+		rng_destroy(v->dev);
+		break;
+	case VMM_DEV_VSOCK:
+		vsock_destroy(v->dev);
+		break;
+	}
+	free(v->id);
+	memset(v, 0, sizeof(*v));
+}
+
+void vmm_devices_teardown(struct vmm_devices *d)
+{
+	while (d->nr)
+		device_destroy(&d->devs[--d->nr]);
+}
+
+/* ---- PATCH ----------------------------------------------------------------- */
+
+static struct vmm_device *device_find(struct vmm_devices *d, enum vmm_device_type type,
+				      const char *id)
+{
+	for (unsigned int i = 0; i < d->nr; i++)
+		if (d->devs[i].type == type && d->devs[i].id && !strcmp(d->devs[i].id, id))
+			return &d->devs[i];
+	return NULL;
+}
+
+int vmm_devices_update_drive(struct vmm_devices *d, const struct drive_update *u, char *err,
+			     size_t errlen)
+{
+	struct vmm_device *v = device_find(d, VMM_DEV_BLOCK, u->drive_id);
+	int ret;
+
+	if (!v) {
+		errorf(err, errlen, DEVICE_NOT_FOUND);
+		return -ENODEV;
+	}
+	if (u->path_on_host) {
+		ret = block_update_backing(v->dev, u->path_on_host, err, errlen);
+		if (ret)
+			return ret;
+		log_info("Drive %s now backed by %s", u->drive_id, u->path_on_host);
+	}
+	if (u->has_rate_limiter)
+		rate_limiter_update(v->limiters[0], &u->rate_limiter);
+	return 0;
+}
+
+int vmm_devices_update_net(struct vmm_devices *d, const struct net_update *u, char *err,
+			   size_t errlen)
+{
+	struct vmm_device *v = device_find(d, VMM_DEV_NET, u->iface_id);
+
+	if (!v) {
+		errorf(err, errlen, DEVICE_NOT_FOUND);
+		return -ENODEV;
+	}
+	if (u->has_rx_rate_limiter)
+		rate_limiter_update(v->limiters[0], &u->rx_rate_limiter);
+	if (u->has_tx_rate_limiter)
+		rate_limiter_update(v->limiters[1], &u->tx_rate_limiter);
+	return 0;
+}
