@@ -322,7 +322,7 @@ static int vcpu_handle_exit(struct vcpu *v)
  */
 static int vcpu_complete_pending_io(struct vcpu *v)
 {
-	int ret = 0;
+	int ret = 0, code;
 
 	v->run->immediate_exit = 1;
 	for (;;) {
@@ -331,8 +331,12 @@ static int vcpu_complete_pending_io(struct vcpu *v)
 				ret = -errno;
 			break;
 		}
-		if (vcpu_handle_exit(v) >= 0)
-			break; /* the guest ended the VM on its way out: nothing more runs */
+		code = vcpu_handle_exit(v);
+		if (code >= 0) {
+			/* The guest ended the VM on its way out, as vcpu_thread() would see it. */
+			v->env->request_exit(v->env->ctx, code);
+			break;
+		}
 	}
 	v->run->immediate_exit = 0;
 	return ret;
