@@ -29,7 +29,7 @@ struct result {
 	const char *name;
 	const char *unit;
 	double median, min, max, p99;
-	double target;		/* <= target is met; 0: no target */
+	double target; /* <= target is met; 0: no target */
 	int runs;
 };
 
@@ -64,7 +64,7 @@ static void summarize(struct result *r, double *v, int n)
 static pid_t spawn_ember(char *const argv[], int *out_fd)
 {
 	posix_spawn_file_actions_t fa;
-	int pipefd[2] = { -1, -1 };
+	int pipefd[2] = {-1, -1};
 	pid_t pid;
 
 	posix_spawn_file_actions_init(&fa);
@@ -111,7 +111,7 @@ static void reap(pid_t pid, bool kill_it)
 
 static bool try_connect(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	bool ok;
 
@@ -124,7 +124,7 @@ static bool try_connect(const char *path)
 /* Wait for the first byte on @fd; returns the time it arrived, or -1. */
 static double first_byte_ms(int fd, int timeout_ms)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	char c;
 
 	if (poll(&p, 1, timeout_ms) != 1 || read(fd, &c, 1) != 1)
@@ -140,7 +140,7 @@ static bool wait_output(int fd, const char *needle, int timeout_ms)
 	double end = now_ms() + timeout_ms;
 
 	while (now_ms() < end) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 
 		if (poll(&p, 1, 100) != 1)
@@ -198,7 +198,7 @@ static long api_call(CURL *c, const char *sock, const char *method, const char *
 
 static pid_t start_api_ember(const char *sock, int *out_fd)
 {
-	char *argv[] = { ember_path, "--api-sock", (char *)sock, "--level", "Error", NULL };
+	char *argv[] = {ember_path, "--api-sock", (char *)sock, "--level", "Error", NULL};
 	pid_t pid;
 
 	unlink(sock);
@@ -229,7 +229,7 @@ static int bench_spawn_to_api(struct result *r, int runs)
 
 	snprintf(sock, sizeof(sock), "%s/spawn.sock", tmp_dir);
 	for (int i = 0; i < runs; i++) {
-		char *argv[] = { ember_path, "--api-sock", sock, NULL };
+		char *argv[] = {ember_path, "--api-sock", sock, NULL};
 		double t0;
 		pid_t pid;
 
@@ -262,7 +262,7 @@ static int bench_config_file_to_serial(struct result *r, int runs)
 		guest_path);
 	fclose(f);
 	for (int i = 0; i < runs; i++) {
-		char *argv[] = { ember_path, "--no-api", "--config-file", cfg, NULL };
+		char *argv[] = {ember_path, "--no-api", "--config-file", cfg, NULL};
 		double t0 = now_ms(), t1;
 		int out;
 		pid_t pid = spawn_ember(argv, &out);
@@ -359,7 +359,8 @@ static int bench_rss(struct result *r, struct result *anon, int runs)
 		pid_t pid = start_api_ember(sock, &out);
 
 		if (!configure_guest(c, sock, "halt-forever") ||
-		    api_call(c, sock, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}") != 204 ||
+		    api_call(c, sock, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}") !=
+			204 ||
 		    !wait_output(out, "halting", 10000)) {
 			close(out);
 			reap(pid, true);
@@ -386,8 +387,8 @@ static int bench_api_latency(struct result *put, struct result *get, int n)
 	char sock[300];
 	double *vp = calloc(n, sizeof(double)), *vg = calloc(n, sizeof(double));
 	CURL *c = curl_easy_init();
-	pid_t pid = start_api_ember((snprintf(sock, sizeof(sock), "%s/lat.sock", tmp_dir), sock),
-				    NULL);
+	pid_t pid =
+	    start_api_ember((snprintf(sock, sizeof(sock), "%s/lat.sock", tmp_dir), sock), NULL);
 
 	for (int i = 0; i < n; i++) {
 		double t0 = now_ms();
@@ -482,8 +483,8 @@ static void print_and_write(struct result *rs, int nr, const char *json_path)
 		char target[16] = "-";
 
 		if (r->target > 0)
-			snprintf(target, sizeof(target), "%s%.1f", r->median <= r->target ? "" : "!",
-				 r->target);
+			snprintf(target, sizeof(target), "%s%.1f",
+				 r->median <= r->target ? "" : "!", r->target);
 		printf("%-36s %10.3f %10.3f %10.3f %10.3f %8s %5d  %s\n", r->name, r->median,
 		       r->min, r->max, r->p99, target, r->runs, r->unit);
 	}
@@ -497,12 +498,13 @@ static void print_and_write(struct result *rs, int nr, const char *json_path)
 
 		if (r->target > 0)
 			snprintf(target, sizeof(target), "%.3f", r->target);
-		fprintf(f,
-			"    {\"name\": \"%s\", \"unit\": \"%s\", \"median\": %.4f, \"min\": %.4f, "
-			"\"max\": %.4f, \"p99\": %.4f, \"runs\": %d, \"target\": %s, \"met\": %s}%s\n",
-			r->name, r->unit, r->median, r->min, r->max, r->p99, r->runs, target,
-			r->target > 0 ? (r->median <= r->target ? "true" : "false") : "null",
-			i + 1 < nr ? "," : "");
+		fprintf(
+		    f,
+		    "    {\"name\": \"%s\", \"unit\": \"%s\", \"median\": %.4f, \"min\": %.4f, "
+		    "\"max\": %.4f, \"p99\": %.4f, \"runs\": %d, \"target\": %s, \"met\": %s}%s\n",
+		    r->name, r->unit, r->median, r->min, r->max, r->p99, r->runs, target,
+		    r->target > 0 ? (r->median <= r->target ? "true" : "false") : "null",
+		    i + 1 < nr ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");
 	fclose(f);
@@ -511,15 +513,15 @@ static void print_and_write(struct result *rs, int nr, const char *json_path)
 int main(int argc, char **argv)
 {
 	struct result rs[] = {
-		{ .name = "spawn_to_api_socket", .unit = "ms", .target = 3 },
-		{ .name = "config_file_spawn_to_first_serial", .unit = "ms", .target = 3 },
-		{ .name = "instance_start_to_first_serial", .unit = "ms", .target = 2 },
-		{ .name = "instance_start_request (VMM build)", .unit = "ms" },
-		{ .name = "vmm_peak_rss_excl_guest_1vcpu_128m", .unit = "MiB", .target = 2 },
-		{ .name = "vmm_private_rss_1vcpu_128m", .unit = "MiB" },
-		{ .name = "api_put_machine_config", .unit = "us" },
-		{ .name = "api_get_instance_info", .unit = "us" },
-		{ .name = "jailer_spawn_to_api_socket", .unit = "ms" },
+	    {.name = "spawn_to_api_socket", .unit = "ms", .target = 3},
+	    {.name = "config_file_spawn_to_first_serial", .unit = "ms", .target = 3},
+	    {.name = "instance_start_to_first_serial", .unit = "ms", .target = 2},
+	    {.name = "instance_start_request (VMM build)", .unit = "ms"},
+	    {.name = "vmm_peak_rss_excl_guest_1vcpu_128m", .unit = "MiB", .target = 2},
+	    {.name = "vmm_private_rss_1vcpu_128m", .unit = "MiB"},
+	    {.name = "api_put_machine_config", .unit = "us"},
+	    {.name = "api_get_instance_info", .unit = "us"},
+	    {.name = "jailer_spawn_to_api_socket", .unit = "ms"},
 	};
 	int nr = sizeof(rs) / sizeof(rs[0]);
 	int runs = argc > 3 ? atoi(argv[3]) : 21;

@@ -25,7 +25,7 @@ struct bus_range {
 };
 
 struct bus {
-	struct bus_range *ranges;	/* sorted by base */
+	struct bus_range *ranges; /* sorted by base */
 	unsigned int nr;
 	unsigned int cap;
 };

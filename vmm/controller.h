@@ -20,42 +20,42 @@ enum vmm_state { VMM_NOT_STARTED = 0, VMM_RUNNING, VMM_PAUSED };
 
 enum vmm_request_type {
 	REQ_GET_INSTANCE_INFO,	/* GET / */
-	REQ_GET_MACHINE_CONFIG,	/* GET /machine-config */
+	REQ_GET_MACHINE_CONFIG, /* GET /machine-config */
 	REQ_PUT_MACHINE_CONFIG,
 	REQ_PATCH_MACHINE_CONFIG,
 	REQ_PUT_BOOT_SOURCE,
 	REQ_PUT_LOGGER,
 	REQ_PUT_METRICS,
 	REQ_PUT_SERIAL,
-	REQ_GET_VM_CONFIG,	/* GET /vm/config */
-	REQ_INSTANCE_START,	/* PUT /actions InstanceStart */
+	REQ_GET_VM_CONFIG,  /* GET /vm/config */
+	REQ_INSTANCE_START, /* PUT /actions InstanceStart */
 	REQ_SEND_CTRL_ALT_DEL,
 	REQ_FLUSH_METRICS,
-	REQ_PAUSE_VM,		/* PATCH /vm {"state":"Paused"} */
+	REQ_PAUSE_VM, /* PATCH /vm {"state":"Paused"} */
 	REQ_RESUME_VM,
-	REQ_PUT_DRIVE,		/* PUT /drives/{drive_id} */
+	REQ_PUT_DRIVE, /* PUT /drives/{drive_id} */
 	REQ_PATCH_DRIVE,
-	REQ_PUT_NET,		/* PUT /network-interfaces/{iface_id} */
+	REQ_PUT_NET, /* PUT /network-interfaces/{iface_id} */
 	REQ_PATCH_NET,
 	REQ_PUT_VSOCK,
 	REQ_PUT_ENTROPY,
-	REQ_CREATE_SNAPSHOT,	/* PUT /snapshot/create */
-	REQ_LOAD_SNAPSHOT,	/* PUT /snapshot/load */
+	REQ_CREATE_SNAPSHOT, /* PUT /snapshot/create */
+	REQ_LOAD_SNAPSHOT,   /* PUT /snapshot/load */
 };
 
 /* PATCH /machine-config: only the fields present are applied. */
 struct machine_config_patch {
 	bool has_vcpu_count, has_mem_size_mib, has_smt, has_track_dirty_pages, has_huge_pages,
-		has_cpu_template;
+	    has_cpu_template;
 	struct machine_config mc;
 };
 
 /* PATCH /drives/{drive_id} (post-boot): only what is given changes. */
 struct drive_update {
 	char *drive_id;
-	char *path_on_host;	/* NULL: keep the backing file */
+	char *path_on_host; /* NULL: keep the backing file */
 	bool has_rate_limiter;
-	struct rate_limiter_config rate_limiter;	/* as in struct net_update below */
+	struct rate_limiter_config rate_limiter; /* as in struct net_update below */
 };
 
 /*
@@ -98,13 +98,13 @@ struct snapshot_load_params {
 	bool clock_realtime;
 	struct net_override *net_overrides;
 	unsigned int nr_net_overrides;
-	char *vsock_uds_path;	/* vsock_override.uds_path, NULL if none */
+	char *vsock_uds_path; /* vsock_override.uds_path, NULL if none */
 };
 
 struct vmm_request {
 	enum vmm_request_type type;
 	union {
-		struct machine_config machine;		/* PUT /machine-config */
+		struct machine_config machine; /* PUT /machine-config */
 		struct machine_config_patch machine_patch;
 		struct boot_source_config boot_source;
 		struct logger_config logger;
@@ -127,13 +127,13 @@ struct instance_info {
 };
 
 struct vmm_response {
-	int status;		/* 200, 204 or 400 */
-	bool deprecated;	/* add "Deprecation: true" */
+	int status;	 /* 200, 204 or 400 */
+	bool deprecated; /* add "Deprecation: true" */
 	char fault_message[FAULT_MESSAGE_MAX];
 	/* Payload of a 200, by request type. */
 	struct instance_info info;
-	struct machine_config machine;	/* caller frees with machine_config_free() */
-	struct vm_config config;	/* caller frees with vm_config_free() */
+	struct machine_config machine; /* caller frees with machine_config_free() */
+	struct vm_config config;       /* caller frees with vm_config_free() */
 };
 
 /* What the controller asks of the actual VM. Each returns 0 or -errno and,
@@ -162,7 +162,7 @@ struct vmm_ops {
 struct controller {
 	struct vm_config cfg;
 	enum vmm_state state;
-	bool boot_path;		/* a boot-specific resource was configured: no snapshot load */
+	bool boot_path; /* a boot-specific resource was configured: no snapshot load */
 	char instance_id[65];
 	const struct vmm_ops *ops;
 	void *ops_ctx;
@@ -179,7 +179,7 @@ void controller_handle(struct controller *c, const struct vmm_request *req,
 void vmm_request_free(struct vmm_request *req);
 void vmm_response_free(struct vmm_response *resp);
 
-const char *vmm_state_name(enum vmm_state state);	/* "Not started" / "Running" / "Paused" */
+const char *vmm_state_name(enum vmm_state state); /* "Not started" / "Running" / "Paused" */
 
 /* Apply a PATCH limiter update to a configured limiter (Firecracker's bucket update rules). */
 void rate_limiter_config_update(bool *has, struct rate_limiter_config *rl,

@@ -37,7 +37,7 @@ void event_loop_destroy(struct event_loop *loop)
 int event_loop_add(struct event_loop *loop, int fd, uint32_t events, event_cb cb, void *opaque)
 {
 	struct event_handler *h = calloc(1, sizeof(*h));
-	struct epoll_event ev = { .events = events };
+	struct epoll_event ev = {.events = events};
 
 	if (!h)
 		return -ENOMEM;

@@ -14,7 +14,7 @@ struct event_handler;
 
 struct event_loop {
 	int epfd;
-	struct event_handler *handlers;	/* list, so del/destroy can free them */
+	struct event_handler *handlers; /* list, so del/destroy can free them */
 };
 
 int event_loop_init(struct event_loop *loop);

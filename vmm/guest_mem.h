@@ -18,16 +18,16 @@
 #define GUEST_MEM_MAX_REGIONS 2
 
 struct guest_mem_region {
-	uint64_t gpa;		/* guest-physical start */
-	uint64_t size;		/* bytes */
-	uint64_t file_offset;	/* offset of this region inside the memfd */
-	uint8_t *host;		/* VMM mapping */
+	uint64_t gpa;	      /* guest-physical start */
+	uint64_t size;	      /* bytes */
+	uint64_t file_offset; /* offset of this region inside the memfd */
+	uint8_t *host;	      /* VMM mapping */
 };
 
 struct guest_mem {
-	int fd;			/* memfd backing all regions, -1 if none (restored RAM) */
-	uint64_t size;		/* total RAM bytes */
-	bool hugetlb;		/* backed by 2 MiB hugetlb pages */
+	int fd;	       /* memfd backing all regions, -1 if none (restored RAM) */
+	uint64_t size; /* total RAM bytes */
+	bool hugetlb;  /* backed by 2 MiB hugetlb pages */
 	unsigned int nr_regions;
 	struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
 	/*
@@ -36,7 +36,7 @@ struct guest_mem {
 	 * only the guest's own writes; a Diff snapshot needs both.
 	 */
 	uint64_t *vmm_dirty;
-	int file_fd;		/* the MAP_PRIVATE source of restored RAM, else -1 */
+	int file_fd; /* the MAP_PRIVATE source of restored RAM, else -1 */
 };
 
 #define GUEST_MEM_PAGE_SIZE 4096ULL

@@ -16,7 +16,7 @@
 #define KVM_MAX_CPUID_ENTRIES 256
 
 static int vm_error(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int vm_error(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
@@ -35,16 +35,16 @@ static const struct {
 	int cap;
 	const char *name;
 } required_caps[] = {
-	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
-	{ KVM_CAP_HLT, "KVM_CAP_HLT" },
-	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
-	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
-	{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
-	{ KVM_CAP_PIT_STATE2, "KVM_CAP_PIT_STATE2" },
-	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
-	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
-	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
-	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+    {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
+    {KVM_CAP_HLT, "KVM_CAP_HLT"},
+    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+    {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
+    {KVM_CAP_PIT2, "KVM_CAP_PIT2"},
+    {KVM_CAP_PIT_STATE2, "KVM_CAP_PIT_STATE2"},
+    {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"},
+    {KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},
+    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+    {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
 };
 
 static int kvm_check_caps(int kvm_fd, char *err, size_t errlen)
@@ -63,11 +63,11 @@ static int kvm_vm_map_memory(struct kvm_vm *vm, const struct guest_mem *mem, boo
 {
 	for (unsigned int i = 0; i < mem->nr_regions; i++) {
 		struct kvm_userspace_memory_region region = {
-			.slot = i,
-			.flags = track_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
-			.guest_phys_addr = mem->regions[i].gpa,
-			.memory_size = mem->regions[i].size,
-			.userspace_addr = (uint64_t)(uintptr_t)mem->regions[i].host,
+		    .slot = i,
+		    .flags = track_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+		    .guest_phys_addr = mem->regions[i].gpa,
+		    .memory_size = mem->regions[i].size,
+		    .userspace_addr = (uint64_t)(uintptr_t)mem->regions[i].host,
 		};
 
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
@@ -78,7 +78,8 @@ static int kvm_vm_map_memory(struct kvm_vm *vm, const struct guest_mem *mem, boo
 
 static int kvm_vm_fetch_cpuid(struct kvm_vm *vm)
 {
-	size_t sz = sizeof(struct kvm_cpuid2) + KVM_MAX_CPUID_ENTRIES * sizeof(struct kvm_cpuid_entry2);
+	size_t sz =
+	    sizeof(struct kvm_cpuid2) + KVM_MAX_CPUID_ENTRIES * sizeof(struct kvm_cpuid_entry2);
 
 	vm->supported_cpuid = calloc(1, sz);
 	if (!vm->supported_cpuid)
@@ -92,7 +93,7 @@ static int kvm_vm_fetch_cpuid(struct kvm_vm *vm)
 int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *mem, bool track_dirty, char *err,
 		  size_t errlen)
 {
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
@@ -170,7 +171,7 @@ void kvm_vm_destroy(struct kvm_vm *vm)
 
 int kvm_vm_set_irq_line(struct kvm_vm *vm, uint32_t gsi, bool level)
 {
-	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+	struct kvm_irq_level irq = {.irq = gsi, .level = level};
 
 	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
 }
@@ -180,7 +181,7 @@ static int kvm_irq_set_level(void *ctx, uint32_t gsi, bool level)
 	return kvm_vm_set_irq_line(ctx, gsi, level);
 }
 
-static const struct irq_ops kvm_irq_ops = { .set_level = kvm_irq_set_level };
+static const struct irq_ops kvm_irq_ops = {.set_level = kvm_irq_set_level};
 
 void kvm_vm_irq_line(struct kvm_vm *vm, uint32_t gsi, struct irq_line *line)
 {
@@ -192,11 +193,11 @@ void kvm_vm_irq_line(struct kvm_vm *vm, uint32_t gsi, struct irq_line *line)
 int kvm_vm_add_ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t len, int64_t datamatch, int fd)
 {
 	struct kvm_ioeventfd io = {
-		.addr = addr,
-		.len = len,
-		.fd = fd,
-		.datamatch = datamatch >= 0 ? (uint64_t)datamatch : 0,
-		.flags = datamatch >= 0 ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0,
+	    .addr = addr,
+	    .len = len,
+	    .fd = fd,
+	    .datamatch = datamatch >= 0 ? (uint64_t)datamatch : 0,
+	    .flags = datamatch >= 0 ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0,
 	};
 
 	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
@@ -204,7 +205,7 @@ int kvm_vm_add_ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t len, int64_t
 
 int kvm_vm_add_irqfd(struct kvm_vm *vm, uint32_t gsi, int fd)
 {
-	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = gsi };
+	struct kvm_irqfd irqfd = {.fd = (uint32_t)fd, .gsi = gsi};
 
 	return ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
 }

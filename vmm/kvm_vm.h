@@ -19,7 +19,7 @@ struct kvm_vm {
 	int kvm_fd;
 	int vm_fd;
 	int vcpu_mmap_size;
-	struct kvm_cpuid2 *supported_cpuid;	/* KVM_GET_SUPPORTED_CPUID, fetched once */
+	struct kvm_cpuid2 *supported_cpuid; /* KVM_GET_SUPPORTED_CPUID, fetched once */
 };
 
 /* Open /dev/kvm, check the capabilities Ember needs, create the VM, map @mem. */

@@ -13,50 +13,50 @@
 #define GIB (1ULL << 30)
 
 /* Real-mode area (below 1 MiB). */
-#define LAYOUT_GDT_ADDR		0x500ULL	/* 5-entry Linux boot GDT: 0x500-0x527 */
-#define LAYOUT_IDT_ADDR		0x528ULL	/* after the GDT; 8 zero bytes */
-#define LAYOUT_BOOT_STACK	0x8ff0ULL
-#define LAYOUT_ZERO_PAGE	0x7000ULL	/* struct boot_params, RSI at entry */
-#define LAYOUT_PML4		0x9000ULL
-#define LAYOUT_PDPTE		0xa000ULL
-#define LAYOUT_PDE		0xb000ULL	/* 4 pages: identity map of 4 GiB with 2 MiB pages */
-#define LAYOUT_CMDLINE		0x20000ULL
-#define LAYOUT_CMDLINE_MAX	2048U		/* Firecracker's limit, incl. NUL */
-#define LAYOUT_EBDA_START	0x9fc00ULL	/* MP floating pointer + table live here */
-#define LAYOUT_EBDA_END		0xa0000ULL
-#define LAYOUT_HIMEM_START	0x100000ULL	/* protected-mode kernel is loaded at 1 MiB */
+#define LAYOUT_GDT_ADDR	   0x500ULL /* 5-entry Linux boot GDT: 0x500-0x527 */
+#define LAYOUT_IDT_ADDR	   0x528ULL /* after the GDT; 8 zero bytes */
+#define LAYOUT_BOOT_STACK  0x8ff0ULL
+#define LAYOUT_ZERO_PAGE   0x7000ULL /* struct boot_params, RSI at entry */
+#define LAYOUT_PML4	   0x9000ULL
+#define LAYOUT_PDPTE	   0xa000ULL
+#define LAYOUT_PDE	   0xb000ULL /* 4 pages: identity map of 4 GiB with 2 MiB pages */
+#define LAYOUT_CMDLINE	   0x20000ULL
+#define LAYOUT_CMDLINE_MAX 2048U      /* Firecracker's limit, incl. NUL */
+#define LAYOUT_EBDA_START  0x9fc00ULL /* MP floating pointer + table live here */
+#define LAYOUT_EBDA_END	   0xa0000ULL
+#define LAYOUT_HIMEM_START 0x100000ULL /* protected-mode kernel is loaded at 1 MiB */
 
 /* 32-bit MMIO hole: [MMIO_START, 4 GiB) is never RAM. */
-#define LAYOUT_MMIO_START	0xd0000000ULL
-#define LAYOUT_MMIO_SIZE	(768 * MIB)
-#define LAYOUT_4G		(4 * GIB)
+#define LAYOUT_MMIO_START 0xd0000000ULL
+#define LAYOUT_MMIO_SIZE  (768 * MIB)
+#define LAYOUT_4G	  (4 * GIB)
 
 /* Boot timer: guest writes byte 123 here (Firecracker's magic address). */
-#define LAYOUT_BOOT_TIMER_ADDR	LAYOUT_MMIO_START
-#define LAYOUT_BOOT_TIMER_SIZE	0x1000ULL
-#define BOOT_TIMER_MAGIC	123
+#define LAYOUT_BOOT_TIMER_ADDR LAYOUT_MMIO_START
+#define LAYOUT_BOOT_TIMER_SIZE 0x1000ULL
+#define BOOT_TIMER_MAGIC       123
 
 /* virtio-mmio slots follow the boot timer, 4 KiB apart, one IRQ each. */
-#define LAYOUT_VIRTIO_START	(LAYOUT_MMIO_START + 0x1000ULL)
-#define LAYOUT_VIRTIO_STRIDE	0x1000ULL
+#define LAYOUT_VIRTIO_START  (LAYOUT_MMIO_START + 0x1000ULL)
+#define LAYOUT_VIRTIO_STRIDE 0x1000ULL
 
 /* KVM's own pages, at the top of the hole below the IOAPIC/LAPIC. */
-#define LAYOUT_KVM_IDENTITY_MAP	0xfffbc000ULL
-#define LAYOUT_KVM_TSS		0xfffbd000ULL	/* 3 pages */
+#define LAYOUT_KVM_IDENTITY_MAP 0xfffbc000ULL
+#define LAYOUT_KVM_TSS		0xfffbd000ULL /* 3 pages */
 
-#define LAYOUT_IOAPIC_ADDR	0xfec00000ULL
-#define LAYOUT_LAPIC_ADDR	0xfee00000ULL
+#define LAYOUT_IOAPIC_ADDR 0xfec00000ULL
+#define LAYOUT_LAPIC_ADDR  0xfee00000ULL
 
 /* Legacy I/O ports and ISA IRQs. */
-#define LAYOUT_COM1_PORT	0x3f8
-#define LAYOUT_COM1_IRQ		4
-#define LAYOUT_I8042_PORT	0x60		/* data 0x60, status/command 0x64 */
-#define LAYOUT_I8042_IRQ	1
+#define LAYOUT_COM1_PORT  0x3f8
+#define LAYOUT_COM1_IRQ	  4
+#define LAYOUT_I8042_PORT 0x60 /* data 0x60, status/command 0x64 */
+#define LAYOUT_I8042_IRQ  1
 
 /* GSIs handed to virtio-mmio devices: [IRQ_BASE, IRQ_MAX]. */
-#define LAYOUT_IRQ_BASE		5
-#define LAYOUT_IRQ_MAX		23
+#define LAYOUT_IRQ_BASE 5
+#define LAYOUT_IRQ_MAX	23
 
-#define LAYOUT_MAX_VCPUS	32
+#define LAYOUT_MAX_VCPUS 32
 
 #endif

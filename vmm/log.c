@@ -15,13 +15,13 @@ static struct {
 	pthread_mutex_t lock;
 	enum log_level level;
 	bool show_level, show_origin;
-	int fd;			/* 2 (stderr) or an opened log file */
+	int fd; /* 2 (stderr) or an opened log file */
 	char id[65];
-} logger = { PTHREAD_MUTEX_INITIALIZER, LOG_INFO, false, false, 2, "anonymous-instance" };
+} logger = {PTHREAD_MUTEX_INITIALIZER, LOG_INFO, false, false, 2, "anonymous-instance"};
 
 static _Thread_local char thread_name[24] = "main";
 
-static const char *const level_names[] = { "Off", "Error", "Warn", "Info", "Debug", "Trace" };
+static const char *const level_names[] = {"Off", "Error", "Warn", "Info", "Debug", "Trace"};
 
 void log_reset(void)
 {
@@ -84,9 +84,8 @@ int log_level_parse(const char *s, enum log_level *out)
 		const char *name;
 		enum log_level level;
 	} names[] = {
-		{ "Off", LOG_OFF },	{ "Error", LOG_ERROR }, { "Warning", LOG_WARN },
-		{ "Warn", LOG_WARN },	{ "Info", LOG_INFO },	{ "Debug", LOG_DEBUG },
-		{ "Trace", LOG_TRACE },
+	    {"Off", LOG_OFF},	{"Error", LOG_ERROR}, {"Warning", LOG_WARN}, {"Warn", LOG_WARN},
+	    {"Info", LOG_INFO}, {"Debug", LOG_DEBUG}, {"Trace", LOG_TRACE},
 	};
 
 	/* Firecracker accepts the level names case-insensitively. */
@@ -119,9 +118,9 @@ void log_msg(enum log_level level, const char *file, int line, const char *fmt, 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	pthread_mutex_lock(&logger.lock);
-	n = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ld [%s:%s", tm.tm_year + 1900,
-		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec, logger.id,
-		     thread_name);
+	n = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ld [%s:%s",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		     ts.tv_nsec, logger.id, thread_name);
 	if (logger.show_level)
 		n += snprintf(buf + n, sizeof(buf) - n, ":%s", level_names[level]);
 	if (logger.show_origin)

@@ -27,7 +27,7 @@ int log_level_parse(const char *s, enum log_level *out);
 const char *log_level_name(enum log_level level);
 
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* @len bytes as they are to the log sink: async-signal-safe (no lock, no formatting). */
 void log_write_raw(const char *buf, size_t len);
 

@@ -30,14 +30,14 @@
 #include <unistd.h>
 
 /* Firecracker's exit codes. */
-#define EXIT_OK			0
-#define EXIT_GENERIC		1
-#define EXIT_BAD_CONFIG		152
-#define EXIT_ARG_PARSING	153
+#define EXIT_OK		 0
+#define EXIT_GENERIC	 1
+#define EXIT_BAD_CONFIG	 152
+#define EXIT_ARG_PARSING 153
 
-#define DEFAULT_API_SOCK	"/run/ember.socket"
-#define DEFAULT_MAX_PAYLOAD	51200
-#define MAX_CONFIG_FILE		(1 << 20)
+#define DEFAULT_API_SOCK    "/run/ember.socket"
+#define DEFAULT_MAX_PAYLOAD 51200
+#define MAX_CONFIG_FILE	    (1 << 20)
 
 struct cli {
 	const char *api_sock;
@@ -75,25 +75,27 @@ static uint64_t elapsed_since(uint64_t now, uint64_t start)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"ember %s: a Firecracker-compatible KVM microVM manager\n\n"
-		"Usage: ember [options]\n"
-		"  --api-sock PATH                   API Unix socket (default " DEFAULT_API_SOCK ")\n"
-		"  --config-file FILE                configure and boot from a JSON file\n"
-		"  --no-api                          no API socket (needs --config-file)\n"
-		"  --id ID                           instance id (alphanumerics and '-', <= 64)\n"
-		"  --log-path PATH                   log file or FIFO (default stderr)\n"
-		"  --level LEVEL                     Error, Warning, Info, Debug, Trace or Off\n"
-		"  --show-level, --show-log-origin   decorate log lines\n"
-		"  --metrics-path PATH               metrics file or FIFO\n"
-		"  --http-api-max-payload-size N     max request body (default %d)\n"
-		"  --boot-timer                      log the guest boot time (write 123 to 0x%llx)\n"
-		"  --seccomp-filter FILE             seccomp filters in Firecracker's JSON format\n"
-		"  --no-seccomp                      no seccomp filters (not recommended)\n"
-		"  --describe-snapshot FILE          print a snapshot state file's version and contents\n"
-		"  --start-time-us N, --start-time-cpu-us N  process start (set by ember-jailer)\n"
-		"  --version, --help\n",
-		EMBER_VERSION, DEFAULT_MAX_PAYLOAD, (unsigned long long)LAYOUT_BOOT_TIMER_ADDR);
+	fprintf(
+	    f,
+	    "ember %s: a Firecracker-compatible KVM microVM manager\n\n"
+	    "Usage: ember [options]\n"
+	    "  --api-sock PATH                   API Unix socket (default " DEFAULT_API_SOCK ")\n"
+	    "  --config-file FILE                configure and boot from a JSON file\n"
+	    "  --no-api                          no API socket (needs --config-file)\n"
+	    "  --id ID                           instance id (alphanumerics and '-', <= 64)\n"
+	    "  --log-path PATH                   log file or FIFO (default stderr)\n"
+	    "  --level LEVEL                     Error, Warning, Info, Debug, Trace or Off\n"
+	    "  --show-level, --show-log-origin   decorate log lines\n"
+	    "  --metrics-path PATH               metrics file or FIFO\n"
+	    "  --http-api-max-payload-size N     max request body (default %d)\n"
+	    "  --boot-timer                      log the guest boot time (write 123 to 0x%llx)\n"
+	    "  --seccomp-filter FILE             seccomp filters in Firecracker's JSON format\n"
+	    "  --no-seccomp                      no seccomp filters (not recommended)\n"
+	    "  --describe-snapshot FILE          print a snapshot state file's version and "
+	    "contents\n"
+	    "  --start-time-us N, --start-time-cpu-us N  process start (set by ember-jailer)\n"
+	    "  --version, --help\n",
+	    EMBER_VERSION, DEFAULT_MAX_PAYLOAD, (unsigned long long)LAYOUT_BOOT_TIMER_ADDR);
 }
 
 static bool instance_id_valid(const char *id)
@@ -120,32 +122,46 @@ static int parse_u64(const char *s, uint64_t *out)
 }
 
 enum {
-	OPT_API_SOCK = 256, OPT_CONFIG_FILE, OPT_NO_API, OPT_ID, OPT_LOG_PATH, OPT_LEVEL,
-	OPT_SHOW_LEVEL, OPT_SHOW_ORIGIN, OPT_METRICS_PATH, OPT_MAX_PAYLOAD, OPT_BOOT_TIMER,
-	OPT_START_US, OPT_START_CPU_US, OPT_VERSION, OPT_HELP, OPT_SECCOMP_FILTER, OPT_NO_SECCOMP,
+	OPT_API_SOCK = 256,
+	OPT_CONFIG_FILE,
+	OPT_NO_API,
+	OPT_ID,
+	OPT_LOG_PATH,
+	OPT_LEVEL,
+	OPT_SHOW_LEVEL,
+	OPT_SHOW_ORIGIN,
+	OPT_METRICS_PATH,
+	OPT_MAX_PAYLOAD,
+	OPT_BOOT_TIMER,
+	OPT_START_US,
+	OPT_START_CPU_US,
+	OPT_VERSION,
+	OPT_HELP,
+	OPT_SECCOMP_FILTER,
+	OPT_NO_SECCOMP,
 	OPT_DESCRIBE_SNAPSHOT,
 };
 
 static const struct option long_opts[] = {
-	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
-	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
-	{ "no-api", no_argument, NULL, OPT_NO_API },
-	{ "id", required_argument, NULL, OPT_ID },
-	{ "log-path", required_argument, NULL, OPT_LOG_PATH },
-	{ "level", required_argument, NULL, OPT_LEVEL },
-	{ "show-level", no_argument, NULL, OPT_SHOW_LEVEL },
-	{ "show-log-origin", no_argument, NULL, OPT_SHOW_ORIGIN },
-	{ "metrics-path", required_argument, NULL, OPT_METRICS_PATH },
-	{ "http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD },
-	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
-	{ "start-time-us", required_argument, NULL, OPT_START_US },
-	{ "start-time-cpu-us", required_argument, NULL, OPT_START_CPU_US },
-	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
-	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
-	{ "describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
+    {"api-sock", required_argument, NULL, OPT_API_SOCK},
+    {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
+    {"no-api", no_argument, NULL, OPT_NO_API},
+    {"id", required_argument, NULL, OPT_ID},
+    {"log-path", required_argument, NULL, OPT_LOG_PATH},
+    {"level", required_argument, NULL, OPT_LEVEL},
+    {"show-level", no_argument, NULL, OPT_SHOW_LEVEL},
+    {"show-log-origin", no_argument, NULL, OPT_SHOW_ORIGIN},
+    {"metrics-path", required_argument, NULL, OPT_METRICS_PATH},
+    {"http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD},
+    {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
+    {"start-time-us", required_argument, NULL, OPT_START_US},
+    {"start-time-cpu-us", required_argument, NULL, OPT_START_CPU_US},
+    {"seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER},
+    {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
+    {"describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 /* -1 to go on, or the exit code to end with (EXIT_OK after --help/--version). */
@@ -157,23 +173,51 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	opterr = 0;
 	while ((opt = getopt_long_only(argc, argv, "", long_opts, NULL)) != -1) {
 		switch (opt) {
-		case OPT_API_SOCK: cli->api_sock = optarg; break;
-		case OPT_CONFIG_FILE: cli->config_file = optarg; break;
-		case OPT_NO_API: cli->no_api = true; break;
-		case OPT_ID: cli->id = optarg; break;
-		case OPT_LOG_PATH: cli->log_path = optarg; break;
-		case OPT_LEVEL: cli->level = optarg; break;
-		case OPT_SHOW_LEVEL: cli->show_level = true; break;
-		case OPT_SHOW_ORIGIN: cli->show_log_origin = true; break;
-		case OPT_METRICS_PATH: cli->metrics_path = optarg; break;
-		case OPT_BOOT_TIMER: cli->boot_timer = true; break;
-		case OPT_SECCOMP_FILTER: cli->seccomp_filter = optarg; break;
-		case OPT_NO_SECCOMP: cli->no_seccomp = true; break;
-		case OPT_DESCRIBE_SNAPSHOT: cli->describe_snapshot = optarg; break;
+		case OPT_API_SOCK:
+			cli->api_sock = optarg;
+			break;
+		case OPT_CONFIG_FILE:
+			cli->config_file = optarg;
+			break;
+		case OPT_NO_API:
+			cli->no_api = true;
+			break;
+		case OPT_ID:
+			cli->id = optarg;
+			break;
+		case OPT_LOG_PATH:
+			cli->log_path = optarg;
+			break;
+		case OPT_LEVEL:
+			cli->level = optarg;
+			break;
+		case OPT_SHOW_LEVEL:
+			cli->show_level = true;
+			break;
+		case OPT_SHOW_ORIGIN:
+			cli->show_log_origin = true;
+			break;
+		case OPT_METRICS_PATH:
+			cli->metrics_path = optarg;
+			break;
+		case OPT_BOOT_TIMER:
+			cli->boot_timer = true;
+			break;
+		case OPT_SECCOMP_FILTER:
+			cli->seccomp_filter = optarg;
+			break;
+		case OPT_NO_SECCOMP:
+			cli->no_seccomp = true;
+			break;
+		case OPT_DESCRIBE_SNAPSHOT:
+			cli->describe_snapshot = optarg;
+			break;
 		case OPT_MAX_PAYLOAD:
 			if (parse_u64(optarg, &v) || v == 0) {
-				fprintf(stderr, "Arguments parsing error: invalid value for "
-						"--http-api-max-payload-size: '%s'\n", optarg);
+				fprintf(stderr,
+					"Arguments parsing error: invalid value for "
+					"--http-api-max-payload-size: '%s'\n",
+					optarg);
 				return EXIT_ARG_PARSING;
 			}
 			cli->max_payload = v;
@@ -181,29 +225,38 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		case OPT_START_US:
 		case OPT_START_CPU_US:
 			if (parse_u64(optarg, &v)) {
-				fprintf(stderr, "Arguments parsing error: invalid start time '%s'\n",
+				fprintf(stderr,
+					"Arguments parsing error: invalid start time '%s'\n",
 					optarg);
 				return EXIT_ARG_PARSING;
 			}
 			*(opt == OPT_START_US ? &cli->start_wall_us : &cli->start_cpu_us) = v;
 			break;
-		case OPT_VERSION: printf("Ember v%s\n", EMBER_VERSION); return EXIT_OK;
-		case OPT_HELP: usage(stdout); return EXIT_OK;
+		case OPT_VERSION:
+			printf("Ember v%s\n", EMBER_VERSION);
+			return EXIT_OK;
+		case OPT_HELP:
+			usage(stdout);
+			return EXIT_OK;
 		default:
-			fprintf(stderr, "Arguments parsing error: Found argument '%s' which wasn't "
-					"expected, or isn't valid in this context.\n",
+			fprintf(stderr,
+				"Arguments parsing error: Found argument '%s' which wasn't "
+				"expected, or isn't valid in this context.\n",
 				argv[optind - 1]);
 			usage(stderr);
 			return EXIT_ARG_PARSING;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "Arguments parsing error: unexpected argument '%s'\n", argv[optind]);
+		fprintf(stderr, "Arguments parsing error: unexpected argument '%s'\n",
+			argv[optind]);
 		return EXIT_ARG_PARSING;
 	}
 	if (cli->id && !instance_id_valid(cli->id)) {
-		fprintf(stderr, "Arguments parsing error: Invalid instance ID: '%s' (alphanumerics "
-				"and '-' only, 1 to 64 characters)\n", cli->id);
+		fprintf(stderr,
+			"Arguments parsing error: Invalid instance ID: '%s' (alphanumerics "
+			"and '-' only, 1 to 64 characters)\n",
+			cli->id);
 		return EXIT_ARG_PARSING;
 	}
 	if (cli->seccomp_filter && cli->no_seccomp) {
@@ -261,7 +314,7 @@ struct ember {
 	struct controller ctrl;
 	struct vmm_channel channel;
 	struct api_server *api;
-	struct seccomp_filters seccomp;	/* empty with --no-seccomp */
+	struct seccomp_filters seccomp; /* empty with --no-seccomp */
 	bool exit_seen;
 };
 
@@ -313,7 +366,7 @@ static char *read_file(const char *path, char *err, size_t errlen)
 /* Apply every entry of the config file, then boot. Returns an exit code or 0. */
 static int boot_from_config_file(struct ember *e, const char *path)
 {
-	struct vmm_request *reqs = NULL, start = { .type = REQ_INSTANCE_START };
+	struct vmm_request *reqs = NULL, start = {.type = REQ_INSTANCE_START};
 	struct vmm_response resp;
 	char err[FAULT_MESSAGE_MAX];
 	size_t nr = 0;
@@ -346,10 +399,10 @@ static int boot_from_config_file(struct ember *e, const char *path)
 static int ember_setup(struct ember *e, const struct cli *cli)
 {
 	struct vmm_options opts = {
-		.boot_timer = cli->boot_timer,
-		.start_wall_us = cli->start_wall_us,
-		.start_cpu_us = cli->start_cpu_us,
-		.seccomp = &e->seccomp,
+	    .boot_timer = cli->boot_timer,
+	    .start_wall_us = cli->start_wall_us,
+	    .start_cpu_us = cli->start_cpu_us,
+	    .seccomp = &e->seccomp,
 	};
 	int ret;
 
@@ -412,10 +465,10 @@ static int ember_load_seccomp(struct ember *e, const struct cli *cli)
 int main(int argc, char **argv)
 {
 	struct cli cli = {
-		.api_sock = DEFAULT_API_SOCK,
-		.max_payload = DEFAULT_MAX_PAYLOAD,
-		.start_wall_us = clock_us(CLOCK_MONOTONIC),
-		.start_cpu_us = clock_us(CLOCK_PROCESS_CPUTIME_ID),
+	    .api_sock = DEFAULT_API_SOCK,
+	    .max_payload = DEFAULT_MAX_PAYLOAD,
+	    .start_wall_us = clock_us(CLOCK_MONOTONIC),
+	    .start_cpu_us = clock_us(CLOCK_PROCESS_CPUTIME_ID),
 	};
 	static struct ember e;
 	int code;

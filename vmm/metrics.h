@@ -22,12 +22,12 @@ struct ember_metrics {
 	} get_api_requests;
 	struct {
 		metric_t actions_count, actions_fails, boot_source_count, boot_source_fails,
-			logger_count, logger_fails, machine_cfg_count, machine_cfg_fails,
-			metrics_count, metrics_fails, serial_count, serial_fails;
+		    logger_count, logger_fails, machine_cfg_count, machine_cfg_fails, metrics_count,
+		    metrics_fails, serial_count, serial_fails;
 		metric_t drive_count, drive_fails, network_count, network_fails, vsock_count,
-			vsock_fails, entropy_count, entropy_fails;
+		    vsock_fails, entropy_count, entropy_fails;
 		metric_t snapshot_create_count, snapshot_create_fails, snapshot_load_count,
-			snapshot_load_fails;
+		    snapshot_load_fails;
 	} put_api_requests;
 	struct {
 		metric_t machine_cfg_count, machine_cfg_fails, vm_count, vm_fails;
@@ -35,11 +35,11 @@ struct ember_metrics {
 	} patch_api_requests;
 	struct {
 		metric_t error_count, missed_read_count, missed_write_count, read_count,
-			reset_count, write_count;
+		    reset_count, write_count;
 	} i8042;
 	struct {
 		metric_t error_count, flush_count, missed_read_count, missed_write_count,
-			read_count, write_count;
+		    read_count, write_count;
 	} uart;
 	struct {
 		metric_t exit_io_in, exit_io_out, exit_mmio_read, exit_mmio_write, failures;
@@ -51,44 +51,45 @@ struct ember_metrics {
 		metric_t num_faults;
 	} seccomp;
 	struct {
-		metric_t deprecated_http_api_calls;	/* requests using a deprecated field */
+		metric_t deprecated_http_api_calls; /* requests using a deprecated field */
 	} deprecated_api;
 	/* virtio-mmio transport, virtqueues and the block/entropy devices. */
 	struct {
-		metric_t mmio_invalid_access;	/* wrong width, unknown or read-only register */
-		metric_t config_out_of_range;	/* config space access past the device's config */
-		metric_t status_refused;	/* status write that skips or clears bits */
-		metric_t features_refused;	/* FEATURES_OK with unoffered features or no VERSION_1 */
-		metric_t queue_config_refused;	/* QueueReady with an invalid ring layout */
-		metric_t queue_notifies;	/* queue notifications handled */
-		metric_t chain_errors;		/* malformed descriptor chains (request failed) */
-		metric_t needs_reset;		/* devices put into DEVICE_NEEDS_RESET */
+		metric_t mmio_invalid_access; /* wrong width, unknown or read-only register */
+		metric_t config_out_of_range; /* config space access past the device's config */
+		metric_t status_refused;      /* status write that skips or clears bits */
+		metric_t features_refused; /* FEATURES_OK with unoffered features or no VERSION_1 */
+		metric_t queue_config_refused; /* QueueReady with an invalid ring layout */
+		metric_t queue_notifies;       /* queue notifications handled */
+		metric_t chain_errors;	       /* malformed descriptor chains (request failed) */
+		metric_t needs_reset;	       /* devices put into DEVICE_NEEDS_RESET */
 		metric_t activate_fails;
-		metric_t interrupts;		/* used-buffer and config interrupts raised */
+		metric_t interrupts; /* used-buffer and config interrupts raised */
 		metric_t blk_read_count, blk_write_count, blk_flush_count, blk_get_id_count,
-			blk_read_bytes, blk_write_bytes, blk_invalid_reqs, blk_io_errors,
-			blk_unsupported_reqs, blk_update_count, blk_update_fails, blk_throttled;
+		    blk_read_bytes, blk_write_bytes, blk_invalid_reqs, blk_io_errors,
+		    blk_unsupported_reqs, blk_update_count, blk_update_fails, blk_throttled;
 		metric_t rng_requests, rng_bytes, rng_fails, rng_throttled;
 	} virtio;
 	/* virtio-net, all devices together (Firecracker's "net" group, same names). */
 	struct {
 		metric_t activate_fails, cfg_fails, no_rx_avail_buffer, rx_tap_event_count;
 		metric_t rx_count, rx_packets_count, rx_bytes_count, rx_fails, rx_dropped_frames,
-			rx_rate_limiter_throttled, tap_read_fails;
+		    rx_rate_limiter_throttled, tap_read_fails;
 		metric_t tx_count, tx_packets_count, tx_bytes_count, tx_fails, tx_malformed_frames,
-			tx_rate_limiter_throttled, tx_spoofed_mac_count, tap_write_fails;
+		    tx_rate_limiter_throttled, tx_spoofed_mac_count, tap_write_fails;
 	} net;
-	/* virtio-vsock and its Unix-socket muxer (Firecracker's "vsock" group, plus guest errors). */
+	/* virtio-vsock and its Unix-socket muxer (Firecracker's "vsock" group, plus guest errors).
+	 */
 	struct {
 		metric_t rx_queue_event_count, tx_queue_event_count, ev_queue_event_fails;
 		metric_t rx_bytes_count, tx_bytes_count, rx_packets_count, tx_packets_count;
 		metric_t conns_added, conns_killed, conns_removed, conns_refused, conn_timeouts;
 		metric_t muxer_event_fails, conn_event_fails, tx_flush_fails, tx_write_fails,
-			rx_read_fails, host_connect_errors;
-		metric_t malformed_pkts;	/* short header, len past the buffer or the limit */
-		metric_t wrong_cid_pkts;	/* src_cid not the guest's or dst_cid not the host */
-		metric_t invalid_op_pkts;	/* unknown op or type, or an op the state forbids */
-		metric_t credit_violations;	/* the guest sent more than our buf_alloc allowed */
+		    rx_read_fails, host_connect_errors;
+		metric_t malformed_pkts;    /* short header, len past the buffer or the limit */
+		metric_t wrong_cid_pkts;    /* src_cid not the guest's or dst_cid not the host */
+		metric_t invalid_op_pkts;   /* unknown op or type, or an op the state forbids */
+		metric_t credit_violations; /* the guest sent more than our buf_alloc allowed */
 	} vsock;
 	/* Firecracker's latencies_us (last value): how long the snapshot operations took. */
 	struct {

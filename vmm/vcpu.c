@@ -19,11 +19,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define APIC_LVT_LINT0		0x350
-#define APIC_LVT_LINT1		0x360
-#define APIC_MODE_NMI		0x4
-#define APIC_MODE_EXTINT	0x7
-#define MAX_BOOT_MSRS		32
+#define APIC_LVT_LINT0	 0x350
+#define APIC_LVT_LINT1	 0x360
+#define APIC_MODE_NMI	 0x4
+#define APIC_MODE_EXTINT 0x7
+#define MAX_BOOT_MSRS	 32
 
 /* The vCPU thread's kvm_run, so the kick handler can set immediate_exit. */
 static _Thread_local struct kvm_run *tls_run;
@@ -42,7 +42,7 @@ static int vcpu_kick_signal(void)
 
 int vcpu_signals_init(void)
 {
-	struct sigaction sa = { .sa_handler = vcpu_kick_handler };
+	struct sigaction sa = {.sa_handler = vcpu_kick_handler};
 
 	/* No SA_RESTART: the signal must make KVM_RUN return -EINTR. */
 	sigemptyset(&sa.sa_mask);
@@ -147,8 +147,7 @@ static int vcpu_set_msrs(struct vcpu *v)
 		return -errno;
 	/* KVM_SET_MSRS returns how many it set; a short count names the bad MSR. */
 	if ((uint32_t)n != msrs.hdr.nmsrs) {
-		log_error("vcpu %u: KVM_SET_MSRS stopped at MSR %#x", v->id,
-			  msrs.entries[n].index);
+		log_error("vcpu %u: KVM_SET_MSRS stopped at MSR %#x", v->id, msrs.entries[n].index);
 		return -EINVAL;
 	}
 	return 0;
@@ -174,8 +173,7 @@ static int vcpu_set_regs(struct vcpu *v, const struct vcpu_boot *boot)
 	return ioctl(v->fd, KVM_SET_FPU, &fpu) < 0 ? -errno : 0;
 }
 
-static void apic_set_delivery_mode(struct kvm_lapic_state *lapic, unsigned int reg,
-				   uint32_t mode)
+static void apic_set_delivery_mode(struct kvm_lapic_state *lapic, unsigned int reg, uint32_t mode)
 {
 	uint32_t val;
 
@@ -582,9 +580,9 @@ int vcpu_read_stat(struct vcpu *v, const char *name, uint64_t *value)
 		if (strncmp(d->name, name, hdr.name_size))
 			continue;
 		ret = pread(v->stats_fd, value, sizeof(*value), hdr.data_offset + d->offset) ==
-				      sizeof(*value)
-			      ? 0
-			      : -EIO;
+			      sizeof(*value)
+			  ? 0
+			  : -EIO;
 		break;
 	}
 	free(descs);

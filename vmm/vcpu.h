@@ -61,8 +61,8 @@ struct vcpu {
 	bool thread_started;
 	const struct vcpu_env *env;
 	struct vcpu_group *group;
-	int stats_fd;			/* KVM_GET_STATS_FD, -1 if unsupported */
-	unsigned int task_round;	/* last vcpu_group_run_parked() round run */
+	int stats_fd;		 /* KVM_GET_STATS_FD, -1 if unsupported */
+	unsigned int task_round; /* last vcpu_group_run_parked() round run */
 };
 
 /* Boot state for every vCPU: the kernel's 64-bit entry, CPUID, MSRs, LAPIC. */

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 static void vmm_errorf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void vmm_errorf(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -201,7 +201,7 @@ static int vmm_open_serial_out(struct vmm *vmm, const struct vm_config *cfg, cha
 	}
 	/* O_NONBLOCK: a FIFO nobody reads must not stall a vCPU. */
 	vmm->serial_out_fd =
-		open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	    open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (vmm->serial_out_fd < 0) {
 		int ret = -errno;
 
@@ -233,7 +233,8 @@ static int vmm_setup_legacy_devices(struct vmm *vmm, const struct vm_config *cfg
 	if (!ret)
 		ret = bus_register(&vmm->pio_bus, LAYOUT_I8042_PORT, 5, &i8042_bus_ops, vmm->i8042);
 	if (!ret && vmm->opts.boot_timer) {
-		vmm->boot_timer = boot_timer_create(vmm->opts.start_wall_us, vmm->opts.start_cpu_us);
+		vmm->boot_timer =
+		    boot_timer_create(vmm->opts.start_wall_us, vmm->opts.start_cpu_us);
 		ret = vmm->boot_timer ? bus_register(&vmm->mmio_bus, LAYOUT_BOOT_TIMER_ADDR,
 						     LAYOUT_BOOT_TIMER_SIZE, &boot_timer_bus_ops,
 						     vmm->boot_timer)
@@ -275,8 +276,8 @@ static int vmm_load_guest(struct vmm *vmm, const struct vm_config *cfg, struct k
 		fd = vmm_open_image("initrd", bs->initrd_path, err, errlen);
 		if (fd < 0)
 			return fd;
-		ret = loader_load_initrd(&vmm->mem, fd, ki, &initrd_addr, &initrd_size, err,
-					 errlen);
+		ret =
+		    loader_load_initrd(&vmm->mem, fd, ki, &initrd_addr, &initrd_size, err, errlen);
 		close(fd);
 		if (ret)
 			return ret;
@@ -301,18 +302,18 @@ static int vmm_setup_vcpus(struct vmm *vmm, const struct vm_config *cfg,
 			   const struct kernel_info *ki, char *err, size_t errlen)
 {
 	struct vcpu_boot boot = {
-		.supported_cpuid = vmm->vm.supported_cpuid,
-		.kernel = ki,
-		.smt = cfg->machine.smt,
+	    .supported_cpuid = vmm->vm.supported_cpuid,
+	    .kernel = ki,
+	    .smt = cfg->machine.smt,
 	};
 	int ret;
 
 	vmm->vcpu_env = (struct vcpu_env){
-		.pio = &vmm->pio_bus,
-		.mmio = &vmm->mmio_bus,
-		.request_exit = vmm_vcpu_request_exit,
-		.ctx = vmm,
-		.seccomp = vmm->opts.seccomp,
+	    .pio = &vmm->pio_bus,
+	    .mmio = &vmm->mmio_bus,
+	    .request_exit = vmm_vcpu_request_exit,
+	    .ctx = vmm,
+	    .seccomp = vmm->opts.seccomp,
 	};
 	ret = vcpu_group_init(&vmm->vcpus, cfg->machine.vcpu_count);
 	if (ret) {
@@ -520,21 +521,21 @@ static int vmm_create_snapshot(void *ctx, const struct vm_config *cfg,
 	return snapshot_create(ctx, cfg, p, err, errlen);
 }
 
-static int vmm_load_snapshot(void *ctx, const struct snapshot_load_params *p,
-			     struct vm_config *cfg, char *err, size_t errlen)
+static int vmm_load_snapshot(void *ctx, const struct snapshot_load_params *p, struct vm_config *cfg,
+			     char *err, size_t errlen)
 {
 	return snapshot_load(ctx, p, cfg, err, errlen);
 }
 
 const struct vmm_ops kvm_vmm_ops = {
-	.start = vmm_start,
-	.pause = vmm_pause,
-	.resume = vmm_resume,
-	.send_ctrl_alt_del = vmm_send_ctrl_alt_del,
-	.update_drive = vmm_update_drive,
-	.update_net = vmm_update_net,
-	.create_snapshot = vmm_create_snapshot,
-	.load_snapshot = vmm_load_snapshot,
+    .start = vmm_start,
+    .pause = vmm_pause,
+    .resume = vmm_resume,
+    .send_ctrl_alt_del = vmm_send_ctrl_alt_del,
+    .update_drive = vmm_update_drive,
+    .update_net = vmm_update_net,
+    .create_snapshot = vmm_create_snapshot,
+    .load_snapshot = vmm_load_snapshot,
 };
 
 void vmm_destroy(struct vmm *vmm)

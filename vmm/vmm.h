@@ -27,10 +27,10 @@ struct boot_timer;
 struct seccomp_filters;
 
 struct vmm_options {
-	bool boot_timer;		/* --boot-timer */
-	uint64_t start_wall_us;		/* process start, for the boot timer */
+	bool boot_timer;	/* --boot-timer */
+	uint64_t start_wall_us; /* process start, for the boot timer */
 	uint64_t start_cpu_us;
-	const struct seccomp_filters *seccomp;	/* NULL: --no-seccomp */
+	const struct seccomp_filters *seccomp; /* NULL: --no-seccomp */
 };
 
 struct vmm {
@@ -46,18 +46,18 @@ struct vmm {
 	struct vcpu_env vcpu_env;
 
 	struct serial *serial;
-	int serial_out_fd;		/* 1 or an opened serial_out_path */
+	int serial_out_fd; /* 1 or an opened serial_out_path */
 	bool stdin_polled;
-	int rx_ready_evt;		/* eventfd: guest drained the UART RX FIFO */
+	int rx_ready_evt; /* eventfd: guest drained the UART RX FIFO */
 	bool stdin_raw;
 	struct termios stdin_saved;
 	struct i8042 *i8042;
 	struct boot_timer *boot_timer;
-	struct vmm_devices devices;	/* virtio-mmio: block, net, vsock, rng */
-	struct uffd_backend uffd;	/* restored with the Uffd backend */
+	struct vmm_devices devices; /* virtio-mmio: block, net, vsock, rng */
+	struct uffd_backend uffd;   /* restored with the Uffd backend */
 
-	int exit_evt;			/* eventfd: the VM has ended */
-	atomic_int exit_code;		/* -1 while running */
+	int exit_evt;	      /* eventfd: the VM has ended */
+	atomic_int exit_code; /* -1 while running */
 };
 
 extern const struct vmm_ops kvm_vmm_ops;

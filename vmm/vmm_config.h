@@ -12,14 +12,14 @@
 
 #include "log.h"
 
-#define VMM_MAX_VCPUS		32
-#define VMM_DEFAULT_VCPUS	1
-#define VMM_DEFAULT_MEM_MIB	128
-#define VMM_CMDLINE_MAX		2048	/* bytes incl. NUL, like Firecracker */
+#define VMM_MAX_VCPUS	    32
+#define VMM_DEFAULT_VCPUS   1
+#define VMM_DEFAULT_MEM_MIB 128
+#define VMM_CMDLINE_MAX	    2048 /* bytes incl. NUL, like Firecracker */
 
 /* Firecracker's default kernel command line (x86_64). */
 #define VMM_DEFAULT_BOOT_ARGS                                                                      \
-	"reboot=k panic=1 pci=off nomodule 8250.nr_uarts=0 i8042.noaux i8042.nomux "              \
+	"reboot=k panic=1 pci=off nomodule 8250.nr_uarts=0 i8042.noaux i8042.nomux "               \
 	"i8042.dumbkbd swiotlb=noforce"
 
 enum huge_pages { HUGE_PAGES_NONE = 0, HUGE_PAGES_2M };
@@ -30,13 +30,13 @@ struct machine_config {
 	bool smt;
 	bool track_dirty_pages;
 	enum huge_pages huge_pages;
-	char *cpu_template;	/* deprecated static template name, NULL = None */
+	char *cpu_template; /* deprecated static template name, NULL = None */
 };
 
 struct boot_source_config {
 	char *kernel_image_path;
 	char *initrd_path;
-	char *boot_args;	/* NULL: VMM_DEFAULT_BOOT_ARGS */
+	char *boot_args; /* NULL: VMM_DEFAULT_BOOT_ARGS */
 };
 
 struct logger_config {
@@ -54,7 +54,7 @@ struct metrics_config {
 };
 
 struct serial_config {
-	char *serial_out_path;	/* NULL: stdout */
+	char *serial_out_path; /* NULL: stdout */
 };
 
 /* Firecracker's TokenBucket: size 0 or refill_time 0 disables the bucket. */
@@ -80,7 +80,7 @@ struct drive_config {
 	char *drive_id;
 	char *path_on_host;
 	bool is_root_device;
-	char *partuuid;		/* NULL: root=/dev/vda */
+	char *partuuid; /* NULL: root=/dev/vda */
 	bool is_read_only;
 	enum drive_cache_type cache_type;
 	enum drive_io_engine io_engine;
@@ -91,7 +91,7 @@ struct drive_config {
 /* PUT /network-interfaces/{iface_id} */
 struct net_config {
 	char *iface_id;
-	char *host_dev_name;	/* tap device name */
+	char *host_dev_name; /* tap device name */
 	bool has_guest_mac;
 	uint8_t guest_mac[6];
 	bool has_mtu;
@@ -104,7 +104,7 @@ struct net_config {
 
 /* PUT /vsock */
 struct vsock_config {
-	char *vsock_id;		/* deprecated, optional */
+	char *vsock_id; /* deprecated, optional */
 	uint32_t guest_cid;
 	char *uds_path;
 };
@@ -115,7 +115,7 @@ struct entropy_config {
 	struct rate_limiter_config rate_limiter;
 };
 
-#define VMM_MAX_VIRTIO_DEVICES 19	/* one GSI each: LAYOUT_IRQ_BASE..LAYOUT_IRQ_MAX */
+#define VMM_MAX_VIRTIO_DEVICES 19 /* one GSI each: LAYOUT_IRQ_BASE..LAYOUT_IRQ_MAX */
 
 struct vm_config {
 	struct machine_config machine;
@@ -127,7 +127,7 @@ struct vm_config {
 	struct metrics_config metrics;
 	bool has_serial;
 	struct serial_config serial;
-	struct drive_config *drives;	/* in the order they were first PUT */
+	struct drive_config *drives; /* in the order they were first PUT */
 	unsigned int nr_drives;
 	struct net_config *nets;
 	unsigned int nr_nets;
@@ -137,7 +137,7 @@ struct vm_config {
 	struct entropy_config entropy;
 };
 
-void vm_config_init(struct vm_config *cfg);	/* Firecracker defaults: 1 vCPU, 128 MiB */
+void vm_config_init(struct vm_config *cfg); /* Firecracker defaults: 1 vCPU, 128 MiB */
 void vm_config_free(struct vm_config *cfg);
 int vm_config_copy(struct vm_config *dst, const struct vm_config *src);
 

@@ -86,8 +86,8 @@ static void start_server(struct fixture *f, size_t max_payload)
 {
 	char err[256];
 
-	assert_int_equal(api_server_start(&f->srv, f->sock, max_payload, &f->ch, NULL, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+	    api_server_start(&f->srv, f->sock, max_payload, &f->ch, NULL, err, sizeof(err)), 0);
 }
 
 static int setup_with_limit(void **state, size_t max_payload)
@@ -497,9 +497,9 @@ static void test_socket_path_handling(void **state)
 	assert_int_equal(api_server_start(&other, longpath, 100, &f->ch, NULL, err, sizeof(err)),
 			 -ENAMETOOLONG);
 	assert_string_equal(err, "the socket path is 199 bytes long, at most 107 are possible");
-	assert_int_equal(
-	    api_server_start(&other, "/nonexistent-dir/api.sock", 100, &f->ch, NULL, err, sizeof(err)),
-	    -ENOENT);
+	assert_int_equal(api_server_start(&other, "/nonexistent-dir/api.sock", 100, &f->ch, NULL,
+					  err, sizeof(err)),
+			 -ENOENT);
 	assert_string_equal(
 	    err, "cannot listen on /nonexistent-dir/api.sock: No such file or directory");
 }

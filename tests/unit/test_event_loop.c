@@ -42,7 +42,7 @@ static void on_event_self_delete(void *opaque, uint32_t events)
 static void test_callback_runs_when_ready(void **state)
 {
 	struct event_loop loop;
-	struct hits h = { 0 };
+	struct hits h = {0};
 	uint64_t one = 1;
 
 	(void)state;
@@ -62,7 +62,7 @@ static void test_callback_runs_when_ready(void **state)
 static void test_add_twice_and_del_unknown(void **state)
 {
 	struct event_loop loop;
-	struct hits h = { 0 };
+	struct hits h = {0};
 
 	(void)state;
 	assert_int_equal(event_loop_init(&loop), 0);
@@ -78,7 +78,7 @@ static void test_add_twice_and_del_unknown(void **state)
 static void test_callback_may_delete_itself(void **state)
 {
 	struct event_loop loop;
-	struct hits h = { 0 };
+	struct hits h = {0};
 	uint64_t one = 1;
 
 	(void)state;
@@ -98,9 +98,9 @@ static void test_callback_may_delete_itself(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_callback_runs_when_ready),
-		cmocka_unit_test(test_add_twice_and_del_unknown),
-		cmocka_unit_test(test_callback_may_delete_itself),
+	    cmocka_unit_test(test_callback_runs_when_ready),
+	    cmocka_unit_test(test_add_twice_and_del_unknown),
+	    cmocka_unit_test(test_callback_may_delete_itself),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -85,7 +85,7 @@ static void test_read_write(void **state)
 {
 	struct guest_mem mem;
 	char buf[8] = "ember!!";
-	char out[8] = { 0 };
+	char out[8] = {0};
 
 	(void)state;
 	assert_int_equal(guest_mem_create(&mem, 2 * MIB), 0);
@@ -127,12 +127,12 @@ static void test_hugetlb(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_small_ram_is_one_region),
-		cmocka_unit_test(test_large_ram_skips_mmio_hole),
-		cmocka_unit_test(test_bad_sizes),
-		cmocka_unit_test(test_translate_bounds),
-		cmocka_unit_test(test_read_write),
-		cmocka_unit_test(test_hugetlb),
+	    cmocka_unit_test(test_small_ram_is_one_region),
+	    cmocka_unit_test(test_large_ram_skips_mmio_hole),
+	    cmocka_unit_test(test_bad_sizes),
+	    cmocka_unit_test(test_translate_bounds),
+	    cmocka_unit_test(test_read_write),
+	    cmocka_unit_test(test_hugetlb),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
