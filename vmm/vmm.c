@@ -362,6 +362,35 @@ static void vmm_teardown(struct vmm *vmm)
 	uffd_backend_close(&vmm->uffd);
 }
 
+/*
+ * Common tail of a boot and a restore, given the result so far (@ret): start
+ * the vCPU threads (parked when @paused), then install the VMM thread's
+ * filter, after the vCPU threads exist (they must not inherit it) and before
+ * this thread goes back to its event loop, where guest-driven work (device
+ * notifications, serial input) is handled. Any failure tears it all down.
+ */
+static int vmm_finish_start(struct vmm *vmm, int ret, bool paused, char *err, size_t errlen)
+{
+	if (!ret) {
+		vmm_stdin_attach(vmm);
+		ret = paused ? vcpu_group_start_paused(&vmm->vcpus) : vcpu_group_start(&vmm->vcpus);
+		if (ret)
+			vmm_errorf(err, errlen, "Cannot start vCPU threads: %s", strerror(-ret));
+	}
+	if (!ret) {
+		ret = seccomp_install(vmm->opts.seccomp, SECCOMP_VMM);
+		if (ret)
+			vmm_errorf(err, errlen, "Cannot install the VMM seccomp filter: %s",
+				   strerror(-ret));
+	}
+	if (ret) {
+		vmm_teardown(vmm);
+		return ret;
+	}
+	vmm->started = true;
+	return 0;
+}
+
 static int vmm_create_memory(struct vmm *vmm, const struct machine_config *mc, char *err,
 			     size_t errlen)
 {
@@ -411,29 +440,7 @@ static int vmm_start(void *ctx, const struct vm_config *cfg, char *err, size_t e
 		ret = vmm_load_guest(vmm, cfg, &ki, err, errlen);
 	if (!ret)
 		ret = vmm_setup_vcpus(vmm, cfg, &ki, err, errlen);
-	if (!ret) {
-		vmm_stdin_attach(vmm);
-		ret = vcpu_group_start(&vmm->vcpus);
-		if (ret)
-			vmm_errorf(err, errlen, "Cannot start vCPU threads: %s", strerror(-ret));
-	}
-	/*
-	 * After the vCPU threads exist (they must not inherit this filter) and
-	 * before this thread goes back to its event loop, where guest-driven
-	 * work (device notifications, serial input) is handled.
-	 */
-	if (!ret) {
-		ret = seccomp_install(vmm->opts.seccomp, SECCOMP_VMM);
-		if (ret)
-			vmm_errorf(err, errlen, "Cannot install the VMM seccomp filter: %s",
-				   strerror(-ret));
-	}
-	if (ret) {
-		vmm_teardown(vmm);
-		return ret;
-	}
-	vmm->started = true;
-	return 0;
+	return vmm_finish_start(vmm, ret, false, err, errlen);
 }
 
 int vmm_start_restored(struct vmm *vmm, const struct vm_config *cfg, vmm_restore_fn restore,
@@ -451,24 +458,7 @@ int vmm_start_restored(struct vmm *vmm, const struct vm_config *cfg, vmm_restore
 		ret = vmm_setup_vcpus(vmm, cfg, NULL, err, errlen);
 	if (!ret)
 		ret = restore(vmm, ctx, err, errlen);
-	if (!ret) {
-		vmm_stdin_attach(vmm);
-		ret = vcpu_group_start_paused(&vmm->vcpus);
-		if (ret)
-			vmm_errorf(err, errlen, "Cannot start vCPU threads: %s", strerror(-ret));
-	}
-	if (!ret) {
-		ret = seccomp_install(vmm->opts.seccomp, SECCOMP_VMM);
-		if (ret)
-			vmm_errorf(err, errlen, "Cannot install the VMM seccomp filter: %s",
-				   strerror(-ret));
-	}
-	if (ret) {
-		vmm_teardown(vmm);
-		return ret;
-	}
-	vmm->started = true;
-	return 0;
+	return vmm_finish_start(vmm, ret, true, err, errlen);
 }
 
 static int vmm_pause(void *ctx, char *err, size_t errlen)
