@@ -59,15 +59,12 @@ void controller_destroy(struct controller *c)
 	vm_config_free(&c->cfg);
 }
 
-static void ok(struct vmm_response *resp)
+void vmm_response_ok(struct vmm_response *resp)
 {
 	resp->status = 204;
 }
 
-static void fail(struct vmm_response *resp, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void fail(struct vmm_response *resp, const char *fmt, ...)
+void vmm_response_fail(struct vmm_response *resp, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -80,7 +77,7 @@ static void fail(struct vmm_response *resp, const char *fmt, ...)
 /* Rust's Display of an io::Error from the OS: "<strerror> (os error N)". */
 static void fail_os(struct vmm_response *resp, const char *prefix, int err)
 {
-	fail(resp, "%s%s (os error %d)", prefix, strerror(err), err);
+	vmm_response_fail(resp, "%s%s (os error %d)", prefix, strerror(err), err);
 }
 
 static void fail_nomem(struct vmm_response *resp)
@@ -95,11 +92,11 @@ static bool machine_config_check(const struct machine_config *mc, struct vmm_res
 {
 	if (mc->vcpu_count == 0 || mc->vcpu_count > VMM_MAX_VCPUS ||
 	    (mc->smt && mc->vcpu_count > 1 && mc->vcpu_count % 2)) {
-		fail(resp, "Machine config error: " INVALID_VCPU_COUNT);
+		vmm_response_fail(resp, "Machine config error: " INVALID_VCPU_COUNT);
 		return false;
 	}
 	if (mc->mem_size_mib == 0 || (mc->huge_pages == HUGE_PAGES_2M && mc->mem_size_mib % 2)) {
-		fail(resp, "Machine config error: " INVALID_MEMORY_SIZE);
+		vmm_response_fail(resp, "Machine config error: " INVALID_MEMORY_SIZE);
 		return false;
 	}
 	return true;
@@ -115,7 +112,7 @@ static void machine_config_commit(struct controller *c, struct machine_config *n
 	}
 	machine_config_free(&c->cfg.machine);
 	c->cfg.machine = *next;
-	ok(resp);
+	vmm_response_ok(resp);
 }
 
 static void put_machine_config(struct controller *c, const struct machine_config *mc,
@@ -181,14 +178,16 @@ static bool cmdline_valid(const char *args, struct vmm_response *resp)
 {
 	for (const char *p = args; *p; p++) {
 		if (*p < ' ' || *p > '~') {
-			fail(resp, "Boot source error: The kernel command line is invalid: String "
-				   "contains a non-printable ASCII character.");
+			vmm_response_fail(
+			    resp, "Boot source error: The kernel command line is invalid: String "
+				  "contains a non-printable ASCII character.");
 			return false;
 		}
 	}
 	if (strlen(args) >= VMM_CMDLINE_MAX) {
-		fail(resp, "Boot source error: The kernel command line is invalid: Inserting "
-			   "string would make command line too long.");
+		vmm_response_fail(
+		    resp, "Boot source error: The kernel command line is invalid: Inserting "
+			  "string would make command line too long.");
 		return false;
 	}
 	return true;
@@ -217,7 +216,7 @@ static void put_boot_source(struct controller *c, const struct boot_source_confi
 	boot_source_config_free(&c->cfg.boot_source);
 	c->cfg.boot_source = next;
 	c->cfg.has_boot_source = true;
-	ok(resp);
+	vmm_response_ok(resp);
 }
 
 /* ---- logger, metrics, serial ---- */
@@ -262,7 +261,7 @@ static void put_logger(struct controller *c, const struct logger_config *lc,
 	logger_config_free(&c->cfg.logger);
 	c->cfg.logger = next;
 	c->cfg.has_logger = true;
-	ok(resp);
+	vmm_response_ok(resp);
 }
 
 static void put_metrics(struct controller *c, const struct metrics_config *mc,
@@ -279,9 +278,10 @@ static void put_metrics(struct controller *c, const struct metrics_config *mc,
 	if (ret) {
 		metrics_config_free(&next);
 		if (ret == -EALREADY) {
-			fail(resp, "Metrics error: Cannot initialize the metrics system due "
-				   "to bad user input: Reinitialization of metrics not "
-				   "allowed.");
+			vmm_response_fail(resp,
+					  "Metrics error: Cannot initialize the metrics system due "
+					  "to bad user input: Reinitialization of metrics not "
+					  "allowed.");
 			return;
 		}
 		fail_os(resp,
@@ -293,7 +293,7 @@ static void put_metrics(struct controller *c, const struct metrics_config *mc,
 	metrics_config_free(&c->cfg.metrics);
 	c->cfg.metrics = next;
 	c->cfg.has_metrics = true;
-	ok(resp);
+	vmm_response_ok(resp);
 }
 
 static void put_serial(struct controller *c, const struct serial_config *sc,
@@ -308,7 +308,7 @@ static void put_serial(struct controller *c, const struct serial_config *sc,
 	serial_config_free(&c->cfg.serial);
 	c->cfg.serial = next;
 	c->cfg.has_serial = true;
-	ok(resp);
+	vmm_response_ok(resp);
 }
 
 /* ---- the running VM ---- */
@@ -319,8 +319,8 @@ static void instance_start(struct controller *c, struct vmm_response *resp)
 	int ret;
 
 	if (!c->cfg.has_boot_source) {
-		fail(resp, "Start microvm error: Cannot start microvm without kernel "
-			   "configuration.");
+		vmm_response_fail(resp, "Start microvm error: Cannot start microvm without kernel "
+					"configuration.");
 		return;
 	}
 	ret = c->ops->start(c->ops_ctx, &c->cfg, err, sizeof(err));
@@ -328,12 +328,12 @@ static void instance_start(struct controller *c, struct vmm_response *resp)
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", strerror(-ret));
 		log_error("Failed to start the microVM: %s", err);
-		fail(resp, "Start microvm error: %s", err);
+		vmm_response_fail(resp, "Start microvm error: %s", err);
 		return;
 	}
 	c->state = VMM_RUNNING;
 	log_info("The microVM is running.");
-	ok(resp);
+	vmm_response_ok(resp);
 }
 
 /* Run one vmm_ops call that takes only an error buffer; Firecracker's wording on failure. */
@@ -346,10 +346,10 @@ static int run_op(struct controller *c, int (*op)(void *, char *, size_t),
 	if (ret) {
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", strerror(-ret));
-		fail(resp, "Internal VMM error: %s", err);
+		vmm_response_fail(resp, "Internal VMM error: %s", err);
 		return ret;
 	}
-	ok(resp);
+	vmm_response_ok(resp);
 	return 0;
 }
 
@@ -359,7 +359,7 @@ static void set_paused(struct controller *c, bool pause, struct vmm_response *re
 	enum vmm_state target = pause ? VMM_PAUSED : VMM_RUNNING;
 
 	if (c->state == target) {
-		ok(resp);
+		vmm_response_ok(resp);
 		return;
 	}
 	if (!run_op(c, pause ? c->ops->pause : c->ops->resume, resp))
@@ -375,7 +375,7 @@ static void flush_metrics(struct vmm_response *resp)
 		fail_os(resp, "Internal VMM error: Metrics error: Failed to write metrics: ", -ret);
 		return;
 	}
-	ok(resp);
+	vmm_response_ok(resp);
 }
 
 /* ---- dispatch ---- */
@@ -446,11 +446,11 @@ void controller_handle(struct controller *c, const struct vmm_request *req,
 	memset(resp, 0, sizeof(*resp));
 	vm_config_init(&resp->config);
 	if (c->state != VMM_NOT_STARTED && pre_boot_only(req->type)) {
-		fail(resp, NOT_SUPPORTED_POST_BOOT);
+		vmm_response_fail(resp, NOT_SUPPORTED_POST_BOOT);
 		return;
 	}
 	if (c->state == VMM_NOT_STARTED && post_boot_only(req->type)) {
-		fail(resp, NOT_SUPPORTED_PRE_BOOT);
+		vmm_response_fail(resp, NOT_SUPPORTED_PRE_BOOT);
 		return;
 	}
 	/* Firecracker marks the boot path even when the request then fails. */
@@ -519,7 +519,7 @@ void controller_handle(struct controller *c, const struct vmm_request *req,
 		controller_load_snapshot(c, &req->u.snapshot_load, resp);
 		return;
 	}
-	fail(resp, "Invalid request type %d.", (int)req->type);
+	vmm_response_fail(resp, "Invalid request type %d.", (int)req->type);
 }
 
 void vmm_request_free(struct vmm_request *req)

@@ -176,6 +176,11 @@ void controller_destroy(struct controller *c);
 void controller_handle(struct controller *c, const struct vmm_request *req,
 		       struct vmm_response *resp);
 
+/* Fill @resp as a success (204) or as a 400 with a formatted fault_message. */
+void vmm_response_ok(struct vmm_response *resp);
+void vmm_response_fail(struct vmm_response *resp, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 void vmm_request_free(struct vmm_request *req);
 void vmm_response_free(struct vmm_response *resp);
 

@@ -34,27 +34,9 @@
 #define PATCH_DRIVE_HINT " Please verify the request arguments."
 #define PATCH_NET_ERR	 NET_ERR "Unable to update the net device: "
 
-static void ok(struct vmm_response *resp)
-{
-	resp->status = 204;
-}
-
-static void fail(struct vmm_response *resp, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void fail(struct vmm_response *resp, const char *fmt, ...)
-{
-	va_list ap;
-
-	resp->status = 400;
-	va_start(ap, fmt);
-	vsnprintf(resp->fault_message, sizeof(resp->fault_message), fmt, ap);
-	va_end(ap);
-}
-
 static void fail_nomem(struct vmm_response *resp)
 {
-	fail(resp, "Internal VMM error: %s (os error %d)", strerror(ENOMEM), ENOMEM);
+	vmm_response_fail(resp, "Internal VMM error: %s (os error %d)", strerror(ENOMEM), ENOMEM);
 }
 
 /* ---- rate limiters ---- */
@@ -162,12 +144,13 @@ void controller_put_drive(struct controller *c, const struct drive_config *d,
 	char detail[FAULT_MESSAGE_MAX / 2];
 
 	if (d->is_root_device && root >= 0 && root != pos) {
-		fail(resp, DRIVE_ERR "A root block device already exists!");
+		vmm_response_fail(resp, DRIVE_ERR "A root block device already exists!");
 		return;
 	}
 	if (!backing_file_opens(d->path_on_host, d->is_read_only, detail, sizeof(detail)) ||
 	    !io_engine_works(d->io_engine, detail, sizeof(detail))) {
-		fail(resp, DRIVE_ERR "Unable to create the virtio block device: %s", detail);
+		vmm_response_fail(resp, DRIVE_ERR "Unable to create the virtio block device: %s",
+				  detail);
 		return;
 	}
 	if (pos < 0) {
@@ -183,7 +166,7 @@ void controller_put_drive(struct controller *c, const struct drive_config *d,
 		return;
 	}
 	drive_insert(cfg, pos, &next);
-	ok(resp);
+	vmm_response_ok(resp);
 }
 
 void controller_patch_drive(struct controller *c, const struct drive_update *u,
@@ -196,14 +179,14 @@ void controller_patch_drive(struct controller *c, const struct drive_update *u,
 	int ret;
 
 	if (pos < 0) {
-		fail(resp, PATCH_DRIVE_ERR DEVICE_NOT_FOUND PATCH_DRIVE_HINT);
+		vmm_response_fail(resp, PATCH_DRIVE_ERR DEVICE_NOT_FOUND PATCH_DRIVE_HINT);
 		return;
 	}
 	d = &c->cfg.drives[pos];
 	if (u->path_on_host) {
 		if (!backing_file_opens(u->path_on_host, d->is_read_only, err, sizeof(err))) {
-			fail(resp, PATCH_DRIVE_ERR "Device manager error: %s" PATCH_DRIVE_HINT,
-			     err);
+			vmm_response_fail(
+			    resp, PATCH_DRIVE_ERR "Device manager error: %s" PATCH_DRIVE_HINT, err);
 			return;
 		}
 		path = strdup(u->path_on_host);
@@ -217,7 +200,8 @@ void controller_patch_drive(struct controller *c, const struct drive_update *u,
 		free(path);
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", strerror(-ret));
-		fail(resp, PATCH_DRIVE_ERR "Device manager error: %s" PATCH_DRIVE_HINT, err);
+		vmm_response_fail(resp, PATCH_DRIVE_ERR "Device manager error: %s" PATCH_DRIVE_HINT,
+				  err);
 		return;
 	}
 	if (path) {
@@ -227,7 +211,7 @@ void controller_patch_drive(struct controller *c, const struct drive_update *u,
 	if (u->has_rate_limiter)
 		rate_limiter_config_update(&d->has_rate_limiter, &d->rate_limiter,
 					   &u->rate_limiter);
-	ok(resp);
+	vmm_response_ok(resp);
 }
 
 /* ---- network interfaces ---- */
@@ -252,9 +236,10 @@ static bool mac_is_free(const struct vm_config *cfg, int pos, const struct net_c
 		if ((int)i == pos || !cfg->nets[i].has_guest_mac ||
 		    memcmp(cfg->nets[i].guest_mac, m, sizeof(n->guest_mac)))
 			continue;
-		fail(resp,
-		     NET_ERR "The MAC address is already in use: %02x:%02x:%02x:%02x:%02x:%02x",
-		     m[0], m[1], m[2], m[3], m[4], m[5]);
+		vmm_response_fail(
+		    resp,
+		    NET_ERR "The MAC address is already in use: %02x:%02x:%02x:%02x:%02x:%02x",
+		    m[0], m[1], m[2], m[3], m[4], m[5]);
 		return false;
 	}
 	return true;
@@ -274,17 +259,18 @@ static bool tap_opens(const struct vm_config *cfg, int pos, const struct net_con
 	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
 		if ((int)i == pos || strcmp(cfg->nets[i].host_dev_name, n->host_dev_name))
 			continue;
-		fail(resp,
-		     NET_ERR "Could not create the network device: Open tap device failed: Error "
-			     "while creating ifreq structure: %s (os error %d). Invalid TUN/TAP "
-			     "Backend provided by %s. Check our documentation on setting up the "
-			     "network devices.",
-		     strerror(EBUSY), EBUSY, n->host_dev_name);
+		vmm_response_fail(
+		    resp,
+		    NET_ERR "Could not create the network device: Open tap device failed: Error "
+			    "while creating ifreq structure: %s (os error %d). Invalid TUN/TAP "
+			    "Backend provided by %s. Check our documentation on setting up the "
+			    "network devices.",
+		    strerror(EBUSY), EBUSY, n->host_dev_name);
 		return false;
 	}
 	fd = net_tap_open(n->host_dev_name, err, sizeof(err));
 	if (fd < 0) {
-		fail(resp, NET_ERR "Could not create the network device: %s", err);
+		vmm_response_fail(resp, NET_ERR "Could not create the network device: %s", err);
 		return false;
 	}
 	close(fd);
@@ -300,10 +286,11 @@ void controller_put_net(struct controller *c, const struct net_config *n, struct
 	if (!mac_is_free(cfg, pos, n, resp))
 		return;
 	if (n->has_mtu && n->mtu < NET_MTU_MIN) {
-		fail(resp,
-		     NET_ERR "Could not create the network device: MTU %u is out of range "
-			     "[%u, 65535]",
-		     n->mtu, NET_MTU_MIN);
+		vmm_response_fail(resp,
+				  NET_ERR
+				  "Could not create the network device: MTU %u is out of range "
+				  "[%u, 65535]",
+				  n->mtu, NET_MTU_MIN);
 		return;
 	}
 	if (!tap_opens(cfg, pos, n, resp))
@@ -327,7 +314,7 @@ void controller_put_net(struct controller *c, const struct net_config *n, struct
 	} else {
 		cfg->nets[cfg->nr_nets++] = next;
 	}
-	ok(resp);
+	vmm_response_ok(resp);
 }
 
 void controller_patch_net(struct controller *c, const struct net_update *u,
@@ -339,14 +326,14 @@ void controller_patch_net(struct controller *c, const struct net_update *u,
 	int ret;
 
 	if (pos < 0) {
-		fail(resp, PATCH_NET_ERR DEVICE_NOT_FOUND);
+		vmm_response_fail(resp, PATCH_NET_ERR DEVICE_NOT_FOUND);
 		return;
 	}
 	ret = c->ops->update_net(c->ops_ctx, u, err, sizeof(err));
 	if (ret) {
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", strerror(-ret));
-		fail(resp, PATCH_NET_ERR "Device manager error: %s", err);
+		vmm_response_fail(resp, PATCH_NET_ERR "Device manager error: %s", err);
 		return;
 	}
 	n = &c->cfg.nets[pos];
@@ -356,7 +343,7 @@ void controller_patch_net(struct controller *c, const struct net_update *u,
 	if (u->has_tx_rate_limiter)
 		rate_limiter_config_update(&n->has_tx_rate_limiter, &n->tx_rate_limiter,
 					   &u->tx_rate_limiter);
-	ok(resp);
+	vmm_response_ok(resp);
 }
 
 /* ---- vsock ---- */
@@ -404,9 +391,9 @@ static bool uds_path_binds(const char *path, struct vmm_response *resp)
 	int fd, err = 0;
 
 	if (strlen(path) >= sizeof(addr.sun_path)) {
-		fail(resp,
-		     VSOCK_ERR "Cannot create backend for vsock device: UnixBind(Custom { kind: "
-			       "InvalidInput, error: \"path must be shorter than SUN_LEN\" })");
+		vmm_response_fail(resp, VSOCK_ERR
+				  "Cannot create backend for vsock device: UnixBind(Custom { kind: "
+				  "InvalidInput, error: \"path must be shorter than SUN_LEN\" })");
 		return false;
 	}
 	memcpy(addr.sun_path, path, strlen(path));
@@ -418,10 +405,11 @@ static bool uds_path_binds(const char *path, struct vmm_response *resp)
 	if (fd >= 0)
 		close(fd);
 	if (err)
-		fail(resp,
-		     VSOCK_ERR "Cannot create backend for vsock device: UnixBind(Os { code: %d, "
-			       "kind: %s, message: \"%s\" })",
-		     err, io_error_kind(err), strerror(err));
+		vmm_response_fail(resp,
+				  VSOCK_ERR
+				  "Cannot create backend for vsock device: UnixBind(Os { code: %d, "
+				  "kind: %s, message: \"%s\" })",
+				  err, io_error_kind(err), strerror(err));
 	return !err;
 }
 
@@ -432,10 +420,11 @@ void controller_put_vsock(struct controller *c, const struct vsock_config *v,
 
 	/* Firecracker's swagger says minimum 3; its code does not check. Ember does. */
 	if (v->guest_cid < VSOCK_MIN_CID) {
-		fail(resp,
-		     VSOCK_ERR "Cannot create vsock device: guest_cid %u is reserved (0, 1 and 2 "
-			       "are); it must be %u or more.",
-		     v->guest_cid, VSOCK_MIN_CID);
+		vmm_response_fail(
+		    resp,
+		    VSOCK_ERR "Cannot create vsock device: guest_cid %u is reserved (0, 1 and 2 "
+			      "are); it must be %u or more.",
+		    v->guest_cid, VSOCK_MIN_CID);
 		return;
 	}
 	if (!uds_path_binds(v->uds_path, resp))
@@ -447,7 +436,7 @@ void controller_put_vsock(struct controller *c, const struct vsock_config *v,
 	vsock_config_free(&c->cfg.vsock);
 	c->cfg.vsock = next;
 	c->cfg.has_vsock = true;
-	ok(resp);
+	vmm_response_ok(resp);
 }
 
 /* ---- entropy ---- */
@@ -457,7 +446,7 @@ void controller_put_entropy(struct controller *c, const struct entropy_config *e
 {
 	c->cfg.entropy = *e;
 	c->cfg.has_entropy = true;
-	ok(resp);
+	vmm_response_ok(resp);
 }
 
 void drive_update_free(struct drive_update *u)

@@ -11,19 +11,6 @@
 #include "log.h"
 #include "metrics.h"
 
-static void fail(struct vmm_response *resp, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void fail(struct vmm_response *resp, const char *fmt, ...)
-{
-	va_list ap;
-
-	resp->status = 400;
-	va_start(ap, fmt);
-	vsnprintf(resp->fault_message, sizeof(resp->fault_message), fmt, ap);
-	va_end(ap);
-}
-
 static uint64_t now_us(void)
 {
 	struct timespec ts;
@@ -62,11 +49,11 @@ void controller_create_snapshot(struct controller *c, const struct snapshot_crea
 	int ret;
 
 	if (p->type == SNAPSHOT_DIFF && !c->cfg.machine.track_dirty_pages) {
-		fail(resp, DIFF_NOT_ALLOWED);
+		vmm_response_fail(resp, DIFF_NOT_ALLOWED);
 		return;
 	}
 	if (c->state != VMM_PAUSED) {
-		fail(resp, SAVE_WHILE_RUNNING);
+		vmm_response_fail(resp, SAVE_WHILE_RUNNING);
 		return;
 	}
 	ret = c->ops->create_snapshot(c->ops_ctx, &c->cfg, p, err, sizeof(err));
@@ -74,7 +61,7 @@ void controller_create_snapshot(struct controller *c, const struct snapshot_crea
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", strerror(-ret));
 		log_error("Failed to create the snapshot: %s", err);
-		fail(resp, "Create snapshot error: %s", err);
+		vmm_response_fail(resp, "Create snapshot error: %s", err);
 		return;
 	}
 	store_latency(p->type == SNAPSHOT_DIFF ? &g_metrics.latencies_us.diff_create_snapshot
@@ -92,7 +79,7 @@ static void resume_loaded(struct controller *c, struct vmm_response *resp)
 	if (ret) {
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", strerror(-ret));
-		fail(resp, "Load snapshot error: Failed to resume microVM: %s", err);
+		vmm_response_fail(resp, "Load snapshot error: Failed to resume microVM: %s", err);
 		return;
 	}
 	c->state = VMM_RUNNING;
@@ -108,11 +95,12 @@ void controller_load_snapshot(struct controller *c, const struct snapshot_load_p
 
 	if (c->boot_path) {
 		log_info("%s", LOAD_NOT_ALLOWED + strlen("Load snapshot error: "));
-		fail(resp, LOAD_NOT_ALLOWED);
+		vmm_response_fail(resp, LOAD_NOT_ALLOWED);
 		return;
 	}
 	if (vm_config_copy(&next, &c->cfg)) {
-		fail(resp, "Internal VMM error: %s (os error %d)", strerror(ENOMEM), ENOMEM);
+		vmm_response_fail(resp, "Internal VMM error: %s (os error %d)", strerror(ENOMEM),
+				  ENOMEM);
 		return;
 	}
 	ret = c->ops->load_snapshot(c->ops_ctx, p, &next, err, sizeof(err));
@@ -121,7 +109,8 @@ void controller_load_snapshot(struct controller *c, const struct snapshot_load_p
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", strerror(-ret));
 		log_error("Failed to restore from snapshot: %s", err);
-		fail(resp, "Load snapshot error: Failed to restore from snapshot: %s", err);
+		vmm_response_fail(resp, "Load snapshot error: Failed to restore from snapshot: %s",
+				  err);
 		return;
 	}
 	vm_config_free(&c->cfg);
