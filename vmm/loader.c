@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "errmsg.h"
 #include "loader.h"
 #include "layout.h"
 
@@ -23,21 +24,6 @@
 /* Bytes inspected to tell the formats apart and to copy the setup header. */
 #define KERNEL_HEAD_SIZE (BZIMAGE_HDR_OFFSET + sizeof(struct setup_header))
 _Static_assert(KERNEL_HEAD_SIZE >= sizeof(Elf64_Ehdr), "head must hold an ELF header");
-
-static int load_error(char *err, size_t errlen, int ret, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int load_error(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 /* pread exactly @len bytes at @off: -EIO if the file ends first. */
 static int read_exact(int fd, void *buf, size_t len, uint64_t off)
@@ -99,31 +85,31 @@ static int elf_check_header(const Elf64_Ehdr *eh, uint64_t fsize, char *err, siz
 	uint64_t ph_bytes = (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr);
 
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64)
-		return load_error(err, errlen, -ENOEXEC, "ELF kernel is not 64-bit (class %u)",
-				  eh->e_ident[EI_CLASS]);
+		return err_set(err, errlen, -ENOEXEC, "ELF kernel is not 64-bit (class %u)",
+			       eh->e_ident[EI_CLASS]);
 	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
-		return load_error(err, errlen, -ENOEXEC, "ELF kernel is not little-endian");
+		return err_set(err, errlen, -ENOEXEC, "ELF kernel is not little-endian");
 	if (eh->e_machine != EM_X86_64)
-		return load_error(err, errlen, -ENOEXEC,
-				  "ELF kernel is for machine %u, not x86-64 (%u)", eh->e_machine,
-				  EM_X86_64);
+		return err_set(err, errlen, -ENOEXEC,
+			       "ELF kernel is for machine %u, not x86-64 (%u)", eh->e_machine,
+			       EM_X86_64);
 	if (eh->e_type != ET_EXEC)
-		return load_error(err, errlen, -ENOEXEC,
-				  "ELF kernel is not an executable (e_type %u)", eh->e_type);
+		return err_set(err, errlen, -ENOEXEC, "ELF kernel is not an executable (e_type %u)",
+			       eh->e_type);
 	if (eh->e_phentsize != sizeof(Elf64_Phdr))
-		return load_error(err, errlen, -ENOEXEC,
-				  "ELF kernel has program header entries of %u bytes, expected %zu",
-				  eh->e_phentsize, sizeof(Elf64_Phdr));
+		return err_set(err, errlen, -ENOEXEC,
+			       "ELF kernel has program header entries of %u bytes, expected %zu",
+			       eh->e_phentsize, sizeof(Elf64_Phdr));
 	if (eh->e_phnum == 0 || eh->e_phnum == PN_XNUM)
-		return load_error(err, errlen, -ENOEXEC,
-				  "ELF kernel has an unsupported program header count (%u)",
-				  eh->e_phnum);
+		return err_set(err, errlen, -ENOEXEC,
+			       "ELF kernel has an unsupported program header count (%u)",
+			       eh->e_phnum);
 	if (eh->e_phoff > fsize || ph_bytes > fsize - eh->e_phoff)
-		return load_error(err, errlen, -ENOEXEC,
-				  "ELF program header table [%#llx, +%#llx) lies beyond the end of "
-				  "the file (%llu bytes)",
-				  (unsigned long long)eh->e_phoff, (unsigned long long)ph_bytes,
-				  (unsigned long long)fsize);
+		return err_set(err, errlen, -ENOEXEC,
+			       "ELF program header table [%#llx, +%#llx) lies beyond the end of "
+			       "the file (%llu bytes)",
+			       (unsigned long long)eh->e_phoff, (unsigned long long)ph_bytes,
+			       (unsigned long long)fsize);
 	return 0;
 }
 
@@ -131,30 +117,28 @@ static int elf_check_load_segment(const struct guest_mem *mem, const Elf64_Phdr 
 				  unsigned int idx, uint64_t fsize, char *err, size_t errlen)
 {
 	if (ph->p_filesz > ph->p_memsz)
-		return load_error(err, errlen, -ENOEXEC,
-				  "ELF segment %u: file size %#llx exceeds memory size %#llx", idx,
-				  (unsigned long long)ph->p_filesz,
-				  (unsigned long long)ph->p_memsz);
+		return err_set(err, errlen, -ENOEXEC,
+			       "ELF segment %u: file size %#llx exceeds memory size %#llx", idx,
+			       (unsigned long long)ph->p_filesz, (unsigned long long)ph->p_memsz);
 	if (ph->p_offset > fsize || ph->p_filesz > fsize - ph->p_offset)
-		return load_error(
-		    err, errlen, -ENOEXEC,
-		    "ELF segment %u: file bytes [%#llx, +%#llx) lie beyond the end of "
-		    "the file (%llu bytes)",
-		    idx, (unsigned long long)ph->p_offset, (unsigned long long)ph->p_filesz,
-		    (unsigned long long)fsize);
+		return err_set(err, errlen, -ENOEXEC,
+			       "ELF segment %u: file bytes [%#llx, +%#llx) lie beyond the end of "
+			       "the file (%llu bytes)",
+			       idx, (unsigned long long)ph->p_offset,
+			       (unsigned long long)ph->p_filesz, (unsigned long long)fsize);
 	/* Below 1 MiB live the zero page, page tables, cmdline and MP table. */
 	if (ph->p_paddr < LAYOUT_HIMEM_START)
-		return load_error(err, errlen, -ENOEXEC,
-				  "ELF segment %u: load address %#llx is below 1 MiB", idx,
-				  (unsigned long long)ph->p_paddr);
+		return err_set(err, errlen, -ENOEXEC,
+			       "ELF segment %u: load address %#llx is below 1 MiB", idx,
+			       (unsigned long long)ph->p_paddr);
 	/* Translation fails on any overflow; < 4 GiB keeps it in the identity map. */
 	if (!guest_mem_translate(mem, ph->p_paddr, ph->p_memsz) || ph->p_paddr >= LAYOUT_4G)
-		return load_error(
-		    err, errlen, -ENOMEM,
-		    "ELF segment %u: [%#llx, +%#llx) is outside guest RAM below 4 GiB "
-		    "(%llu MiB of RAM)",
-		    idx, (unsigned long long)ph->p_paddr, (unsigned long long)ph->p_memsz,
-		    (unsigned long long)(mem->size / MIB));
+		return err_set(err, errlen, -ENOMEM,
+			       "ELF segment %u: [%#llx, +%#llx) is outside guest RAM below 4 GiB "
+			       "(%llu MiB of RAM)",
+			       idx, (unsigned long long)ph->p_paddr,
+			       (unsigned long long)ph->p_memsz,
+			       (unsigned long long)(mem->size / MIB));
 	return 0;
 }
 
@@ -242,11 +226,11 @@ static int elf_check_segments(const struct guest_mem *mem, const Elf64_Ehdr *eh,
 		nr_load++;
 	}
 	if (!nr_load)
-		return load_error(err, errlen, -ENOEXEC, "ELF kernel has no PT_LOAD segment");
+		return err_set(err, errlen, -ENOEXEC, "ELF kernel has no PT_LOAD segment");
 	if (!elf_entry_is_loaded(phdrs, eh->e_phnum, eh->e_entry))
-		return load_error(err, errlen, -ENOEXEC,
-				  "ELF entry point %#llx is not inside a loaded segment",
-				  (unsigned long long)eh->e_entry);
+		return err_set(err, errlen, -ENOEXEC,
+			       "ELF entry point %#llx is not inside a loaded segment",
+			       (unsigned long long)eh->e_entry);
 	return 0;
 }
 
@@ -291,10 +275,9 @@ static int elf_load(const struct guest_mem *mem, int fd, uint64_t fsize, const u
 	int ret;
 
 	if (fsize < sizeof(eh))
-		return load_error(
-		    err, errlen, -ENOEXEC,
-		    "ELF kernel is truncated: %llu bytes, the ELF header alone is %zu",
-		    (unsigned long long)fsize, sizeof(eh));
+		return err_set(err, errlen, -ENOEXEC,
+			       "ELF kernel is truncated: %llu bytes, the ELF header alone is %zu",
+			       (unsigned long long)fsize, sizeof(eh));
 	memcpy(&eh, head, sizeof(eh));
 	ret = elf_check_header(&eh, fsize, err, errlen);
 	if (ret)
@@ -303,11 +286,11 @@ static int elf_load(const struct guest_mem *mem, int fd, uint64_t fsize, const u
 	ph_bytes = (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
 	phdrs = malloc(ph_bytes);
 	if (!phdrs)
-		return load_error(err, errlen, -ENOMEM, "Out of memory reading ELF headers");
+		return err_set(err, errlen, -ENOMEM, "Out of memory reading ELF headers");
 	ret = read_exact(fd, phdrs, ph_bytes, eh.e_phoff);
 	if (ret) {
-		load_error(err, errlen, ret, "Cannot read the ELF program headers: %s",
-			   strerror(-ret));
+		err_set(err, errlen, ret, "Cannot read the ELF program headers: %s",
+			strerror(-ret));
 		goto out;
 	}
 	ret = elf_check_segments(mem, &eh, phdrs, fsize, err, errlen);
@@ -315,7 +298,7 @@ static int elf_load(const struct guest_mem *mem, int fd, uint64_t fsize, const u
 		goto out;
 	ret = elf_load_segments(mem, fd, &eh, phdrs, fsize, ki);
 	if (ret) {
-		load_error(err, errlen, ret, "Cannot load the ELF kernel: %s", strerror(-ret));
+		err_set(err, errlen, ret, "Cannot load the ELF kernel: %s", strerror(-ret));
 		goto out;
 	}
 	ki->format = KERNEL_FORMAT_ELF;
@@ -346,18 +329,18 @@ static void bzimage_copy_header(const uint8_t *head, struct setup_header *hdr)
 static int bzimage_check_header(const struct setup_header *hdr, char *err, size_t errlen)
 {
 	if (hdr->version < BZIMAGE_MIN_VERSION)
-		return load_error(err, errlen, -ENOEXEC,
-				  "Kernel boot protocol %u.%02u is too old: Ember needs 2.06 or "
-				  "newer",
-				  hdr->version >> 8, hdr->version & 0xff);
+		return err_set(err, errlen, -ENOEXEC,
+			       "Kernel boot protocol %u.%02u is too old: Ember needs 2.06 or "
+			       "newer",
+			       hdr->version >> 8, hdr->version & 0xff);
 	if (!(hdr->xloadflags & XLF_KERNEL_64))
-		return load_error(err, errlen, -ENOEXEC,
-				  "bzImage has no 64-bit entry point (XLF_KERNEL_64 not set)");
+		return err_set(err, errlen, -ENOEXEC,
+			       "bzImage has no 64-bit entry point (XLF_KERNEL_64 not set)");
 	if (hdr->relocatable_kernel &&
 	    (!hdr->kernel_alignment || (hdr->kernel_alignment & (hdr->kernel_alignment - 1))))
-		return load_error(err, errlen, -ENOEXEC,
-				  "bzImage kernel_alignment %#x is not a power of two",
-				  hdr->kernel_alignment);
+		return err_set(err, errlen, -ENOEXEC,
+			       "bzImage kernel_alignment %#x is not a power of two",
+			       hdr->kernel_alignment);
 	return 0;
 }
 
@@ -397,9 +380,9 @@ static int bzimage_load_addr(const struct setup_header *hdr, uint64_t *load, cha
 		return 0;
 	}
 	if (hdr->code32_start < LAYOUT_HIMEM_START)
-		return load_error(err, errlen, -ENOEXEC,
-				  "Non-relocatable bzImage wants to load at %#x, below 1 MiB",
-				  hdr->code32_start);
+		return err_set(err, errlen, -ENOEXEC,
+			       "Non-relocatable bzImage wants to load at %#x, below 1 MiB",
+			       hdr->code32_start);
 	*load = hdr->code32_start;
 	return 0;
 }
@@ -411,18 +394,17 @@ static int bzimage_check_fit(const struct guest_mem *mem, const struct setup_hea
 	uint64_t run = bzimage_runtime_start(hdr, load);
 
 	if (!guest_mem_translate(mem, load, size))
-		return load_error(
-		    err, errlen, -ENOMEM,
-		    "Kernel (%llu bytes at %#llx) does not fit in guest RAM (%llu MiB)",
-		    (unsigned long long)size, (unsigned long long)load,
-		    (unsigned long long)(mem->size / MIB));
+		return err_set(err, errlen, -ENOMEM,
+			       "Kernel (%llu bytes at %#llx) does not fit in guest RAM (%llu MiB)",
+			       (unsigned long long)size, (unsigned long long)load,
+			       (unsigned long long)(mem->size / MIB));
 	/* init_size: contiguous RAM the kernel uses at run time before reading e820. */
 	if (!guest_mem_translate(mem, run, hdr->init_size))
-		return load_error(
-		    err, errlen, -ENOMEM,
-		    "Kernel needs %u bytes of RAM at %#llx to decompress (init_size); "
-		    "guest RAM is %llu MiB",
-		    hdr->init_size, (unsigned long long)run, (unsigned long long)(mem->size / MIB));
+		return err_set(err, errlen, -ENOMEM,
+			       "Kernel needs %u bytes of RAM at %#llx to decompress (init_size); "
+			       "guest RAM is %llu MiB",
+			       hdr->init_size, (unsigned long long)run,
+			       (unsigned long long)(mem->size / MIB));
 	ki->load_addr = load;
 	ki->load_end = load + size;
 	ki->kernel_end = run + hdr->init_size > ki->load_end ? run + hdr->init_size : ki->load_end;
@@ -444,18 +426,18 @@ static int bzimage_load(const struct guest_mem *mem, int fd, uint64_t fsize, con
 	setup_size =
 	    ((hdr->setup_sects ? hdr->setup_sects : BZIMAGE_DEFAULT_SECTS) + 1ULL) * SECTOR_SIZE;
 	if (fsize <= setup_size + BZIMAGE_ENTRY64_OFFSET)
-		return load_error(err, errlen, -ENOEXEC,
-				  "bzImage is truncated: %llu bytes, setup code is %llu bytes and "
-				  "no 64-bit entry follows",
-				  (unsigned long long)fsize, (unsigned long long)setup_size);
+		return err_set(err, errlen, -ENOEXEC,
+			       "bzImage is truncated: %llu bytes, setup code is %llu bytes and "
+			       "no 64-bit entry follows",
+			       (unsigned long long)fsize, (unsigned long long)setup_size);
 	kernel_size = fsize - setup_size;
 	/* syssize counts the protected-mode part in 16-byte paragraphs. */
 	if ((uint64_t)hdr->syssize * 16 > kernel_size)
-		return load_error(err, errlen, -ENOEXEC,
-				  "bzImage is truncated: protected-mode kernel is %llu bytes, its "
-				  "header says %llu",
-				  (unsigned long long)kernel_size,
-				  (unsigned long long)hdr->syssize * 16);
+		return err_set(err, errlen, -ENOEXEC,
+			       "bzImage is truncated: protected-mode kernel is %llu bytes, its "
+			       "header says %llu",
+			       (unsigned long long)kernel_size,
+			       (unsigned long long)hdr->syssize * 16);
 
 	ret = bzimage_load_addr(hdr, &load, err, errlen);
 	if (!ret)
@@ -464,8 +446,8 @@ static int bzimage_load(const struct guest_mem *mem, int fd, uint64_t fsize, con
 		return ret;
 	ret = read_to_guest(mem, fd, setup_size, load, kernel_size);
 	if (ret)
-		return load_error(err, errlen, ret, "Cannot load the bzImage kernel: %s",
-				  strerror(-ret));
+		return err_set(err, errlen, ret, "Cannot load the bzImage kernel: %s",
+			       strerror(-ret));
 	ki->format = KERNEL_FORMAT_BZIMAGE;
 	ki->entry = load + BZIMAGE_ENTRY64_OFFSET;
 	return 0;
@@ -498,19 +480,19 @@ int loader_load_kernel(const struct guest_mem *mem, int fd, struct kernel_info *
 	memset(ki, 0, sizeof(*ki));
 	ret = regular_file_size(fd, &fsize);
 	if (ret)
-		return load_error(err, errlen, ret, "Cannot read the kernel image: %s",
-				  ret == -EINVAL ? "not a regular file" : strerror(-ret));
+		return err_set(err, errlen, ret, "Cannot read the kernel image: %s",
+			       ret == -EINVAL ? "not a regular file" : strerror(-ret));
 	ret = read_exact(fd, head, fsize < sizeof(head) ? fsize : sizeof(head), 0);
 	if (ret)
-		return load_error(err, errlen, ret, "Cannot read the kernel image: %s",
-				  strerror(-ret));
+		return err_set(err, errlen, ret, "Cannot read the kernel image: %s",
+			       strerror(-ret));
 	if (head_is_elf(head, fsize))
 		return elf_load(mem, fd, fsize, head, ki, err, errlen);
 	if (head_is_bzimage(head, fsize))
 		return bzimage_load(mem, fd, fsize, head, ki, err, errlen);
-	return load_error(err, errlen, -ENOEXEC,
-			  "Kernel image is neither ELF nor bzImage (no ELF magic, no \"HdrS\" at "
-			  "0x202)");
+	return err_set(err, errlen, -ENOEXEC,
+		       "Kernel image is neither ELF nor bzImage (no ELF magic, no \"HdrS\" at "
+		       "0x202)");
 }
 
 static uint64_t initrd_top(const struct guest_mem *mem, const struct kernel_info *ki)
@@ -534,23 +516,23 @@ int loader_load_initrd(const struct guest_mem *mem, int fd, const struct kernel_
 
 	ret = regular_file_size(fd, &fsize);
 	if (ret)
-		return load_error(err, errlen, ret, "Cannot read the initrd: %s",
-				  ret == -EINVAL ? "not a regular file" : strerror(-ret));
+		return err_set(err, errlen, ret, "Cannot read the initrd: %s",
+			       ret == -EINVAL ? "not a regular file" : strerror(-ret));
 	if (!fsize)
-		return load_error(err, errlen, -EINVAL, "Initrd file is empty");
+		return err_set(err, errlen, -EINVAL, "Initrd file is empty");
 
 	top = initrd_top(mem, ki);
 	bottom = (ki->kernel_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 	if (fsize > top || ((top - fsize) & ~(PAGE_SIZE - 1)) < bottom)
-		return load_error(
-		    err, errlen, -ENOMEM,
-		    "Initrd (%llu bytes) does not fit in guest RAM between the kernel "
-		    "end %#llx and %#llx",
-		    (unsigned long long)fsize, (unsigned long long)bottom, (unsigned long long)top);
+		return err_set(err, errlen, -ENOMEM,
+			       "Initrd (%llu bytes) does not fit in guest RAM between the kernel "
+			       "end %#llx and %#llx",
+			       (unsigned long long)fsize, (unsigned long long)bottom,
+			       (unsigned long long)top);
 	gpa = (top - fsize) & ~(PAGE_SIZE - 1);
 	ret = read_to_guest(mem, fd, 0, gpa, fsize);
 	if (ret)
-		return load_error(err, errlen, ret, "Cannot load the initrd: %s", strerror(-ret));
+		return err_set(err, errlen, ret, "Cannot load the initrd: %s", strerror(-ret));
 	*addr = gpa;
 	*size = fsize;
 	return 0;

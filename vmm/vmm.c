@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "vmm.h"
+#include "errmsg.h"
 #include "layout.h"
 #include "loader.h"
 #include "log.h"
@@ -20,18 +21,6 @@
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void vmm_errorf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void vmm_errorf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 int vmm_init(struct vmm *vmm, struct event_loop *loop, const struct vmm_options *opts)
 {
@@ -205,8 +194,8 @@ static int vmm_open_serial_out(struct vmm *vmm, const struct vm_config *cfg, cha
 	if (vmm->serial_out_fd < 0) {
 		int ret = -errno;
 
-		vmm_errorf(err, errlen, "Cannot open the serial output file %s: %s", path,
-			   strerror(-ret));
+		err_set(err, errlen, 0, "Cannot open the serial output file %s: %s", path,
+			strerror(-ret));
 		return ret;
 	}
 	return 0;
@@ -226,7 +215,7 @@ static int vmm_setup_legacy_devices(struct vmm *vmm, const struct vm_config *cfg
 	vmm->serial = serial_create(vmm->serial_out_fd, &com1_irq);
 	vmm->i8042 = i8042_create(&kbd_irq, vmm_i8042_reset, vmm);
 	if (!vmm->serial || !vmm->i8042) {
-		vmm_errorf(err, errlen, "Cannot create the legacy devices: out of memory");
+		err_set(err, errlen, 0, "Cannot create the legacy devices: out of memory");
 		return -ENOMEM;
 	}
 	ret = bus_register(&vmm->pio_bus, LAYOUT_COM1_PORT, 8, &serial_bus_ops, vmm->serial);
@@ -241,7 +230,7 @@ static int vmm_setup_legacy_devices(struct vmm *vmm, const struct vm_config *cfg
 				      : -ENOMEM;
 	}
 	if (ret)
-		vmm_errorf(err, errlen, "Cannot register the legacy devices: %s", strerror(-ret));
+		err_set(err, errlen, 0, "Cannot register the legacy devices: %s", strerror(-ret));
 	return ret;
 }
 
@@ -252,8 +241,8 @@ static int vmm_open_image(const char *what, const char *path, char *err, size_t 
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		vmm_errorf(err, errlen, "Cannot open the %s image %s: %s", what, path,
-			   strerror(errno));
+		err_set(err, errlen, 0, "Cannot open the %s image %s: %s", what, path,
+			strerror(errno));
 	return fd < 0 ? -errno : fd;
 }
 
@@ -293,7 +282,7 @@ static int vmm_load_guest(struct vmm *vmm, const struct vm_config *cfg, struct k
 		return ret;
 	ret = mptable_write(&vmm->mem, cfg->machine.vcpu_count, LAYOUT_IRQ_MAX);
 	if (ret)
-		vmm_errorf(err, errlen, "Cannot write the MP table: %s", strerror(-ret));
+		err_set(err, errlen, 0, "Cannot write the MP table: %s", strerror(-ret));
 	return ret;
 }
 
@@ -317,7 +306,7 @@ static int vmm_setup_vcpus(struct vmm *vmm, const struct vm_config *cfg,
 	};
 	ret = vcpu_group_init(&vmm->vcpus, cfg->machine.vcpu_count);
 	if (ret) {
-		vmm_errorf(err, errlen, "Cannot allocate vCPUs: %s", strerror(-ret));
+		err_set(err, errlen, 0, "Cannot allocate vCPUs: %s", strerror(-ret));
 		return ret;
 	}
 	for (uint32_t i = 0; i < cfg->machine.vcpu_count; i++) {
@@ -327,7 +316,7 @@ static int vmm_setup_vcpus(struct vmm *vmm, const struct vm_config *cfg,
 		if (!ret && ki)
 			ret = vcpu_configure(v, &boot);
 		if (ret) {
-			vmm_errorf(err, errlen, "Cannot configure vCPU %u: %s", i, strerror(-ret));
+			err_set(err, errlen, 0, "Cannot configure vCPU %u: %s", i, strerror(-ret));
 			return ret;
 		}
 	}
@@ -375,13 +364,13 @@ static int vmm_finish_start(struct vmm *vmm, int ret, bool paused, char *err, si
 		vmm_stdin_attach(vmm);
 		ret = paused ? vcpu_group_start_paused(&vmm->vcpus) : vcpu_group_start(&vmm->vcpus);
 		if (ret)
-			vmm_errorf(err, errlen, "Cannot start vCPU threads: %s", strerror(-ret));
+			err_set(err, errlen, 0, "Cannot start vCPU threads: %s", strerror(-ret));
 	}
 	if (!ret) {
 		ret = seccomp_install(vmm->opts.seccomp, SECCOMP_VMM);
 		if (ret)
-			vmm_errorf(err, errlen, "Cannot install the VMM seccomp filter: %s",
-				   strerror(-ret));
+			err_set(err, errlen, 0, "Cannot install the VMM seccomp filter: %s",
+				strerror(-ret));
 	}
 	if (ret) {
 		vmm_teardown(vmm);
@@ -402,22 +391,22 @@ static int vmm_create_memory(struct vmm *vmm, const struct machine_config *mc, c
 	 * implemented: refuse them rather than boot a guest with another CPU.
 	 */
 	if (mc->cpu_template && strcmp(mc->cpu_template, "None")) {
-		vmm_errorf(err, errlen, "The CPU template %s is not supported by Ember",
-			   mc->cpu_template);
+		err_set(err, errlen, 0, "The CPU template %s is not supported by Ember",
+			mc->cpu_template);
 		return -ENOTSUP;
 	}
 	if (mc->huge_pages != HUGE_PAGES_2M) {
 		ret = guest_mem_create(&vmm->mem, size);
 	} else if (size % (2 * MIB)) {
-		vmm_errorf(err, errlen, "With 2M huge pages, mem_size_mib must be a multiple of 2");
+		err_set(err, errlen, 0, "With 2M huge pages, mem_size_mib must be a multiple of 2");
 		return -EINVAL;
 	} else {
 		ret = guest_mem_create_hugetlb(&vmm->mem, size);
 	}
 	if (ret)
-		vmm_errorf(err, errlen, "Cannot allocate guest memory%s: %s",
-			   mc->huge_pages == HUGE_PAGES_2M ? " from 2M huge pages" : "",
-			   strerror(-ret));
+		err_set(err, errlen, 0, "Cannot allocate guest memory%s: %s",
+			mc->huge_pages == HUGE_PAGES_2M ? " from 2M huge pages" : "",
+			strerror(-ret));
 	return ret;
 }
 
@@ -487,7 +476,7 @@ static int vmm_send_ctrl_alt_del(void *ctx, char *err, size_t errlen)
 	int ret = i8042_send_ctrl_alt_del(vmm->i8042);
 
 	if (ret)
-		vmm_errorf(err, errlen, "Cannot send Ctrl+Alt+Del: %s", strerror(-ret));
+		err_set(err, errlen, 0, "Cannot send Ctrl+Alt+Del: %s", strerror(-ret));
 	return ret;
 }
 

@@ -16,6 +16,7 @@
 
 #include "bus.h"
 #include "kvm_vm.h"
+#include "errmsg.h"
 #include "layout.h"
 #include "log.h"
 #include "rate_limiter.h"
@@ -27,18 +28,6 @@
 #include "virtio/vsock.h"
 
 #define DEVICE_NOT_FOUND "Failed to find the device on the bus."
-
-static void errorf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void errorf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static uint64_t slot_base(unsigned int slot)
 {
@@ -74,9 +63,9 @@ static int device_wire(struct vmm_devices *d, struct vmm_device *v, char *err, s
 	if (!ret)
 		ret = virtio_mmio_attach(v->mmio, d->env.loop);
 	if (ret)
-		errorf(err, errlen,
-		       "Cannot attach the virtio device at 0x%" PRIx64 " (GSI %" PRIu32 "): %s",
-		       base, gsi, strerror(-ret));
+		err_set(err, errlen, 0,
+			"Cannot attach the virtio device at 0x%" PRIx64 " (GSI %" PRIu32 "): %s",
+			base, gsi, strerror(-ret));
 	return ret;
 }
 
@@ -92,19 +81,19 @@ static int device_add_limiter(struct vmm_devices *d, struct vmm_device *v, unsig
 	int ret;
 
 	if (!rl) {
-		errorf(err, errlen, "Cannot create RateLimiter: %s", strerror(ENOMEM));
+		err_set(err, errlen, 0, "Cannot create RateLimiter: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	ret = rate_limiter_init(rl, cfg);
 	if (ret) {
 		free(rl);
-		errorf(err, errlen, "Cannot create RateLimiter: %s", strerror(-ret));
+		err_set(err, errlen, 0, "Cannot create RateLimiter: %s", strerror(-ret));
 		return ret;
 	}
 	v->limiters[i] = rl;
 	ret = rate_limiter_attach(rl, d->env.loop, v->mmio, queue);
 	if (ret) {
-		errorf(err, errlen, "Cannot create RateLimiter: %s", strerror(-ret));
+		err_set(err, errlen, 0, "Cannot create RateLimiter: %s", strerror(-ret));
 		return ret;
 	}
 	*hook = rate_limiter_hook(rl);
@@ -150,13 +139,13 @@ static int add_block(struct vmm_devices *d, const struct drive_config *dc, char 
 	ret = block_create(&blk, &bc, d->env.mem, slot_base(d->nr), slot_gsi(d->nr), why,
 			   sizeof(why));
 	if (ret) {
-		errorf(err, errlen, "Cannot create the block device %s: %s", dc->drive_id, why);
+		err_set(err, errlen, 0, "Cannot create the block device %s: %s", dc->drive_id, why);
 		return ret;
 	}
 	v = slot_claim(d, VMM_DEV_BLOCK, dc->drive_id, blk, block_mmio(blk));
 	if (!v->id) {
-		errorf(err, errlen, "Cannot create the block device %s: %s", dc->drive_id,
-		       strerror(ENOMEM));
+		err_set(err, errlen, 0, "Cannot create the block device %s: %s", dc->drive_id,
+			strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	ret = device_add_limiter(d, v, 0, 0, limiter_cfg(dc->has_rate_limiter, &dc->rate_limiter),
@@ -178,13 +167,14 @@ static int add_net(struct vmm_devices *d, const struct net_config *nc, char *err
 
 	ret = net_create(&net, nc, d->env.mem, slot_base(d->nr), slot_gsi(d->nr), why, sizeof(why));
 	if (ret) {
-		errorf(err, errlen, "Cannot create the network device %s: %s", nc->iface_id, why);
+		err_set(err, errlen, 0, "Cannot create the network device %s: %s", nc->iface_id,
+			why);
 		return ret;
 	}
 	v = slot_claim(d, VMM_DEV_NET, nc->iface_id, net, net_mmio(net));
 	if (!v->id) {
-		errorf(err, errlen, "Cannot create the network device %s: %s", nc->iface_id,
-		       strerror(ENOMEM));
+		err_set(err, errlen, 0, "Cannot create the network device %s: %s", nc->iface_id,
+			strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	ret = device_add_limiter(d, v, 0, NET_RX_QUEUE,
@@ -211,7 +201,7 @@ static int add_vsock(struct vmm_devices *d, const struct vsock_config *vc, char 
 	ret =
 	    vsock_create(&vs, vc, d->env.mem, slot_base(d->nr), slot_gsi(d->nr), why, sizeof(why));
 	if (ret) {
-		errorf(err, errlen, "Cannot create the vsock device: %s", why);
+		err_set(err, errlen, 0, "Cannot create the vsock device: %s", why);
 		return ret;
 	}
 	v = slot_claim(d, VMM_DEV_VSOCK, NULL, vs, vsock_mmio(vs));
@@ -227,7 +217,7 @@ static int add_rng(struct vmm_devices *d, const struct entropy_config *ec, char 
 
 	ret = rng_create(&rng, d->env.mem, slot_base(d->nr), slot_gsi(d->nr));
 	if (ret) {
-		errorf(err, errlen, "Cannot create the entropy device: %s", strerror(-ret));
+		err_set(err, errlen, 0, "Cannot create the entropy device: %s", strerror(-ret));
 		return ret;
 	}
 	v = slot_claim(d, VMM_DEV_RNG, NULL, rng, rng_mmio(rng));
@@ -247,10 +237,10 @@ int vmm_devices_setup(struct vmm_devices *d, const struct vmm_device_env *env,
 
 	d->env = *env;
 	if (wanted > VMM_MAX_VIRTIO_DEVICES) {
-		errorf(err, errlen,
-		       "Too many virtio devices: %u configured, at most %u (one GSI each, %u-%u)",
-		       wanted, VMM_MAX_VIRTIO_DEVICES, LAYOUT_IRQ_BASE,
-		       LAYOUT_IRQ_BASE + VMM_MAX_VIRTIO_DEVICES - 1);
+		err_set(err, errlen, 0,
+			"Too many virtio devices: %u configured, at most %u (one GSI each, %u-%u)",
+			wanted, VMM_MAX_VIRTIO_DEVICES, LAYOUT_IRQ_BASE,
+			LAYOUT_IRQ_BASE + VMM_MAX_VIRTIO_DEVICES - 1);
 		return -ENOSPC;
 	}
 	for (unsigned int i = 0; !ret && i < cfg->nr_drives; i++)
@@ -310,10 +300,10 @@ int vmm_devices_cmdline(const struct vmm_devices *d, const struct vm_config *cfg
 	}
 	if (fits)
 		return 0;
-	errorf(err, errlen,
-	       "Invalid kernel command line: Inserting string would make command line too long "
-	       "(the %u virtio devices do not fit in %u bytes).",
-	       d->nr, VMM_CMDLINE_MAX);
+	err_set(err, errlen, 0,
+		"Invalid kernel command line: Inserting string would make command line too long "
+		"(the %u virtio devices do not fit in %u bytes).",
+		d->nr, VMM_CMDLINE_MAX);
 	return -E2BIG;
 }
 
@@ -370,7 +360,7 @@ int vmm_devices_update_drive(struct vmm_devices *d, const struct drive_update *u
 	int ret;
 
 	if (!v) {
-		errorf(err, errlen, DEVICE_NOT_FOUND);
+		err_set(err, errlen, 0, DEVICE_NOT_FOUND);
 		return -ENODEV;
 	}
 	if (u->path_on_host) {
@@ -390,7 +380,7 @@ int vmm_devices_update_net(struct vmm_devices *d, const struct net_update *u, ch
 	struct vmm_device *v = device_find(d, VMM_DEV_NET, u->iface_id);
 
 	if (!v) {
-		errorf(err, errlen, DEVICE_NOT_FOUND);
+		err_set(err, errlen, 0, DEVICE_NOT_FOUND);
 		return -ENODEV;
 	}
 	if (u->has_rx_rate_limiter)

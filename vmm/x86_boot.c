@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "x86_boot.h"
+#include "errmsg.h"
 #include "layout.h"
 
 #include <asm/e820.h>
@@ -35,21 +36,6 @@ _Static_assert(LAYOUT_PML4 + PAGE_SIZE <= LAYOUT_PDPTE, "PML4/PDPTE");
 _Static_assert(LAYOUT_PDPTE + PAGE_SIZE <= LAYOUT_PDE, "PDPTE/PDE");
 _Static_assert(LAYOUT_PDE + BOOT_PDE_PAGES * PAGE_SIZE <= LAYOUT_CMDLINE, "PDE/cmdline");
 _Static_assert(LAYOUT_CMDLINE + LAYOUT_CMDLINE_MAX <= LAYOUT_EBDA_START, "cmdline/EBDA");
-
-static int boot_error(char *err, size_t errlen, int ret, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int boot_error(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 static void boot_gdt(uint64_t gdt[BOOT_GDT_ENTRIES])
 {
@@ -140,14 +126,13 @@ static int check_cmdline(const struct kernel_info *ki, const char *cmdline, size
 {
 	*len = cmdline ? strnlen(cmdline, LAYOUT_CMDLINE_MAX) : 0;
 	if (*len >= LAYOUT_CMDLINE_MAX)
-		return boot_error(err, errlen, -EINVAL,
-				  "Kernel command line is too long: the limit is %u bytes",
-				  LAYOUT_CMDLINE_MAX - 1);
+		return err_set(err, errlen, -EINVAL,
+			       "Kernel command line is too long: the limit is %u bytes",
+			       LAYOUT_CMDLINE_MAX - 1);
 	if (ki->format == KERNEL_FORMAT_BZIMAGE && *len > ki->hdr.cmdline_size)
-		return boot_error(
-		    err, errlen, -EINVAL,
-		    "Kernel command line is %zu bytes; this kernel accepts at most %u", *len,
-		    ki->hdr.cmdline_size);
+		return err_set(err, errlen, -EINVAL,
+			       "Kernel command line is %zu bytes; this kernel accepts at most %u",
+			       *len, ki->hdr.cmdline_size);
 	return 0;
 }
 
@@ -155,9 +140,8 @@ static int check_initrd(const struct guest_mem *mem, uint64_t addr, uint64_t siz
 			size_t errlen)
 {
 	if (size && !guest_mem_translate(mem, addr, size))
-		return boot_error(err, errlen, -EINVAL,
-				  "Initrd [%#llx, +%#llx) is not in guest RAM",
-				  (unsigned long long)addr, (unsigned long long)size);
+		return err_set(err, errlen, -EINVAL, "Initrd [%#llx, +%#llx) is not in guest RAM",
+			       (unsigned long long)addr, (unsigned long long)size);
 	return 0;
 }
 
@@ -238,9 +222,9 @@ int x86_boot_write_tables(const struct guest_mem *mem, const struct kernel_info 
 	if (!ret)
 		ret = write_gdt_idt(mem);
 	if (ret)
-		return boot_error(err, errlen, ret,
-				  "Guest RAM (%llu MiB) cannot hold the boot tables below 1 MiB",
-				  (unsigned long long)(mem->size / MIB));
+		return err_set(err, errlen, ret,
+			       "Guest RAM (%llu MiB) cannot hold the boot tables below 1 MiB",
+			       (unsigned long long)(mem->size / MIB));
 	return 0;
 }
 
