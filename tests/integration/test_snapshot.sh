@@ -237,6 +237,36 @@ case_blk_after_restore() {
 }
 test_blk_after_restore() { need_kvm || return; case_blk_after_restore; stop_all; }
 
+# vsock across a restore: the guest listens on port 1234 when it is snapshotted;
+# the restored VM (vsock_override: a new uds_path) accepts a host connection.
+case_vsock_after_restore() {
+	local peer=$BUILD/tests/integration/vsock_peer lpid
+	[ -x "$peer" ] || { skip "$peer not built"; return; }
+	"$peer" listen "$TMP/v.sock_52" "hello from the host" >"$TMP/peer52" 2>&1 &
+	lpid=$!
+	wait_for grep -q listening "$TMP/peer52" || { fail "host listener: $(cat "$TMP/peer52")"; return; }
+	spawn "$TMP/a" || return
+	api_ok PUT /boot-source \
+		"{\"kernel_image_path\": \"$GUEST_ELF\", \"boot_args\": \"console=ttyS0 reboot=k panic=1 ember.test=vsock\"}"
+	api_ok PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$TMP/v.sock\"}"
+	api_ok PUT /actions '{"action_type": "InstanceStart"}'
+	wait_line "$TMP/a/out" "vsock: listening on port 1234" 3000 || { fail "guest never listened: $(tail -3 "$TMP/a/out")"; return; }
+	wait $lpid || fail "guest-initiated exchange before the snapshot: $(cat "$TMP/peer52")"
+	api_ok PATCH /vm '{"state": "Paused"}'
+	create "$TMP/vm.snap" "$TMP/vm.mem"
+	kill_ember
+	spawn "$TMP/b" || return
+	load_file "$TMP/vm.snap" "$TMP/vm.mem" \
+		"\"resume_vm\": true, \"vsock_override\": {\"uds_path\": \"$TMP/v2.sock\"}"
+	wait_for test -S "$TMP/v2.sock" || { fail "restored vsock socket missing"; return; }
+	"$peer" connect "$TMP/v2.sock" 1234 "after restore" >"$TMP/peer1234" 2>&1 ||
+		fail "host connect after restore failed: $(cat "$TMP/peer1234")"
+	assert_contains "$(cat "$TMP/peer1234")" "echo: after restore" "host client output"
+	finish "$TMP/b" "$EMBER_PID"
+	assert_contains "$(cat "$TMP/b/out")" 'vsock: echoed "after restore"' "restored guest output"
+}
+test_vsock_after_restore() { need_kvm || return; case_vsock_after_restore; stop_all; }
+
 # ---- API rules ----------------------------------------------------------------------
 
 case_api_rules() {
