@@ -90,12 +90,12 @@ static int kvm_vm_fetch_cpuid(struct kvm_vm *vm)
 	return 0;
 }
 
-int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *mem, bool track_dirty, char *err,
-		  size_t errlen)
+int kvm_vm_prepare(struct kvm_vm *vm, char *err, size_t errlen)
 {
-	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	int ret;
 
+	if (vm->kvm_fd >= 0)
+		return 0;
 	memset(vm, 0, sizeof(*vm));
 	vm->vm_fd = -1;
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -114,6 +114,26 @@ int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *mem, bool track_dir
 		ret = vm_error(err, errlen, -errno, "KVM_GET_VCPU_MMAP_SIZE failed");
 		goto fail;
 	}
+	ret = kvm_vm_fetch_cpuid(vm);
+	if (ret) {
+		vm_error(err, errlen, ret, "KVM_GET_SUPPORTED_CPUID failed");
+		goto fail;
+	}
+	return 0;
+fail:
+	kvm_vm_destroy(vm);
+	return ret;
+}
+
+int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *mem, bool track_dirty, char *err,
+		  size_t errlen)
+{
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+	int ret;
+
+	ret = kvm_vm_prepare(vm, err, errlen);
+	if (ret)
+		return ret;
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
 		ret = vm_error(err, errlen, -errno, "KVM_CREATE_VM failed");
@@ -145,11 +165,6 @@ int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *mem, bool track_dir
 	}
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
 		ret = vm_error(err, errlen, -errno, "KVM_CREATE_PIT2 failed");
-		goto fail;
-	}
-	ret = kvm_vm_fetch_cpuid(vm);
-	if (ret) {
-		vm_error(err, errlen, ret, "KVM_GET_SUPPORTED_CPUID failed");
 		goto fail;
 	}
 	return 0;

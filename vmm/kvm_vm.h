@@ -22,7 +22,14 @@ struct kvm_vm {
 	struct kvm_cpuid2 *supported_cpuid; /* KVM_GET_SUPPORTED_CPUID, fetched once */
 };
 
-/* Open /dev/kvm, check the capabilities Ember needs, create the VM, map @mem. */
+/*
+ * Open /dev/kvm, check the capabilities Ember needs and fetch the supported
+ * CPUID: the part of VM creation that depends on no configuration, so the
+ * VMM can do it while idle before InstanceStart. Idempotent. @vm must have
+ * kvm_fd == -1 or be prepared already.
+ */
+int kvm_vm_prepare(struct kvm_vm *vm, char *err, size_t errlen);
+/* Prepare if not done yet, create the VM, map @mem, irqchip and PIT. */
 int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *mem, bool track_dirty, char *err,
 		  size_t errlen);
 void kvm_vm_destroy(struct kvm_vm *vm);

@@ -507,6 +507,8 @@ int main(int argc, char **argv)
 		   elapsed_since(clock_us(CLOCK_MONOTONIC), cli.start_wall_us));
 	metric_add(&g_metrics.api_server.process_startup_time_cpu_us,
 		   elapsed_since(clock_us(CLOCK_PROCESS_CPUTIME_ID), cli.start_cpu_us));
+	/* Idle until the first request anyway: get the KVM handshake out of the way. */
+	vmm_prepare(&e.vmm);
 	if (cli.config_file) {
 		code = boot_from_config_file(&e, cli.config_file);
 		if (code) {

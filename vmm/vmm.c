@@ -39,6 +39,14 @@ int vmm_init(struct vmm *vmm, struct event_loop *loop, const struct vmm_options 
 	return vmm->exit_evt < 0 ? -errno : 0;
 }
 
+void vmm_prepare(struct vmm *vmm)
+{
+	char err[256];
+
+	if (kvm_vm_prepare(&vmm->vm, err, sizeof(err)))
+		log_debug("KVM not prepared ahead of InstanceStart: %s", err);
+}
+
 void vmm_request_exit(struct vmm *vmm, int code)
 {
 	int none = -1;

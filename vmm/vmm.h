@@ -76,6 +76,14 @@ typedef int (*vmm_restore_fn)(struct vmm *vmm, void *ctx, char *err, size_t errl
 int vmm_start_restored(struct vmm *vmm, const struct vm_config *cfg, vmm_restore_fn restore,
 		       void *ctx, char *err, size_t errlen);
 
+/*
+ * Do the configuration-independent part of VM creation now (open /dev/kvm,
+ * capabilities, supported CPUID), while the VMM thread would otherwise wait
+ * for the first request. A failure is reported again, properly, by
+ * InstanceStart.
+ */
+void vmm_prepare(struct vmm *vmm);
+
 /* End the VM with @code (first caller wins); safe from any thread. */
 void vmm_request_exit(struct vmm *vmm, int code);
 /* -1 while the VM has not ended. */
