@@ -143,24 +143,31 @@ install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 
-# Fuzz the virtqueue/descriptor walker and the device request parsers for
-# FUZZ_SECONDS (libFuzzer with clang), starting from the checked-in corpus,
-# then replay the corpus through the gcc+ASan build as a regression check.
+# Fuzz the virtqueue/descriptor walker and the device request parsers (virtq:
+# blk + rng through the walker; net tx/rx; vsock tx/rx; rng) for FUZZ_SECONDS
+# each (libFuzzer with clang), starting from the checked-in corpus
+# (tests/fuzz/gen_corpus.py), then replay each corpus through the gcc+ASan
+# build as a regression check.
 FUZZ_SECONDS ?= 60
-FUZZ_SRCS := tests/fuzz/fuzz_virtq.c $(wildcard devices/virtio/*.c) vmm/guest_mem.c vmm/log.c \
-	     vmm/event_loop.c vmm/metrics.c
+FUZZ_TARGETS := virtq net vsock rng
+FUZZ_DEV_SRCS := $(wildcard devices/virtio/*.c) vmm/guest_mem.c vmm/log.c vmm/event_loop.c \
+		 vmm/metrics.c vmm/vmstate.c vmm/crc64.c tests/fuzz/fuzz_dev.c
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -I. -Ivmm -Iapi -Idevices -g \
 	       -fno-sanitize-recover=undefined
 fuzz: deps
 	@command -v clang >/dev/null || { echo "fuzz: needs clang with libFuzzer: apt-get install clang"; exit 1; }
-	@mkdir -p build/fuzz/work
-	clang $(FUZZ_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_virtq \
-		$(FUZZ_SRCS) $(PKG_LIBS)
-	build/fuzz/fuzz_virtq -max_total_time=$(FUZZ_SECONDS) -max_len=40000 build/fuzz/work \
-		tests/fuzz/corpus/virtq
-	$(CC) $(FUZZ_CFLAGS) -Wall -Wextra -Werror -fsanitize=address,undefined \
-		-o build/fuzz/fuzz_virtq_run tests/fuzz/fuzz_main.c $(FUZZ_SRCS) $(PKG_LIBS)
-	build/fuzz/fuzz_virtq_run tests/fuzz/corpus/virtq
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/work/$$t; \
+		clang $(FUZZ_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_$$t \
+			tests/fuzz/fuzz_$$t.c $(FUZZ_DEV_SRCS) $(PKG_LIBS); \
+		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=48000 -print_final_stats=1 \
+			build/fuzz/work/$$t tests/fuzz/corpus/$$t; \
+		$(CC) $(FUZZ_CFLAGS) -Wall -Wextra -Werror -fsanitize=address,undefined \
+			-o build/fuzz/fuzz_$${t}_run tests/fuzz/fuzz_main.c tests/fuzz/fuzz_$$t.c \
+			$(FUZZ_DEV_SRCS) $(PKG_LIBS); \
+		build/fuzz/fuzz_$${t}_run tests/fuzz/corpus/$$t; \
+	done; \
+	rm -rf /tmp/ember-fuzz-vsock-*  # the vsock harness's socket dirs (libFuzzer never exits cleanly)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^tests/guest/')

@@ -562,25 +562,60 @@ static uint64_t net_features(const struct net_dev *net)
 	return features;
 }
 
-int net_create(struct net_dev **out, const struct net_config *cfg, const struct guest_mem *mem,
-	       uint64_t base, uint32_t gsi, char *err, size_t errlen)
+static int net_check_mtu(const struct net_config *cfg, char *err, size_t errlen)
 {
-	struct net_dev *net;
-	int ret;
-
 	if (cfg->has_mtu && cfg->mtu < NET_MTU_MIN) {
 		snprintf(err, errlen, "MTU %u is out of range [%u, 65535]", cfg->mtu, NET_MTU_MIN);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int net_create(struct net_dev **out, const struct net_config *cfg, const struct guest_mem *mem,
+	       uint64_t base, uint32_t gsi, char *err, size_t errlen)
+{
+	int fd, ret;
+
+	ret = net_check_mtu(cfg, err, errlen);
+	if (ret)
+		return ret;
 	if (!cfg->host_dev_name) {
 		snprintf(err, errlen, "Open tap device failed: Invalid interface name");
 		return -EINVAL;
 	}
+	fd = net_tap_open(cfg->host_dev_name, err, errlen);
+	if (fd < 0)
+		return fd;
+	/* A persistent tap keeps the offloads of its last user: start from none. */
+	ret = net_tap_set_offload(fd, 0);
+	if (ret) {
+		snprintf(err, errlen, "Error while setting the offload flags: %s (os error %d)",
+			 strerror(-ret), -ret);
+		close(fd);
+		return ret;
+	}
+	return net_create_on_fd(out, cfg, fd, mem, base, gsi, err, errlen);
+}
+
+int net_create_on_fd(struct net_dev **out, const struct net_config *cfg, int fd,
+		     const struct guest_mem *mem, uint64_t base, uint32_t gsi, char *err,
+		     size_t errlen)
+{
+	struct net_dev *net;
+	int ret;
+
+	ret = net_check_mtu(cfg, err, errlen);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
 	net = calloc(1, sizeof(*net));
 	if (!net) {
 		snprintf(err, errlen, "out of memory");
+		close(fd);
 		return -ENOMEM;
 	}
+	net->tap_fd = fd;
 	net->mem = mem;
 	net->mtu = cfg->has_mtu ? cfg->mtu : 0;
 	net->rx_min_buffer = NET_MIN_RX_BUFFER;
@@ -589,29 +624,15 @@ int net_create(struct net_dev **out, const struct net_config *cfg, const struct 
 	else
 		net_generate_mac(base, net->mac);
 
-	net->tap_fd = net_tap_open(cfg->host_dev_name, err, errlen);
-	if (net->tap_fd < 0) {
-		ret = net->tap_fd;
-		goto fail;
-	}
-	/* A persistent tap keeps the offloads of its last user: start from none. */
-	ret = net_tap_set_offload(net->tap_fd, 0);
-	if (ret) {
-		snprintf(err, errlen, "Error while setting the offload flags: %s (os error %d)",
-			 strerror(-ret), -ret);
-		goto fail;
-	}
 	ret = virtio_mmio_create(&net->mmio, &net_ops, net, mem, base, gsi, net_features(net));
 	if (ret) {
 		snprintf(err, errlen, "Cannot create the virtio-mmio transport: %s",
 			 strerror(-ret));
-		goto fail;
+		net_destroy(net);
+		return ret;
 	}
 	*out = net;
 	return 0;
-fail:
-	net_destroy(net);
-	return ret;
 }
 
 void net_destroy(struct net_dev *net)

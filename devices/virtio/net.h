@@ -88,6 +88,18 @@ struct virtio_mmio_dev;
  */
 int net_create(struct net_dev **out, const struct net_config *cfg, const struct guest_mem *mem,
 	       uint64_t base, uint32_t gsi, char *err, size_t errlen);
+/*
+ * As net_create(), on @fd instead of a tap opened by name: any fd that moves
+ * one frame (12-byte header first) per read() and write(), nonblocking, e.g.
+ * a tap the caller opened or a SOCK_SEQPACKET socketpair end (unit tests and
+ * fuzzing, without root). Takes @fd: closed on failure too. No TUNSETOFFLOAD
+ * here: the fd is taken to carry no offloads (a guest taking GUEST_* offloads
+ * makes activation issue it, which fails on a non-tap fd). host_dev_name is
+ * not used.
+ */
+int net_create_on_fd(struct net_dev **out, const struct net_config *cfg, int fd,
+		     const struct guest_mem *mem, uint64_t base, uint32_t gsi, char *err,
+		     size_t errlen);
 /* Frees everything and closes the tap (detach from the loop first). NULL is fine. */
 void net_destroy(struct net_dev *net);
 

@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Writes the seed corpus for fuzz_virtq (tests/fuzz/corpus/virtq/).
+"""Writes the seed corpora of the fuzz targets: tests/fuzz/corpus/<target>/.
 
-Each seed is a fuzz_header, optional register ops, and a guest memory image
-with well-formed (and a few deliberately hostile) rings and requests, so the
-fuzzer starts from inputs that reach deep into the device code.
+virtq (fuzz_virtq.c): a fuzz_header, optional register ops, and a guest
+memory image with well-formed (and a few deliberately hostile) rings and
+requests. net, vsock, rng (fuzz_net.c, fuzz_vsock.c, fuzz_rng.c): the layout
+of fuzz_dev.h, i.e. a fuzz_dev_header, register ops, the host's data and the
+guest memory image. Either way the fuzzer starts from inputs that reach deep
+into the device code.
+
+Usage: gen_corpus.py [corpus root]   (default: the corpus/ next to this file)
 """
 import os
 import struct
@@ -126,14 +131,297 @@ def register_ops():
     return seed(NO_DRIVER_OK, img, regops=ops)
 
 
+# ---- fuzz_dev.h targets: net, vsock, rng -------------------------------------
+
+DEV_NO_DRIVER_OK, DEV_RAW_FEATURES, DEV_LIMITER = 0x01, 0x02, 0x04
+F_VERSION_1, F_INDIRECT_DESC, F_EVENT_IDX = 1 << 32, 1 << 28, 1 << 29
+NET_CSUM, NET_GUEST_CSUM, NET_GUEST_TSO4, NET_HOST_TSO4, NET_MRG_RXBUF = (
+    1 << 0, 1 << 1, 1 << 7, 1 << 11, 1 << 15)
+NET_HDR = 12
+VS_GUEST_CID, VS_HOST_CID = 3, 2
+VS_REQUEST, VS_RESPONSE, VS_RST, VS_SHUTDOWN, VS_RW, VS_CREDIT_UPDATE, VS_CREDIT_REQUEST = range(1, 8)
+VS_STREAM = 1
+VS_HDR = 44
+BUF = 0x40000  # guest buffers live past the image: RAM there is zero-filled
+
+
+def qaddr(q):
+    """desc, avail, used of queue q: 0x1000 + 0x3000 * q onwards."""
+    base = 0x1000 + 0x3000 * q
+    return base, base + 0x1000, base + 0x2000
+
+
+class DevImage(Image):
+    def __init__(self, size=0xa000):
+        super().__init__(size)
+        self.next = {}
+
+    def chain(self, q, segs):
+        """Descriptors for one chain [(addr, len, write)] on queue q; returns its head."""
+        desc = qaddr(q)[0]
+        head = self.next.get(q, 0)
+        for n, (addr, length, write) in enumerate(segs):
+            i = head + n
+            last = n == len(segs) - 1
+            self.desc(desc, i, addr, length, (0 if last else F_NEXT) | (F_WRITE if write else 0),
+                      0 if last else i + 1)
+        self.next[q] = head + len(segs)
+        return head
+
+    def indirect(self, q, table, segs):
+        desc = qaddr(q)[0]
+        head = self.next.get(q, 0)
+        for n, (addr, length, write) in enumerate(segs):
+            last = n == len(segs) - 1
+            self.desc(table, n, addr, length, (0 if last else F_NEXT) | (F_WRITE if write else 0),
+                      0 if last else n + 1)
+        self.desc(desc, head, table, 16 * len(segs), F_INDIRECT, 0)
+        self.next[q] = head + 1
+        return head
+
+    def publish(self, q, heads, used_event=0):
+        avail = qaddr(q)[1]
+        self.put(avail, struct.pack("<HH", 0, len(heads)))
+        for n, h in enumerate(heads):
+            self.put(avail + 4 + 2 * n, struct.pack("<H", h))
+        self.put(avail + 4 + 2 * QNUM, struct.pack("<H", used_event))
+
+
+def dev_seed(img, nr_queues, features=0, flags=0, target_flags=0, kicks=0xff, regops=(),
+             host=b""):
+    queues = b""
+    for q in range(3):
+        queues += struct.pack("<HBBIII", QNUM, 1, 0, *qaddr(q)) if q < nr_queues else bytes(16)
+    head = struct.pack("<BBBBIQ", flags, len(regops), kicks, target_flags, 0, features) + queues
+    assert len(head) == 64
+    ops = b"".join(struct.pack("<HBBI", *op) for op in regops)
+    return head + ops + struct.pack("<I", len(host)) + host + bytes(img.mem)
+
+
+def eth_frame(payload, src=b"\x06\x00\x00\x00\x00\x01"):
+    return b"\xff" * 6 + src + b"\x88\xb5" + payload
+
+
+def net_tx_simple():
+    img = DevImage()
+    frame = bytes(NET_HDR) + eth_frame(bytes(range(46)))
+    img.put(0x9000, frame)
+    img.publish(1, [img.chain(1, [(0x9000, NET_HDR, False), (0x9000 + NET_HDR, len(frame) - NET_HDR,
+                                                                 False)])])
+    return dev_seed(img, 2, kicks=0x02)
+
+
+def net_tx_indirect_mixed():
+    img = DevImage()
+    frame = bytes(NET_HDR) + eth_frame(b"spoofed" * 8, src=b"\x02\x11\x22\x33\x44\x55")
+    img.put(0x9000, frame)
+    good = img.indirect(1, 0x9800, [(0x9000, 8, False), (0x9008, len(frame) - 8, False)])
+    writable = img.chain(1, [(0x9000, len(frame), False), (BUF, 64, True)])
+    short = img.chain(1, [(0x9000, NET_HDR - 2, False)])
+    img.publish(1, [good, writable, short], used_event=2)
+    return dev_seed(img, 2, features=F_INDIRECT_DESC | F_EVENT_IDX | NET_CSUM | NET_HOST_TSO4,
+                    kicks=0x0a)
+
+
+def net_rx_single():
+    img = DevImage()
+    img.publish(0, [img.chain(0, [(BUF, 1526, True)]), img.chain(0, [(BUF + 0x1000, 1526, True)])])
+    host = b""
+    for n in range(2):
+        frame = bytes(NET_HDR) + eth_frame(bytes([n]) * 60)
+        host += struct.pack("<H", len(frame)) + frame
+    return dev_seed(img, 2, kicks=0x01, host=host)
+
+
+def net_rx_mergeable():
+    img = DevImage()
+    heads = [img.chain(0, [(BUF + 0x400 * n, 256, True)]) for n in range(6)]
+    img.publish(0, heads, used_event=3)
+    frame = bytes(NET_HDR) + eth_frame(bytes(range(256)) * 3)
+    tiny = bytes(NET_HDR) + eth_frame(b"x" * 10)
+    host = struct.pack("<H", len(frame)) + frame + struct.pack("<H", len(tiny)) + tiny
+    host += struct.pack("<H", 4) + b"shrt"  # shorter than the virtio-net header
+    return dev_seed(img, 2, features=NET_MRG_RXBUF | F_EVENT_IDX, kicks=0x05, host=host)
+
+
+def net_rx_refused():
+    img = DevImage()
+    small = img.chain(0, [(BUF, 100, True)])
+    readable = img.chain(0, [(BUF, 16, False), (BUF + 0x1000, 2000, True)])
+    img.publish(0, [small, readable])
+    frame = bytes(NET_HDR) + eth_frame(b"y" * 100)
+    return dev_seed(img, 2, kicks=0x01, host=struct.pack("<H", len(frame)) + frame)
+
+
+def net_limited():
+    img = DevImage()
+    frame = bytes(NET_HDR) + eth_frame(b"z" * 50)
+    img.put(0x9000, frame)
+    txs = [img.chain(1, [(0x9000, len(frame), False)]) for _ in range(3)]
+    img.publish(1, txs)
+    img.publish(0, [img.chain(0, [(BUF + 0x1000 * n, 1526, True)]) for n in range(3)])
+    host = (struct.pack("<H", len(frame)) + frame) * 3
+    return dev_seed(img, 2, flags=DEV_LIMITER, kicks=0xff, host=host)
+
+
+def net_gso_conflict():
+    img = DevImage()
+    img.publish(0, [img.chain(0, [(BUF, 65562, True)])])
+    return dev_seed(img, 2, features=NET_GUEST_TSO4, kicks=0x03)
+
+
+def net_registers():
+    img = DevImage()
+    img.publish(1, [img.chain(1, [(0x9000, 60, False)])])
+    ops = [(0x100, 4, 0, 0), (0x104, 2, 0, 0), (0x10a, 2, 0, 0), (0x100, 1, 1, 0x42),
+           (0x050, 4, 1, 1), (0x060, 4, 0, 0), (0x064, 4, 1, 1), (0x070, 4, 0, 0)]
+    return dev_seed(img, 2, regops=ops, kicks=0)
+
+
+def vs_hdr(op, src_port, dst_port, length=0, buf_alloc=65536, fwd_cnt=0, flags=0,
+           src_cid=VS_GUEST_CID, dst_cid=VS_HOST_CID, typ=VS_STREAM):
+    return struct.pack("<QQIIIHHIII", src_cid, dst_cid, src_port, dst_port, length, typ, op, flags,
+                       buf_alloc, fwd_cnt)
+
+
+def vs_rx_buffers(img, nr, size=VS_HDR + 4096):
+    img.publish(0, [img.chain(0, [(BUF + 0x2000 * n, size, True)]) for n in range(nr)])
+    img.publish(2, [img.chain(2, [(BUF + 0x20000, 8, True)])])
+
+
+class TxPackets:
+    """Packets on the tx queue, each header (+ payload) in the image from 0x9000 on."""
+
+    def __init__(self, img):
+        self.img, self.addr, self.heads = img, 0x9000, []
+
+    def add(self, hdr, payload=b"", split=True):
+        img, a = self.img, self.addr
+        img.put(a, hdr + payload)
+        if payload and split:
+            segs = [(a, VS_HDR, False), (a + VS_HDR, len(payload), False)]
+        else:
+            segs = [(a, len(hdr) + len(payload), False)]
+        self.heads.append(img.chain(1, segs))
+        self.addr += (len(hdr) + len(payload) + 15) & ~15
+
+    def publish(self):
+        self.img.publish(1, self.heads)
+
+
+def vsock_connect_rw():
+    img = DevImage()
+    vs_rx_buffers(img, 6)
+    tx = TxPackets(img)
+    tx.add(vs_hdr(VS_REQUEST, 5000, 1024))
+    tx.add(vs_hdr(VS_RW, 5000, 1024, 100), bytes(range(100)))
+    tx.add(vs_hdr(VS_CREDIT_REQUEST, 5000, 1024))
+    tx.add(vs_hdr(VS_CREDIT_UPDATE, 5000, 1024, fwd_cnt=10))
+    tx.publish()
+    return dev_seed(img, 3, kicks=0x0a, host=b"hello from the host\n" * 8)
+
+
+def vsock_host_connect():
+    img = DevImage()
+    vs_rx_buffers(img, 4)
+    tx = TxPackets(img)
+    tx.add(vs_hdr(VS_RESPONSE, 1234, 1 << 30))
+    tx.add(vs_hdr(VS_RW, 1234, 1 << 30, 5), b"hello", split=False)
+    tx.publish()
+    return dev_seed(img, 3, target_flags=1, kicks=0x09,
+                    host=b"CONNECT 1234\n" + b"payload for the guest")
+
+
+def vsock_malformed():
+    img = DevImage()
+    img.publish(0, [img.chain(0, [(BUF, 16, False), (BUF + 0x1000, 200, True)]),
+                    img.chain(0, [(BUF + 0x2000, 20, True)])])
+    tx = TxPackets(img)
+    tx.add(vs_hdr(VS_REQUEST, 1, 1024)[:30])                       # short header
+    tx.add(vs_hdr(VS_RW, 1, 1024, 5000), b"abc")                    # len past the buffer
+    tx.add(vs_hdr(VS_RW, 1, 1024, 70000))                           # len above 64 KiB
+    tx.add(vs_hdr(VS_REQUEST, 1, 1024, src_cid=7))                  # wrong source cid
+    tx.add(vs_hdr(VS_REQUEST, 1, 1024, dst_cid=3))                  # not to the host
+    tx.add(vs_hdr(VS_REQUEST, 1, 1024, typ=2))                      # SEQPACKET
+    tx.add(vs_hdr(0, 1, 1024))                                      # INVALID op
+    tx.add(vs_hdr(99, 1, 1024))                                     # unknown op
+    tx.add(vs_hdr(VS_RW, 2, 1024, 4), b"data")                      # no connection: RST
+    tx.add(vs_hdr(VS_REQUEST, 3, 9))                                # nobody listening
+    tx.publish()
+    return dev_seed(img, 3, kicks=0x1a)
+
+
+def vsock_shutdown_credit():
+    img = DevImage()
+    vs_rx_buffers(img, 8, size=VS_HDR + 64)
+    tx = TxPackets(img)
+    tx.add(vs_hdr(VS_REQUEST, 6000, 52, buf_alloc=64))
+    tx.add(vs_hdr(VS_RW, 6000, 52, 256), bytes(256))
+    tx.add(vs_hdr(VS_SHUTDOWN, 6000, 52, flags=1))
+    tx.add(vs_hdr(VS_SHUTDOWN, 6000, 52, flags=3))
+    tx.add(vs_hdr(VS_RST, 6000, 52))
+    tx.add(vs_hdr(VS_REQUEST, 6001, 52, buf_alloc=0))
+    tx.add(vs_hdr(VS_REQUEST, 6001, 52))                            # duplicate
+    tx.publish()
+    return dev_seed(img, 3, features=F_EVENT_IDX | F_INDIRECT_DESC, kicks=0xda,
+                    host=bytes(range(256)) * 2)
+
+
+def rng_simple():
+    img = DevImage()
+    img.publish(0, [img.chain(0, [(BUF, 64, True)]), img.chain(0, [(BUF + 0x100, 16, True),
+                                                                    (BUF + 0x200, 48, True)])])
+    return dev_seed(img, 1, kicks=0x01)
+
+
+def rng_limited():
+    img = DevImage()
+    img.publish(0, [img.chain(0, [(BUF + 0x100 * n, 32, True)]) for n in range(4)])
+    return dev_seed(img, 1, flags=DEV_LIMITER, features=F_EVENT_IDX, kicks=0x03)
+
+
+def rng_indirect_big():
+    img = DevImage()
+    head = img.indirect(0, 0x9800, [(BUF, 0x8000, True), (BUF + 0x8000, 0x8000, True),
+                                    (BUF + 0x10000, 0x1000, True)])
+    img.publish(0, [head])
+    return dev_seed(img, 1, features=F_INDIRECT_DESC, kicks=0x01)
+
+
+def rng_odd_chains():
+    img = DevImage()
+    readable = img.chain(0, [(BUF, 16, False), (BUF + 0x100, 16, True)])
+    zero = img.chain(0, [(BUF, 0, True)])
+    past_ram = img.chain(0, [(0x100000 - 8, 64, True)])
+    img.publish(0, [readable, zero, past_ram, 200])
+    return dev_seed(img, 1, kicks=0x01)
+
+
+def rng_raw_features():
+    img = DevImage()
+    img.publish(0, [img.chain(0, [(BUF, 64, True)])])
+    return dev_seed(img, 1, flags=DEV_RAW_FEATURES, features=F_EVENT_IDX, kicks=0x01,
+                    regops=[(0x070, 4, 1, 0xf), (0x050, 4, 1, 0)])
+
+
+CORPORA = {
+    "virtq": (blk_read, blk_write_indirect, blk_flush_get_id, blk_mixed_chain, rng_fill, hostile,
+              avail_jump, register_ops),
+    "net": (net_tx_simple, net_tx_indirect_mixed, net_rx_single, net_rx_mergeable, net_rx_refused,
+            net_limited, net_gso_conflict, net_registers),
+    "vsock": (vsock_connect_rw, vsock_host_connect, vsock_malformed, vsock_shutdown_credit),
+    "rng": (rng_simple, rng_limited, rng_indirect_big, rng_odd_chains, rng_raw_features),
+}
+
+
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__),
-                                                              "corpus", "virtq")
-    os.makedirs(out, exist_ok=True)
-    for fn in (blk_read, blk_write_indirect, blk_flush_get_id, blk_mixed_chain, rng_fill,
-               hostile, avail_jump, register_ops):
-        with open(os.path.join(out, fn.__name__), "wb") as f:
-            f.write(fn())
+    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
+    for target, seeds in CORPORA.items():
+        out = os.path.join(root, target)
+        os.makedirs(out, exist_ok=True)
+        for fn in seeds:
+            with open(os.path.join(out, fn.__name__), "wb") as f:
+                f.write(fn())
 
 
 if __name__ == "__main__":

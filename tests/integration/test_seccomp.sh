@@ -215,4 +215,119 @@ test_bad_filter_file_is_a_startup_error() {
 	assert_eq 153 "$code" "exit code (--seccomp-filter with --no-seccomp)"
 }
 
+# ---- every device at once -----------------------------------------------------
+# A drive, a net interface on a tap in a private network namespace (as
+# test_net.sh does), vsock and entropy all attached under the default filters;
+# each device's guest scenario in turn, one ember per scenario, with the host
+# peers of test_net.sh (net_peer) and test_vsock.sh (vsock_peer).
+
+# all_devices_run NS SCENARIO: one ember inside NS with every device; the guest runs SCENARIO.
+all_devices_run() {
+	local ns=$1 scenario=$2 net_pid="" vsock_pid="" out
+	rm -f "$TMP/v.sock" "$TMP/v.sock_52"
+	: >"$TMP/metrics"
+	start_ember --metrics-path "$TMP/metrics" || return 1
+	configure "console=ttyS0 reboot=k panic=1 ember.test=$scenario" \
+		'{"vcpu_count": 1, "mem_size_mib": 128}'
+	api_ok PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$TMP/disk.img\", \"is_root_device\": true}"
+	api_ok PUT /network-interfaces/eth0 \
+		'{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "06:00:ac:10:00:02"}'
+	api_ok PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$TMP/v.sock\"}"
+	api_ok PUT /entropy '{}'
+	case $scenario in
+	net)
+		ip netns exec "$ns" "$BUILD/tests/integration/net_peer" tap0 ember-guest-frame \
+			ember-host-frame 60 >"$TMP/net-peer" 2>&1 &
+		net_pid=$!
+		wait_for grep -q "peer: ready" "$TMP/net-peer" || fail "$scenario: net_peer not ready"
+		;;
+	vsock)
+		"$BUILD/tests/integration/vsock_peer" listen "$TMP/v.sock_52" "hello from the host" \
+			>"$TMP/vsock-peer" 2>&1 &
+		vsock_pid=$!
+		wait_for grep -q listening "$TMP/vsock-peer" || fail "$scenario: vsock_peer not listening"
+		;;
+	esac
+	api_ok PUT /actions '{"action_type": "InstanceStart"}'
+	api_ok PUT /actions '{"action_type": "FlushMetrics"}'
+	if [ "$scenario" = vsock ]; then
+		local i
+		for i in $(seq 1 600); do
+			grep -q "vsock: listening on port 1234" "$TMP/out" && break
+			sleep 0.1
+		done
+		"$BUILD/tests/integration/vsock_peer" connect "$TMP/v.sock" 1234 "echo me, guest" \
+			>"$TMP/vsock-peer-1234" 2>&1 || fail "$scenario: host connect: $(cat "$TMP/vsock-peer-1234")"
+	fi
+	wait_exit 120 || fail "$scenario: guest did not exit: $(tail -3 "$TMP/out")"
+	[ -z "$net_pid" ] || { kill "$net_pid" 2>/dev/null; wait "$net_pid" 2>/dev/null; }
+	[ -z "$vsock_pid" ] || { kill "$vsock_pid" 2>/dev/null; wait "$vsock_pid" 2>/dev/null; }
+	out=$(cat "$TMP/out")
+	assert_eq 0 "$EXIT_CODE" "$scenario: exit code"
+	assert_not_contains "$(cat "$TMP/err")" "bad syscall" "$scenario: ember stderr"
+	grep -qE 'Sanitizer|runtime error:' "$TMP/err" && fail "$scenario: sanitizer report"
+	# Proof the scenario really drove its device (the device tests check the details).
+	case $scenario in
+	virtio-list)
+		assert_contains "$out" "virtio-blk at " "$scenario: device list"
+		assert_contains "$out" "virtio-net at " "$scenario: device list"
+		assert_contains "$out" "virtio-vsock at " "$scenario: device list"
+		assert_contains "$out" "virtio-rng at " "$scenario: device list"
+		;;
+	blk)
+		assert_contains "$out" 'blk: read "hello-from-host!"' "$scenario: serial output"
+		assert_contains "$out" "blk: write status 0" "$scenario: serial output"
+		assert_contains "$out" "blk: flush status 0" "$scenario: serial output"
+		;;
+	rng) assert_contains "$out" "rng: ok" "$scenario: serial output" ;;
+	net)
+		assert_contains "$out" "net: sent 31 bytes" "$scenario: serial output"
+		assert_contains "$out" 'type 0x88b5 num_buffers 1: "ember-host-frame"' "$scenario: serial output"
+		assert_contains "$(cat "$TMP/net-peer")" "peer: sent" "$scenario: net_peer"
+		;;
+	vsock)
+		assert_contains "$out" 'vsock: host replied "hello from the host"' "$scenario: serial output"
+		assert_contains "$out" 'vsock: echoed "echo me, guest"' "$scenario: serial output"
+		assert_contains "$out" "vsock: done" "$scenario: serial output"
+		;;
+	esac
+	# Flushed by the API call and at exit.
+	if grep -q '"num_faults"' "$TMP/metrics"; then
+		grep -q '"num_faults":[1-9]' "$TMP/metrics" && fail "$scenario: seccomp num_faults not 0"
+		grep -q '"num_faults":0' "$TMP/metrics" || fail "$scenario: no num_faults 0 in the metrics"
+	fi
+	return 0
+}
+
+test_every_device_under_seccomp() {
+	need_root || return
+	need_kvm || return
+	command -v ip >/dev/null || { skip "needs iproute2 (ip)"; return; }
+	[ -c /dev/net/tun ] || { skip "no /dev/net/tun"; return; }
+	local p ns scenario
+	for p in net_peer vsock_peer; do
+		[ -x "$BUILD/tests/integration/$p" ] || { skip "$p not built"; return; }
+	done
+	ns=ember-sc-$$-$RANDOM
+	ip netns add "$ns" || { fail "ip netns add failed"; return; }
+	ip netns exec "$ns" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6;
+		echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6' 2>/dev/null
+	if ip -n "$ns" tuntap add dev tap0 mode tap && ip -n "$ns" link set tap0 up; then
+		# start_ember runs "$EMBER": make that ember inside the namespace.
+		printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$ns" "$BUILD/ember" >"$TMP/ember-in-ns"
+		chmod +x "$TMP/ember-in-ns"
+		EMBER=$TMP/ember-in-ns
+		{ printf 'hello-from-host!'; head -c $((2048 * 512 - 16)) /dev/zero; } >"$TMP/disk.img"
+		for scenario in virtio-list blk rng net vsock; do
+			all_devices_run "$ns" "$scenario" || break
+			stop_ember
+		done
+		stop_ember
+		EMBER=$BUILD/ember
+	else
+		fail "cannot create tap0 in $ns"
+	fi
+	ip netns del "$ns" 2>/dev/null
+}
+
 run_tests "$@"
