@@ -167,6 +167,7 @@ static void rl_arm_timer(struct rate_limiter *rl, uint64_t ms)
 	}
 	rl->timer_active = true;
 	rl->timer_armed_ms = ms;
+	rl->timer_deadline_ns = rl_now(rl) + ms * NSEC_PER_MSEC;
 }
 
 int rate_limiter_init_clock(struct rate_limiter *rl, const struct rate_limiter_config *cfg,
@@ -290,6 +291,77 @@ void rate_limiter_update(struct rate_limiter *rl, const struct rate_limiter_conf
 		bucket_init(&rl->ops, &cfg->ops, now);
 	if (rl->dev)
 		virtio_mmio_unlock(rl->dev);
+}
+
+/* No timer, no expiration pending (setting a timerfd clears its count). */
+static void rl_disarm_timer(struct rate_limiter *rl)
+{
+	struct itimerspec off = {0};
+
+	if (timerfd_settime(rl->timer_fd, 0, &off, NULL) < 0)
+		log_error("rate limiter: cannot stop the refill timer: %s", strerror(errno));
+}
+
+/*
+ * A bucket accrues only while the VM runs: its clock moves on by the paused
+ * time, or to @now when it was (re)set during the pause.
+ */
+static void bucket_unfreeze(struct token_bucket *b, uint64_t paused_at, uint64_t now)
+{
+	if (!b->enabled)
+		return;
+	if (b->last_update_ns >= paused_at)
+		b->last_update_ns = now;
+	else
+		b->last_update_ns += now - paused_at;
+}
+
+static void rl_lock(struct rate_limiter *rl)
+{
+	if (rl->dev)
+		virtio_mmio_lock(rl->dev);
+}
+
+static void rl_unlock(struct rate_limiter *rl)
+{
+	if (rl->dev)
+		virtio_mmio_unlock(rl->dev);
+}
+
+void rate_limiter_pause(struct rate_limiter *rl)
+{
+	uint64_t now = rl_now(rl);
+
+	rl_lock(rl);
+	if (!rl->paused) {
+		rl->paused = true;
+		rl->paused_at_ns = now;
+		rl->timer_left_ns = 0;
+		if (rl->timer_active) {
+			if (rl->timer_deadline_ns > now)
+				rl->timer_left_ns = rl->timer_deadline_ns - now;
+			rl_disarm_timer(rl);
+		}
+	}
+	rl_unlock(rl);
+}
+
+void rate_limiter_resume(struct rate_limiter *rl)
+{
+	uint64_t now = rl_now(rl);
+
+	rl_lock(rl);
+	if (rl->paused) {
+		rl->paused = false;
+		if (now < rl->paused_at_ns)
+			now = rl->paused_at_ns;
+		bucket_unfreeze(&rl->bandwidth, rl->paused_at_ns, now);
+		bucket_unfreeze(&rl->ops, rl->paused_at_ns, now);
+		/* Still blocked: the rest of the wait, rounded up to whole ms. */
+		if (rl->timer_active)
+			rl_arm_timer(rl, (rl->timer_left_ns + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC);
+	}
+	rl_unlock(rl);
 }
 
 /* The refill timer fired: unblock, then let the device retry what it left on its queue. */

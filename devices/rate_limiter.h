@@ -64,6 +64,12 @@ struct rate_limiter {
 	int timer_fd;
 	bool timer_active;	 /* blocked until the timer fires */
 	uint64_t timer_armed_ms; /* length of the last arming, for logs and tests */
+	uint64_t timer_deadline_ns; /* clock time the armed timer fires */
+
+	/* Frozen while the VM is paused, see rate_limiter_pause(). */
+	bool paused;
+	uint64_t paused_at_ns;
+	uint64_t timer_left_ns; /* of a blocked limiter's wait, at pause time */
 
 	rate_limiter_clock_fn clock;
 	void *clock_ctx;
@@ -117,6 +123,16 @@ int rate_limiter_timer_event(struct rate_limiter *rl);
  * hold it.
  */
 void rate_limiter_update(struct rate_limiter *rl, const struct rate_limiter_config *cfg);
+
+/*
+ * Freeze the limiter while the VM is paused: no tokens accrue and its timer
+ * is stopped, remembering how much of the wait is left. Resume shifts the
+ * buckets' clock by the paused time and, if the limiter was blocked, re-arms
+ * the timer for the rest of the wait (at least 1 ms). Both take the device
+ * lock when attached: do not hold it. Pausing or resuming twice is harmless.
+ */
+void rate_limiter_pause(struct rate_limiter *rl);
+void rate_limiter_resume(struct rate_limiter *rl);
 
 /*
  * Make the limiter resume queue @queue of @dev: its timerfd goes on @loop

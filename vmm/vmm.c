@@ -370,6 +370,9 @@ static int vmm_finish_start(struct vmm *vmm, int ret, bool paused, char *err, si
 {
 	if (!ret) {
 		vmm_stdin_attach(vmm);
+		/* A restored VM waits for resume with its devices quiesced too. */
+		if (paused)
+			vmm_devices_pause(&vmm->devices);
 		ret = paused ? vcpu_group_start_paused(&vmm->vcpus) : vcpu_group_start(&vmm->vcpus);
 		if (ret)
 			err_set(err, errlen, 0, "Cannot start vCPU threads: %s", strerror(-ret));
@@ -465,6 +468,8 @@ static int vmm_pause(void *ctx, char *err, size_t errlen)
 	(void)err;
 	(void)errlen;
 	vcpu_group_pause(&vmm->vcpus);
+	/* Only now: a vCPU still in KVM_RUN could notify a queue. */
+	vmm_devices_pause(&vmm->devices);
 	return 0;
 }
 
@@ -474,6 +479,8 @@ static int vmm_resume(void *ctx, char *err, size_t errlen)
 
 	(void)err;
 	(void)errlen;
+	/* The devices catch up on what arrived while paused before the guest looks. */
+	vmm_devices_resume(&vmm->devices);
 	vcpu_group_resume(&vmm->vcpus);
 	return 0;
 }

@@ -342,6 +342,35 @@ void vmm_devices_teardown(struct vmm_devices *d)
 		device_destroy(&d->devs[--d->nr]);
 }
 
+/* ---- pause ----------------------------------------------------------------- */
+
+void vmm_devices_pause(struct vmm_devices *d)
+{
+	for (unsigned int i = 0; i < d->nr; i++) {
+		struct vmm_device *v = &d->devs[i];
+
+		if (v->mmio)
+			virtio_mmio_pause(v->mmio);
+		for (unsigned int l = 0; l < VMM_DEVICE_MAX_LIMITERS; l++)
+			if (v->limiters[l])
+				rate_limiter_pause(v->limiters[l]);
+	}
+}
+
+void vmm_devices_resume(struct vmm_devices *d)
+{
+	for (unsigned int i = 0; i < d->nr; i++) {
+		struct vmm_device *v = &d->devs[i];
+
+		/* The limiters first: resuming the device retries what they held back. */
+		for (unsigned int l = 0; l < VMM_DEVICE_MAX_LIMITERS; l++)
+			if (v->limiters[l])
+				rate_limiter_resume(v->limiters[l]);
+		if (v->mmio)
+			virtio_mmio_resume(v->mmio);
+	}
+}
+
 /* ---- PATCH ----------------------------------------------------------------- */
 
 static struct vmm_device *device_find(struct vmm_devices *d, enum vmm_device_type type,

@@ -84,6 +84,14 @@ int vmm_devices_cmdline(const struct vmm_devices *d, const struct vm_config *cfg
 void vmm_devices_teardown(struct vmm_devices *d);
 
 /*
+ * Quiesce every device and freeze its rate limiters while the VM is paused
+ * (virtio_mmio_pause(), rate_limiter_pause()), and undo it. VMM thread, with
+ * the vCPUs parked: pause after parking them, resume before they run.
+ */
+void vmm_devices_pause(struct vmm_devices *d);
+void vmm_devices_resume(struct vmm_devices *d);
+
+/*
  * PATCH /drives: a new backing file (config interrupt to the guest), then
  * the limiter update. PATCH /network-interfaces: the rx/tx limiter updates.
  * 0 or -errno with @err filled (-ENODEV: no such device).

@@ -66,6 +66,9 @@ void virtio_mmio_log_guest_error(struct virtio_mmio_dev *dev, const char *fmt, .
 static void raise_irq(struct virtio_mmio_dev *dev, uint32_t bits)
 {
 	dev->interrupt_status |= bits;
+	/* The status is state (snapshots keep it); the injection waits for resume. */
+	if (dev->paused)
+		return;
 	metric_inc(&g_metrics.virtio.interrupts);
 	/* Only fails when the counter would overflow: an interrupt is pending anyway. */
 	if (eventfd_write(dev->irq_fd, 1) < 0 && errno != EAGAIN)
@@ -105,13 +108,67 @@ void virtio_mmio_signal_used(struct virtio_mmio_dev *dev, unsigned int q)
 		raise_irq(dev, VIRTIO_MMIO_INT_VRING);
 }
 
-int virtio_mmio_complete(struct virtio_mmio_dev *dev, unsigned int q, uint16_t head, uint32_t len)
+/*
+ * Hold a completion back while paused. Each head is out at most once per
+ * queue, so a queue never holds back more than its size; anything beyond
+ * (or no memory) goes to the ring at once rather than being lost.
+ */
+static bool defer_completion(struct virtio_mmio_dev *dev, unsigned int q, uint16_t head,
+			     uint32_t len)
+{
+	unsigned int limit = 0;
+
+	for (unsigned int i = 0; i < dev->ops->num_queues; i++)
+		limit += dev->queues[i].size;
+	if (dev->nr_deferred >= limit)
+		return false;
+	if (dev->nr_deferred == dev->deferred_cap) {
+		unsigned int cap = dev->deferred_cap ? dev->deferred_cap * 2 : 16;
+		struct virtio_mmio_used *d = reallocarray(dev->deferred, cap, sizeof(*d));
+
+		if (!d)
+			return false;
+		dev->deferred = d;
+		dev->deferred_cap = cap;
+	}
+	dev->deferred[dev->nr_deferred++] =
+	    (struct virtio_mmio_used){.queue = (uint16_t)q, .head = head, .len = len};
+	return true;
+}
+
+static int push_used(struct virtio_mmio_dev *dev, unsigned int q, uint16_t head, uint32_t len)
 {
 	int ret = virtq_push_used(&dev->queues[q], dev->mem, head, len);
 
 	if (ret)
 		virtio_mmio_set_needs_reset(dev, "used ring outside guest RAM");
 	return ret;
+}
+
+int virtio_mmio_complete(struct virtio_mmio_dev *dev, unsigned int q, uint16_t head, uint32_t len)
+{
+	if (dev->paused && defer_completion(dev, q, head, len))
+		return 0;
+	return push_used(dev, q, head, len);
+}
+
+/* Publish the completions held back while paused, in order, and signal their queues. */
+static void flush_deferred(struct virtio_mmio_dev *dev)
+{
+	uint32_t touched = 0;
+	unsigned int i;
+
+	for (i = 0; i < dev->nr_deferred; i++) {
+		const struct virtio_mmio_used *u = &dev->deferred[i];
+
+		if (push_used(dev, u->queue, u->head, u->len))
+			break;
+		touched |= 1U << u->queue;
+	}
+	dev->nr_deferred = 0;
+	for (unsigned int q = 0; q < dev->ops->num_queues; q++)
+		if (touched & (1U << q))
+			virtio_mmio_signal_used(dev, q);
 }
 
 int virtio_mmio_next_chain(struct virtio_mmio_dev *dev, unsigned int q, struct virtq_chain *chain)
@@ -123,6 +180,9 @@ int virtio_mmio_next_chain(struct virtio_mmio_dev *dev, unsigned int q, struct v
 		uint16_t head;
 		int ret;
 
+		/* Paused: hand out nothing (and no yield either: resume kicks every queue). */
+		if (dev->paused)
+			return 0;
 		if (!dev->chain_budget) {
 			/* Yield to the rest of the loop; this eventfd brings us back. */
 			eventfd_write(dev->notify_fds[q], 1);
@@ -162,6 +222,8 @@ static void mmio_reset(struct virtio_mmio_dev *dev)
 	dev->driver_features_high = false;
 	dev->device_features_sel = dev->driver_features_sel = dev->queue_sel = 0;
 	dev->interrupt_status = 0;
+	/* Held-back completions belong to the rings the driver just dropped. */
+	dev->nr_deferred = 0;
 	/* ConfigGeneration stays: it must never repeat a value the driver saw. */
 	for (unsigned int q = 0; q < dev->ops->num_queues; q++)
 		virtq_init(&dev->queues[q], dev->ops->queue_max_size);
@@ -631,18 +693,53 @@ void virtio_mmio_destroy(struct virtio_mmio_dev *dev)
 	if (dev->irq_fd >= 0)
 		close(dev->irq_fd);
 	pthread_mutex_destroy(&dev->lock);
+	free(dev->deferred);
 	free(dev);
 }
 
 void virtio_mmio_kick(struct virtio_mmio_dev *dev, unsigned int q)
 {
 	pthread_mutex_lock(&dev->lock);
-	if (queue_live(dev, q)) {
+	/* Paused: virtio_mmio_resume() kicks every queue. */
+	if (!dev->paused && queue_live(dev, q)) {
 		metric_inc(&g_metrics.virtio.queue_notifies);
 		dev->chain_budget = VIRTIO_MMIO_CHAIN_BUDGET;
 		dev->ops->process_queue(dev, q);
 	}
 	pthread_mutex_unlock(&dev->lock);
+}
+
+void virtio_mmio_pause(struct virtio_mmio_dev *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	dev->paused = true;
+	pthread_mutex_unlock(&dev->lock);
+}
+
+void virtio_mmio_resume(struct virtio_mmio_dev *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	if (!dev->paused) {
+		pthread_mutex_unlock(&dev->lock);
+		return;
+	}
+	flush_deferred(dev);
+	dev->paused = false;
+	/*
+	 * One injection for everything raised while paused; also when the
+	 * status came from a snapshot: a spare interrupt is harmless (the
+	 * driver reads the status), a lost one hangs the driver.
+	 */
+	if (dev->interrupt_status)
+		raise_irq(dev, 0);
+	pthread_mutex_unlock(&dev->lock);
+	for (unsigned int q = 0; q < dev->ops->num_queues; q++)
+		virtio_mmio_kick(dev, q);
+}
+
+bool virtio_mmio_is_paused(const struct virtio_mmio_dev *dev)
+{
+	return dev->paused;
 }
 
 static void notify_event(void *opaque, uint32_t events)
@@ -765,6 +862,8 @@ int virtio_mmio_save(struct virtio_mmio_dev *dev, struct vmstate_writer *w)
 	if (!ret)
 		ret = dw.err;
 	if (!ret) {
+		/* The memory file is written after this: the rings must be complete. */
+		flush_deferred(dev);
 		mmio_save_transport(dev, w);
 		vmstate_put_blob(w, dw.buf, dw.len);
 	}
@@ -818,6 +917,7 @@ static int mmio_restore_transport(struct virtio_mmio_dev *dev, struct vmstate_re
 	dev->interrupt_status = s.interrupt_status;
 	dev->config_generation = s.config_generation;
 	dev->activated = s.activated;
+	dev->nr_deferred = 0;
 	return 0;
 }
 

@@ -48,6 +48,13 @@ struct virtio_mmio_notify {
 	unsigned int queue;
 };
 
+/* A used-ring entry held back while the device is paused. */
+struct virtio_mmio_used {
+	uint16_t queue;
+	uint16_t head;
+	uint32_t len;
+};
+
 struct virtio_mmio_dev {
 	pthread_mutex_t lock;
 	const struct virtio_device_ops *ops;
@@ -73,6 +80,11 @@ struct virtio_mmio_dev {
 	struct event_loop *loop; /* set while attached */
 
 	unsigned int chain_budget; /* chains left in this pass, see virtio_mmio_kick() */
+
+	/* Quiesced while the VM is paused, see virtio_mmio_pause(). */
+	bool paused;
+	struct virtio_mmio_used *deferred; /* completions held back while paused */
+	unsigned int nr_deferred, deferred_cap;
 
 	/* Log rate limit for guest-caused errors. */
 	uint64_t log_window;
@@ -116,12 +128,31 @@ int virtio_mmio_cmdline_arg(uint64_t base, uint32_t gsi, char *buf, size_t len);
  */
 void virtio_mmio_kick(struct virtio_mmio_dev *dev, unsigned int q);
 
+/*
+ * Quiesce the device while the VM is paused (VMM thread, vCPUs parked).
+ * While paused no queue is processed (a kick, whatever its source, does
+ * nothing, so backends leave their data in the tap, the socket, the
+ * limiter), completions the backend still makes (io_uring requests that were
+ * in flight) are held back instead of reaching the used ring, and interrupts
+ * are not injected. Pausing twice is harmless.
+ */
+void virtio_mmio_pause(struct virtio_mmio_dev *dev);
+/*
+ * Undo virtio_mmio_pause(): publish the held-back completions, inject the
+ * interrupt the driver has not seen yet (interrupt status set), then process
+ * every live queue, so what arrived while paused (frames, socket data,
+ * notifications) is picked up now. VMM thread; do not hold the device lock.
+ */
+void virtio_mmio_resume(struct virtio_mmio_dev *dev);
+bool virtio_mmio_is_paused(const struct virtio_mmio_dev *dev);
+
 struct vmstate_writer;
 struct vmstate_reader;
 
 /*
- * Snapshots, on the VMM thread with the vCPUs paused. Save: the registers,
- * every queue, then ops->save (which first completes in-flight backend I/O).
+ * Snapshots, on the VMM thread with the vCPUs paused. Save: ops->save (which
+ * first completes in-flight backend I/O), the completions held back by a
+ * pause go to the used rings, then the registers and every queue.
  * Restore: into a device created from the same configuration (same type,
  * base, GSI and queue sizes, offering every feature the driver took; -EINVAL
  * otherwise), then ops->restore and, if the device was activated,
@@ -170,7 +201,11 @@ static inline bool virtio_mmio_has_feature(const struct virtio_mmio_dev *dev, un
  * hold the VMM thread.
  */
 int virtio_mmio_next_chain(struct virtio_mmio_dev *dev, unsigned int q, struct virtq_chain *chain);
-/* Return a chain to the driver with @len bytes written. 0 or -EFAULT. */
+/*
+ * Return a chain to the driver with @len bytes written. 0 or -EFAULT. While
+ * the device is paused the entry is held back until resume (or a snapshot,
+ * which publishes it first).
+ */
 int virtio_mmio_complete(struct virtio_mmio_dev *dev, unsigned int q, uint16_t head, uint32_t len);
 /* After completing a batch: interrupt the driver unless it suppressed it. */
 void virtio_mmio_signal_used(struct virtio_mmio_dev *dev, unsigned int q);

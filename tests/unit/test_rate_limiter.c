@@ -388,6 +388,116 @@ static void test_blocked_arms_timer(void **state)
 	rate_limiter_destroy(&rl);
 }
 
+/* ---- pause -------------------------------------------------------------------------- */
+
+static void test_pause_accrues_nothing(void **state)
+{
+	struct fake_clock clk = {T0};
+	struct rate_limiter_config cfg = ops_cfg(10, 0, 1000); /* 1 token per 100 ms */
+	struct rate_limiter rl;
+
+	(void)state;
+	assert_int_equal(rate_limiter_init_clock(&rl, &cfg, fake_now, &clk), 0);
+	assert_true(rate_limiter_consume(&rl, 0, 10));
+	/* 300 ms running, 5 s paused (twice paused: harmless), 200 ms running: 5 tokens. */
+	clk.ns += 300 * MS;
+	rate_limiter_pause(&rl);
+	assert_true(rl.paused);
+	clk.ns += 2500 * MS;
+	rate_limiter_pause(&rl);
+	clk.ns += 2500 * MS;
+	rate_limiter_resume(&rl);
+	assert_false(rl.paused);
+	rate_limiter_resume(&rl);
+	clk.ns += 200 * MS;
+	for (int i = 0; i < 5; i++)
+		assert_true(rate_limiter_consume(&rl, 0, 1));
+	assert_false(rate_limiter_consume(&rl, 0, 1));
+	assert_int_equal(rl.ops.budget, 0);
+	rate_limiter_destroy(&rl);
+}
+
+static void test_pause_update_during_pause(void **state)
+{
+	struct fake_clock clk = {T0};
+	struct rate_limiter_config cfg = ops_cfg(10, 0, 1000);
+	struct rate_limiter rl;
+
+	(void)state;
+	assert_int_equal(rate_limiter_init_clock(&rl, &cfg, fake_now, &clk), 0);
+	rate_limiter_pause(&rl);
+	clk.ns += 1000 * MS;
+	/* A bucket set while paused starts accruing at resume, not at the PATCH. */
+	rate_limiter_update(&rl, &cfg);
+	assert_true(rate_limiter_consume(&rl, 0, 10));
+	clk.ns += 3000 * MS;
+	rate_limiter_resume(&rl);
+	assert_int_equal(rl.ops.last_update_ns, clk.ns);
+	clk.ns += 100 * MS;
+	assert_true(rate_limiter_consume(&rl, 0, 1));
+	assert_false(rate_limiter_consume(&rl, 0, 1));
+	rate_limiter_destroy(&rl);
+}
+
+static void test_pause_stops_and_rearms_timer(void **state)
+{
+	struct fake_clock clk = {T0};
+	struct rate_limiter_config cfg = ops_cfg(1, 0, 1000);
+	struct rate_limiter rl;
+	uint64_t left;
+
+	(void)state;
+	assert_int_equal(rate_limiter_init_clock(&rl, &cfg, fake_now, &clk), 0);
+	assert_true(rate_limiter_consume(&rl, 0, 1));
+	assert_false(rate_limiter_consume(&rl, 0, 1));
+	assert_true(rate_limiter_is_blocked(&rl));
+	assert_true(timer_left_ms(&rl) > 0);
+
+	/* 40 ms into the 100 ms wait: the timer stops, the limiter stays blocked. */
+	clk.ns += 40 * MS;
+	rate_limiter_pause(&rl);
+	assert_int_equal(timer_left_ms(&rl), 0);
+	assert_true(rate_limiter_is_blocked(&rl));
+	assert_int_equal(rate_limiter_timer_event(&rl), -EAGAIN);
+	clk.ns += 10000 * MS;
+	assert_false(rate_limiter_consume(&rl, 0, 1));
+
+	/* Resume: the remaining 60 ms of the wait, on the real timer. */
+	rate_limiter_resume(&rl);
+	assert_true(rate_limiter_is_blocked(&rl));
+	assert_int_equal(rl.timer_armed_ms, 60);
+	left = timer_left_ms(&rl);
+	assert_true(left > 0 && left <= 60);
+	wait_timer(&rl);
+	/* 40 ms of running time since the last refill: 10 s of pause banked nothing. */
+	assert_false(rate_limiter_consume(&rl, 0, 1));
+	expire_timer_now(&rl);
+	clk.ns += 960 * MS;
+	assert_true(rate_limiter_consume(&rl, 0, 1));
+	rate_limiter_destroy(&rl);
+}
+
+static void test_pause_after_timer_expired(void **state)
+{
+	struct fake_clock clk = {T0};
+	struct rate_limiter_config cfg = ops_cfg(1, 0, 1000);
+	struct rate_limiter rl;
+
+	(void)state;
+	assert_int_equal(rate_limiter_init_clock(&rl, &cfg, fake_now, &clk), 0);
+	assert_true(rate_limiter_consume(&rl, 0, 1));
+	assert_false(rate_limiter_consume(&rl, 0, 1));
+	/* The timer fired but the loop has not handled it yet when the VM pauses. */
+	clk.ns += 150 * MS;
+	rate_limiter_pause(&rl);
+	assert_int_equal(rate_limiter_timer_event(&rl), -EAGAIN);
+	rate_limiter_resume(&rl);
+	/* It fires again right after resume (1 ms), so the queue is retried. */
+	assert_int_equal(rl.timer_armed_ms, 1);
+	wait_timer(&rl);
+	rate_limiter_destroy(&rl);
+}
+
 static void test_overconsumption(void **state)
 {
 	struct fake_clock clk = {T0};
@@ -722,6 +832,10 @@ int main(void)
 	    cmocka_unit_test(test_both_buckets_required),
 	    cmocka_unit_test(test_ops_put_back_into_burst),
 	    cmocka_unit_test(test_blocked_arms_timer),
+	    cmocka_unit_test(test_pause_accrues_nothing),
+	    cmocka_unit_test(test_pause_update_during_pause),
+	    cmocka_unit_test(test_pause_stops_and_rearms_timer),
+	    cmocka_unit_test(test_pause_after_timer_expired),
 	    cmocka_unit_test(test_overconsumption),
 	    cmocka_unit_test(test_update_semantics),
 	    cmocka_unit_test(test_update_enables_later),

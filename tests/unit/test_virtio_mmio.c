@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "virtio/virtio_mmio.h"
 #include "virtio/virtq_driver.h"
+#include "vmstate.h"
 
 #define RAM_SIZE    (4 * MIB)
 #define BASE	    LAYOUT_VIRTIO_START
@@ -594,6 +595,153 @@ static void test_endless_ring_yields(void **state)
 	assert_true(fired(notify));
 }
 
+/* ---- pause ------------------------------------------------------------------------- */
+
+static void test_paused_hands_out_nothing(void **state)
+{
+	struct test_dev *td = *state;
+	int irq = virtio_mmio_irq_fd(td->dev);
+	struct event_loop loop;
+	uint32_t id, len;
+
+	assert_int_equal(event_loop_init(&loop), 0);
+	assert_int_equal(virtio_mmio_attach(td->dev, &loop), 0);
+	bring_up(td, VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	virtio_mmio_pause(td->dev);
+	assert_true(virtio_mmio_is_paused(td->dev));
+
+	/* A buffer and its notification arrive: the loop takes the event, nothing runs. */
+	virtq_driver_set_desc(&td->drv[0], 2, BUF, 48, VRING_DESC_F_WRITE, 0);
+	virtq_driver_publish(&td->drv[0], 2);
+	wr(td, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(event_loop_run_once(&loop, 1000), 1);
+	assert_int_equal(event_loop_run_once(&loop, 0), 0); /* no yield loop either */
+	virtio_mmio_kick(td->dev, 0);			    /* e.g. a tap frame or a limiter */
+	assert_int_equal(td->processed[0], 0);
+	/* A device that looks anyway gets no chain. */
+	virtio_mmio_lock(td->dev);
+	assert_int_equal(virtio_mmio_next_chain(td->dev, 0, &td->dev->chain), 0);
+	virtio_mmio_unlock(td->dev);
+	/* A config change is recorded but not injected. */
+	virtio_mmio_config_changed(td->dev);
+	assert_false(fired(irq));
+	assert_int_equal(rd(td, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(virtq_driver_used_idx(&td->drv[0]), 0);
+	assert_int_equal(g_metrics.virtio.queue_notifies, 0);
+	assert_int_equal(g_metrics.virtio.interrupts, 0);
+
+	/* Resume processes every queue and injects one interrupt. */
+	virtio_mmio_resume(td->dev);
+	assert_false(virtio_mmio_is_paused(td->dev));
+	assert_int_equal(td->processed[0], 1);
+	assert_int_equal(td->processed[1], 1);
+	assert_int_equal(virtq_driver_get_used(&td->drv[0], &id, &len), 1);
+	assert_int_equal(id, 2);
+	assert_int_equal(len, 48);
+	assert_true(fired(irq));
+	assert_false(fired(irq));
+	assert_int_equal(rd(td, VIRTIO_MMIO_INTERRUPT_STATUS),
+			 VIRTIO_MMIO_INT_CONFIG | VIRTIO_MMIO_INT_VRING);
+	/* A second resume does nothing. */
+	virtio_mmio_resume(td->dev);
+	assert_int_equal(td->processed[0], 1);
+	assert_false(fired(irq));
+	virtio_mmio_detach(td->dev);
+	event_loop_destroy(&loop);
+}
+
+/* Take one chain from queue 0 as a backend starting async I/O would. */
+static uint16_t take_chain(struct test_dev *td, uint16_t head, uint32_t len)
+{
+	virtq_driver_set_desc(&td->drv[0], head, BUF + head * 0x100ULL, len, VRING_DESC_F_WRITE,
+			      0);
+	virtq_driver_publish(&td->drv[0], head);
+	virtio_mmio_lock(td->dev);
+	td->dev->chain_budget = VIRTIO_MMIO_CHAIN_BUDGET;
+	assert_int_equal(virtio_mmio_next_chain(td->dev, 0, &td->dev->chain), 1);
+	virtio_mmio_unlock(td->dev);
+	assert_int_equal(td->dev->chain.head, head);
+	return head;
+}
+
+static void test_paused_completion_held_back(void **state)
+{
+	struct test_dev *td = *state;
+	int irq = virtio_mmio_irq_fd(td->dev);
+	uint32_t id, len;
+
+	bring_up(td, VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	take_chain(td, 4, 32);
+	take_chain(td, 7, 64);
+	virtio_mmio_pause(td->dev);
+	/* The I/O finishes while paused: the used ring and the guest see nothing yet. */
+	virtio_mmio_lock(td->dev);
+	assert_int_equal(virtio_mmio_complete(td->dev, 0, 7, 11), 0);
+	assert_int_equal(virtio_mmio_complete(td->dev, 0, 4, 22), 0);
+	virtio_mmio_signal_used(td->dev, 0);
+	virtio_mmio_unlock(td->dev);
+	assert_int_equal(virtq_driver_used_idx(&td->drv[0]), 0);
+	assert_int_equal(rd(td, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	assert_false(fired(irq));
+
+	virtio_mmio_resume(td->dev);
+	assert_int_equal(virtq_driver_get_used(&td->drv[0], &id, &len), 1);
+	assert_int_equal(id, 7);
+	assert_int_equal(len, 11);
+	assert_int_equal(virtq_driver_get_used(&td->drv[0], &id, &len), 1);
+	assert_int_equal(id, 4);
+	assert_int_equal(len, 22);
+	assert_int_equal(virtq_driver_get_used(&td->drv[0], &id, &len), 0);
+	assert_int_equal(rd(td, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	assert_true(fired(irq));
+}
+
+static void test_paused_save_publishes_held_back(void **state)
+{
+	struct test_dev *td = *state;
+	int irq = virtio_mmio_irq_fd(td->dev);
+	struct vmstate_writer w;
+	uint32_t id, len;
+
+	bring_up(td, VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	take_chain(td, 3, 16);
+	virtio_mmio_pause(td->dev);
+	virtio_mmio_lock(td->dev);
+	assert_int_equal(virtio_mmio_complete(td->dev, 0, 3, 9), 0);
+	virtio_mmio_unlock(td->dev);
+	/* The memory file follows the device state: the ring must be complete by then. */
+	vmstate_writer_init_raw(&w);
+	assert_int_equal(virtio_mmio_save(td->dev, &w), 0);
+	assert_int_equal(w.err, 0);
+	vmstate_writer_free(&w);
+	assert_int_equal(virtq_driver_get_used(&td->drv[0], &id, &len), 1);
+	assert_int_equal(id, 3);
+	assert_int_equal(len, 9);
+	/* Saved as pending in the interrupt status, injected only at resume. */
+	assert_int_equal(rd(td, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	assert_false(fired(irq));
+	virtio_mmio_resume(td->dev);
+	assert_true(fired(irq));
+	assert_int_equal(virtq_driver_used_idx(&td->drv[0]), 1);
+}
+
+static void test_paused_reset_drops_held_back(void **state)
+{
+	struct test_dev *td = *state;
+
+	bring_up(td, VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	take_chain(td, 1, 16);
+	virtio_mmio_pause(td->dev);
+	virtio_mmio_lock(td->dev);
+	assert_int_equal(virtio_mmio_complete(td->dev, 0, 1, 5), 0);
+	virtio_mmio_unlock(td->dev);
+	/* The driver resets: the completion belongs to rings that no longer exist. */
+	wr(td, VIRTIO_MMIO_STATUS, 0);
+	virtio_mmio_resume(td->dev);
+	assert_int_equal(virtq_driver_used_idx(&td->drv[0]), 0);
+	assert_int_equal(td->dev->nr_deferred, 0);
+}
+
 /* ---- config space and access widths ---------------------------------------------- */
 
 static void test_config_space(void **state)
@@ -726,6 +874,10 @@ int main(void)
 	    T(test_malformed_chain_skipped),
 	    T(test_ring_corruption_needs_reset),
 	    T(test_endless_ring_yields),
+	    T(test_paused_hands_out_nothing),
+	    T(test_paused_completion_held_back),
+	    T(test_paused_save_publishes_held_back),
+	    T(test_paused_reset_drops_held_back),
 	    T(test_config_space),
 	    T(test_wrong_width_access),
 	    T(test_config_generation),
