@@ -78,7 +78,7 @@ deps:
 	    cmocka) missing="$$missing $(DEB_cmocka)";; \
 	    libcurl) missing="$$missing $(DEB_libcurl)";; esac; \
 	done; \
-	for t in gcc:gcc make:make pkg-config:pkg-config curl:curl node:nodejs npm:npm ip:iproute2; do \
+	for t in gcc:gcc make:make pkg-config:pkg-config curl:curl node:nodejs npm:npm ip:iproute2 python3:python3; do \
 	  command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \

@@ -137,4 +137,36 @@ test_paused_limiter_banks_no_tokens() {
 }
 
 trap drop_ns EXIT
+# A host connection made while the VM is paused, for longer than vsock's 2 s
+# connect timeout, is answered once the VM resumes; the paused VMM does not spin.
+test_vsock_connect_during_pause() {
+	need_kvm || return
+	local peer=$BUILD/tests/integration/vsock_peer lpid t0 t1
+	[ -x "$peer" ] || { skip "$peer not built"; return; }
+	"$peer" listen "$TMP/v.sock_52" "hello" >"$TMP/p52" 2>&1 &
+	lpid=$!
+	wait_for grep -q listening "$TMP/p52" || { fail "host listener: $(cat "$TMP/p52")"; return; }
+	start_ember || return
+	api_ok PUT /boot-source "{\"kernel_image_path\": \"$GUEST_ELF\", \"boot_args\": \"console=ttyS0 ember.test=vsock\"}"
+	api_ok PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$TMP/v.sock\"}"
+	api_ok PUT /actions '{"action_type": "InstanceStart"}'
+	local i
+	for i in $(seq 1 300); do grep -q "vsock: listening on port 1234" "$TMP/out" && break; sleep 0.1; done
+	grep -q "vsock: listening on port 1234" "$TMP/out" || { fail "guest never listened"; return; }
+	wait $lpid
+	api_ok PATCH /vm '{"state": "Paused"}'
+	"$peer" connect "$TMP/v.sock" 1234 "while paused" >"$TMP/peer" 2>&1 &
+	sleep 0.3
+	t0=$(awk '{print $14 + $15}' "/proc/$EMBER_PID/stat")
+	sleep 3
+	t1=$(awk '{print $14 + $15}' "/proc/$EMBER_PID/stat")
+	# Clock ticks (10 ms) of CPU over 3 s: a spinning loop would use ~300.
+	[ $((t1 - t0)) -le 20 ] || fail "ember used $((t1 - t0)) ticks of CPU while paused"
+	assert_not_contains "$(cat "$TMP/out")" "vsock: accepted" "guest output while paused"
+	api_ok PATCH /vm '{"state": "Resumed"}'
+	wait_exit 60 || fail "guest did not finish"
+	assert_contains "$(cat "$TMP/peer")" "echo: while paused" "host client output"
+	assert_contains "$(cat "$TMP/out")" 'vsock: echoed "while paused"' "guest output"
+}
+
 run_tests "$@"
