@@ -494,8 +494,10 @@ int main(int argc, char **argv)
 	code = ember_load_seccomp(&e, &cli);
 	if (code)
 		return code;
-	if (ember_setup(&e, &cli)) {
-		log_error("Cannot set up the VMM: %s", strerror(errno));
+	code = ember_setup(&e, &cli);
+	if (code) {
+		/* The process ends here: nothing set up so far outlives it. */
+		log_error("Cannot set up the VMM: %s", strerror(-code));
 		return EXIT_GENERIC;
 	}
 	if (!cli.no_api && ember_start_api(&e, &cli)) {
