@@ -8,27 +8,34 @@
 
 struct event_handler {
 	int fd;
-	event_cb cb;
+	event_cb cb; /* NULL once deleted */
 	void *opaque;
 	struct event_handler *next;
 };
 
+static void free_list(struct event_handler *h)
+{
+	struct event_handler *next;
+
+	for (; h; h = next) {
+		next = h->next;
+		free(h);
+	}
+}
+
 int event_loop_init(struct event_loop *loop)
 {
-	loop->handlers = NULL;
+	loop->handlers = loop->deleted = NULL;
+	loop->dispatching = false;
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	return loop->epfd < 0 ? -errno : 0;
 }
 
 void event_loop_destroy(struct event_loop *loop)
 {
-	struct event_handler *h = loop->handlers, *next;
-
-	for (; h; h = next) {
-		next = h->next;
-		free(h);
-	}
-	loop->handlers = NULL;
+	free_list(loop->handlers);
+	free_list(loop->deleted);
+	loop->handlers = loop->deleted = NULL;
 	if (loop->epfd >= 0)
 		close(loop->epfd);
 	loop->epfd = -1;
@@ -67,11 +74,13 @@ int event_loop_del(struct event_loop *loop, int fd)
 			continue;
 		epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
 		*pp = h->next;
-		/*
-		 * Callbacks of the current batch may still reference @h; they are
-		 * only ever deleted from their own callback, which returns at once.
-		 */
-		free(h);
+		h->cb = NULL;
+		if (loop->dispatching) {
+			h->next = loop->deleted;
+			loop->deleted = h;
+		} else {
+			free(h);
+		}
 		return 0;
 	}
 	return -ENOENT;
@@ -84,10 +93,15 @@ int event_loop_run_once(struct event_loop *loop, int timeout_ms)
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
+	loop->dispatching = true;
 	for (int i = 0; i < n; i++) {
 		struct event_handler *h = evs[i].data.ptr;
 
-		h->cb(h->opaque, evs[i].events);
+		if (h->cb)
+			h->cb(h->opaque, evs[i].events);
 	}
+	loop->dispatching = false;
+	free_list(loop->deleted);
+	loop->deleted = NULL;
 	return n;
 }

@@ -95,12 +95,54 @@ static void test_callback_may_delete_itself(void **state)
 	close(h.fd);
 }
 
+struct pair {
+	struct event_loop *loop;
+	int fd[2];
+	int runs;
+};
+
+static void on_event_delete_other(void *opaque, uint32_t events)
+{
+	struct pair *p = opaque;
+
+	(void)events;
+	p->runs++;
+	/* Both are ready in the same batch: the other's event is already taken. */
+	assert_int_equal(event_loop_del(p->loop, p->fd[0]), 0);
+	assert_int_equal(event_loop_del(p->loop, p->fd[1]), 0);
+}
+
+static void test_callback_may_delete_another_ready_handler(void **state)
+{
+	struct event_loop loop;
+	struct pair p = {.loop = &loop};
+	uint64_t one = 1;
+
+	(void)state;
+	assert_int_equal(event_loop_init(&loop), 0);
+	for (int i = 0; i < 2; i++) {
+		p.fd[i] = eventfd(0, EFD_NONBLOCK);
+		assert_int_equal(event_loop_add(&loop, p.fd[i], EPOLLIN, on_event_delete_other, &p),
+				 0);
+		assert_int_equal(write(p.fd[i], &one, sizeof(one)), sizeof(one));
+	}
+	assert_int_equal(event_loop_run_once(&loop, 1000), 2);
+	/* The deleted handler's pending event is dropped, not run on freed memory. */
+	assert_int_equal(p.runs, 1);
+	assert_null(loop.deleted);
+	assert_int_equal(event_loop_run_once(&loop, 0), 0);
+	event_loop_destroy(&loop);
+	close(p.fd[0]);
+	close(p.fd[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_callback_runs_when_ready),
 	    cmocka_unit_test(test_add_twice_and_del_unknown),
 	    cmocka_unit_test(test_callback_may_delete_itself),
+	    cmocka_unit_test(test_callback_may_delete_another_ready_handler),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
