@@ -338,20 +338,16 @@ static void serial_write_reg(struct serial *s, uint64_t offset, uint8_t value)
 	}
 }
 
-static void serial_bus_read(void *dev, uint64_t offset, uint8_t *data, uint32_t len)
+/*
+ * After a register access: update the IRQ line, drop the lock, and tell the
+ * VMM if the guest just made room in the RX FIFO. The callback runs unlocked
+ * so it may re-enter the device.
+ */
+static void serial_update_irq_and_unlock(struct serial *s)
 {
-	struct serial *s = dev;
 	serial_rx_ready_cb cb = NULL;
 	void *cb_ctx = NULL;
 
-	memset(data, 0, len);
-	/* The 8250 has byte-wide registers only. */
-	if (len != 1 || offset >= SERIAL_NR_REGS) {
-		metric_inc(&g_metrics.uart.missed_read_count);
-		return;
-	}
-	pthread_mutex_lock(&s->lock);
-	data[0] = serial_read_reg(s, offset);
 	serial_update_irq(s);
 	if (serial_take_rx_ready(s)) {
 		cb = s->rx_ready;
@@ -362,11 +358,24 @@ static void serial_bus_read(void *dev, uint64_t offset, uint8_t *data, uint32_t 
 		cb(cb_ctx);
 }
 
+static void serial_bus_read(void *dev, uint64_t offset, uint8_t *data, uint32_t len)
+{
+	struct serial *s = dev;
+
+	memset(data, 0, len);
+	/* The 8250 has byte-wide registers only. */
+	if (len != 1 || offset >= SERIAL_NR_REGS) {
+		metric_inc(&g_metrics.uart.missed_read_count);
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	data[0] = serial_read_reg(s, offset);
+	serial_update_irq_and_unlock(s);
+}
+
 static void serial_bus_write(void *dev, uint64_t offset, const uint8_t *data, uint32_t len)
 {
 	struct serial *s = dev;
-	serial_rx_ready_cb cb = NULL;
-	void *cb_ctx = NULL;
 
 	if (len != 1 || offset >= SERIAL_NR_REGS) {
 		metric_inc(&g_metrics.uart.missed_write_count);
@@ -374,14 +383,7 @@ static void serial_bus_write(void *dev, uint64_t offset, const uint8_t *data, ui
 	}
 	pthread_mutex_lock(&s->lock);
 	serial_write_reg(s, offset, data[0]);
-	serial_update_irq(s);
-	if (serial_take_rx_ready(s)) {
-		cb = s->rx_ready;
-		cb_ctx = s->rx_ready_ctx;
-	}
-	pthread_mutex_unlock(&s->lock);
-	if (cb)
-		cb(cb_ctx);
+	serial_update_irq_and_unlock(s);
 }
 
 const struct bus_device_ops serial_bus_ops = {.read = serial_bus_read, .write = serial_bus_write};
