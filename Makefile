@@ -38,7 +38,7 @@ CURL_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null)
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -MMD -MP \
-	   -I. -Ivmm -Iapi -Idevices $(PKG_CFLAGS)
+	   -I. $(PKG_CFLAGS)
 LDFLAGS += -pthread
 LDLIBS  += $(PKG_LIBS)
 
@@ -47,13 +47,19 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRCS   := $(filter-out vmm/main.c,$(wildcard vmm/*.c api/*.c devices/*.c devices/legacy/*.c devices/virtio/*.c))
+# The parts of the machine, one folder each (see each folder's header comments
+# and tests/check_layers.sh for which may include which).
+VMM_PARTS  := vmm vmm/base vmm/config vmm/mem vmm/kvm vmm/boot vmm/snapshot vmm/seccomp \
+	      vmm/controller api devices devices/legacy devices/virtio
+LIB_SRCS   := $(filter-out vmm/main.c,$(foreach d,$(VMM_PARTS),$(wildcard $(d)/*.c)))
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 JAILER_SRCS := $(wildcard jailer/*.c)
 JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/obj/%.o)
-UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
-UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
-UNIT_HELPER_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+# Unit tests live in tests/unit/<part>/, next to nothing but the part they test;
+# their binaries are flat: $(BUILD)/tests/unit/test_<name>.
+UNIT_SRCS  := $(wildcard tests/unit/*/test_*.c)
+UNIT_BINS  := $(addprefix $(BUILD)/tests/unit/,$(basename $(notdir $(UNIT_SRCS))))
+UNIT_HELPER_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*/*.c))
 UNIT_HELPER_OBJS := $(UNIT_HELPER_SRCS:%.c=$(BUILD)/obj/%.o)
 ITEST_SRCS := $(wildcard tests/integration/*.c)
 ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
@@ -113,9 +119,12 @@ $(BUILD)/ember: $(BUILD)/obj/vmm/main.o $(BUILD)/libember.a
 $(BUILD)/ember-jailer: $(JAILER_OBJS) $(BUILD)/libember.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HELPER_OBJS) $(BUILD)/libember.a
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+define unit_rule
+$(BUILD)/tests/unit/$(basename $(notdir $(1))): $(BUILD)/obj/$(1:.c=.o) $(UNIT_HELPER_OBJS) $(BUILD)/libember.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(CMOCKA_LIBS)
+endef
+$(foreach t,$(UNIT_SRCS),$(eval $(call unit_rule,$(t))))
 
 $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(BUILD)/libember.a
 	@mkdir -p $(dir $@)
@@ -160,9 +169,9 @@ install: $(BINS)
 # build as a regression check.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := virtq net vsock rng
-FUZZ_DEV_SRCS := $(wildcard devices/virtio/*.c) vmm/guest_mem.c vmm/log.c vmm/event_loop.c \
-		 vmm/metrics.c vmm/vmstate.c vmm/crc64.c tests/fuzz/fuzz_dev.c
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -I. -Ivmm -Iapi -Idevices -g \
+FUZZ_DEV_SRCS := $(wildcard devices/virtio/*.c) vmm/mem/guest_mem.c vmm/base/log.c vmm/base/event_loop.c \
+		 vmm/base/metrics.c vmm/base/vmstate.c vmm/base/crc64.c tests/fuzz/fuzz_dev.c
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -I. -g \
 	       -fno-sanitize-recover=undefined
 fuzz: deps
 	@command -v clang >/dev/null || { echo "fuzz: needs clang with libFuzzer: apt-get install clang"; exit 1; }

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "api_json.h"
+#include "api/api_json.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "parse_rate_limiter.h"
+#include "api/parse_rate_limiter.h"
 
 /* Indexed by enum huge_pages. */
 static const char *const huge_pages_names[] = {"None", "2M"};

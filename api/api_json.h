@@ -7,8 +7,8 @@
 #ifndef EMBER_API_JSON_H
 #define EMBER_API_JSON_H
 
-#include "controller.h"
-#include "vmm_config.h"
+#include "vmm/controller/controller.h"
+#include "vmm/config/vmm_config.h"
 
 /* Firecracker clients expect this app_name in GET /; Ember reports its own version. */
 #define API_APP_NAME "Firecracker"

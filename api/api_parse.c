@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "api_parse.h"
+#include "api/api_parse.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "vmm/base/log.h"
 
 int api_checked_id(const char *id, char *err, size_t errlen)
 {

@@ -11,9 +11,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "controller.h"
-#include "json_de.h"
-#include "metrics.h"
+#include "vmm/controller/controller.h"
+#include "api/json_de.h"
+#include "vmm/base/metrics.h"
 
 #define DESERIALIZE_ERROR_PREFIX "An error occurred when deserializing the json body of a request: "
 

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "api_route.h"
+#include "api/api_route.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_json.h"
-#include "metrics.h"
-#include "version.h"
+#include "api/api_json.h"
+#include "vmm/base/metrics.h"
+#include "vmm/base/version.h"
 
 /*
  * PUT/PATCH resources: the first path segment selects the body parser. Routes

@@ -12,8 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "api_parse.h"
-#include "controller.h"
+#include "api/api_parse.h"
+#include "vmm/controller/controller.h"
 
 /* What the HTTP server sends back. */
 struct api_reply {

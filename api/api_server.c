@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "api_server.h"
+#include "api/api_server.h"
 
 #include <errno.h>
 #include <microhttpd.h>
@@ -13,9 +13,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "api_route.h"
-#include "log.h"
-#include "seccomp_filters.h"
+#include "api/api_route.h"
+#include "vmm/base/log.h"
+#include "vmm/seccomp/seccomp_filters.h"
 
 struct api_server {
 	struct MHD_Daemon *daemon;

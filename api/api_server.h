@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "vmm_channel.h"
+#include "api/vmm_channel.h"
 
 struct seccomp_filters;
 

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "config_file.h"
+#include "api/config_file.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_parse.h"
-#include "log.h"
+#include "api/api_parse.h"
+#include "vmm/base/log.h"
 
 /*
  * The sections in the order they are applied (Firecracker's

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "controller.h"
+#include "vmm/controller/controller.h"
 
 /*
  * 0 with *@reqs (malloc'ed, free each with vmm_request_free() then the array

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "json_de.h"
+#include "api/json_de.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -3,7 +3,7 @@
  * Requests that act on the microVM rather than configure it:
  * PUT /actions {"action_type": ...} and PATCH /vm {"state": ...}.
  */
-#include "api_parse.h"
+#include "api/api_parse.h"
 
 /* Firecracker's ActionType, in declaration order. */
 static const char *const action_types[] = {"FlushMetrics", "InstanceStart", "SendCtrlAltDel", NULL};

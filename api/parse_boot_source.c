@@ -4,7 +4,7 @@
  * and the command line is acceptable is checked by the controller, which is
  * where Firecracker checks it too (so config-file boots get the same errors).
  */
-#include "api_parse.h"
+#include "api/api_parse.h"
 
 enum { BS_KERNEL, BS_INITRD, BS_ARGS, BS_NR };
 

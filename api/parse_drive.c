@@ -7,13 +7,13 @@
  * file opens and the root-device rule are the controller's to check, like in
  * Firecracker, so config-file drives get the same answers.
  */
-#include "api_parse.h"
+#include "api/api_parse.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "parse_rate_limiter.h"
+#include "api/parse_rate_limiter.h"
 
 /* Indexed by enum drive_cache_type / enum drive_io_engine values below. */
 static const char *const cache_types[] = {"Unsafe", "Writeback", NULL};

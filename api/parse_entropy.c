@@ -3,9 +3,9 @@
  * PUT /entropy: Firecracker's EntropyDeviceConfig, an optional rate limiter
  * for the virtio-rng device. "{}" configures the device without a limit.
  */
-#include "api_parse.h"
+#include "api/api_parse.h"
 
-#include "parse_rate_limiter.h"
+#include "api/parse_rate_limiter.h"
 
 static const struct jde_field entropy_fields[] = {
     JDE_STRUCT_FIELD("rate_limiter", JDE_OPTION, &rate_limiter_schema),

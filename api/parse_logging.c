@@ -6,11 +6,11 @@
  * keeps those as they are. Firecracker's optional `module` filter is not
  * implemented, so the field is refused like any unknown field.
  */
-#include "api_parse.h"
+#include "api/api_parse.h"
 
 #include <errno.h>
 
-#include "log.h"
+#include "vmm/base/log.h"
 
 enum { LOG_F_PATH, LOG_F_LEVEL, LOG_F_SHOW_LEVEL, LOG_F_SHOW_ORIGIN, LOG_F_NR };
 

@@ -6,7 +6,7 @@
  * Ranges (vCPUs, memory) are the controller's to check, like Firecracker's
  * VmConfig::update, so both requests report them the same way.
  */
-#include "api_parse.h"
+#include "api/api_parse.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -6,14 +6,14 @@
  * guest_mac is "xx:xx:xx:xx:xx:xx" in hex, either case, as Firecracker's
  * MacAddr parses it.
  */
-#include "api_parse.h"
+#include "api/api_parse.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "parse_rate_limiter.h"
+#include "api/parse_rate_limiter.h"
 
 #define MAC_STR_PARTS 6
 

@@ -5,7 +5,7 @@
  * deny_unknown_fields (serde skips unknown keys in a bucket); Ember refuses
  * them there too, like everywhere else, rather than ignore a misspelt limit.
  */
-#include "parse_rate_limiter.h"
+#include "api/parse_rate_limiter.h"
 
 #include <string.h>
 

@@ -11,8 +11,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "json_de.h"
-#include "vmm_config.h"
+#include "api/json_de.h"
+#include "vmm/config/vmm_config.h"
 
 /* For JDE_STRUCT_FIELD("rate_limiter", JDE_OPTION, &rate_limiter_schema). */
 extern const struct jde_struct rate_limiter_schema;

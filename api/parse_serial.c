@@ -4,7 +4,7 @@
  * optional output rate_limiter is not implemented, so it is refused like any
  * unknown field rather than silently ignored.
  */
-#include "api_parse.h"
+#include "api/api_parse.h"
 
 static const struct jde_field serial_fields[] = {
     JDE_FIELD("serial_out_path", JDE_PATH, JDE_OPTION),

@@ -7,7 +7,7 @@
  * backend), never both; enable_diff_snapshots is the deprecated spelling of
  * track_dirty_pages.
  */
-#include "api_parse.h"
+#include "api/api_parse.h"
 
 #include <errno.h>
 #include <stdio.h>

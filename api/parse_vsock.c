@@ -4,7 +4,7 @@
  * guest_cid (u32), uds_path}. A vsock_id that is not null marks the answer
  * deprecated, as in Firecracker; the id itself is kept but used for nothing.
  */
-#include "api_parse.h"
+#include "api/api_parse.h"
 
 #include <stdio.h>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "vmm_channel.h"
+#include "api/vmm_channel.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -8,7 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "vmm/base/log.h"
 
 /* One pending call; lives on the calling API thread's stack. */
 struct vmm_channel_msg {

@@ -14,7 +14,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "controller.h"
+#include "vmm/controller/controller.h"
 
 struct vmm_channel_msg;
 

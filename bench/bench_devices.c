@@ -31,15 +31,15 @@
 
 #include <jansson.h>
 
-#include "event_loop.h"
-#include "guest_mem.h"
-#include "layout.h"
-#include "log.h"
-#include "rate_limiter.h"
-#include "virtio/block.h"
-#include "virtio/rng.h"
-#include "virtio/virtio_mmio.h"
-#include "virtio/virtq_driver.h"
+#include "vmm/base/event_loop.h"
+#include "vmm/mem/guest_mem.h"
+#include "vmm/mem/layout.h"
+#include "vmm/base/log.h"
+#include "devices/rate_limiter.h"
+#include "devices/virtio/block.h"
+#include "devices/virtio/rng.h"
+#include "devices/virtio/virtio_mmio.h"
+#include "devices/virtio/virtq_driver.h"
 
 /* virtio-net is measured when the tree has it (and the host lets us make a tap). */
 #if __has_include("virtio/net.h")
@@ -52,7 +52,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
-#include "virtio/net.h"
+#include "devices/virtio/net.h"
 #endif
 
 /* virtio-vsock likewise, through a Unix socket pair of the hybrid design. */
@@ -64,7 +64,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "virtio/vsock.h"
+#include "devices/virtio/vsock.h"
 #endif
 
 #define MAX_RUNS  101

@@ -4,7 +4,7 @@
  * binary search. Registration happens before the vCPUs start; afterwards the
  * array is only read, so the lookup path takes no lock.
  */
-#include "bus.h"
+#include "devices/bus.h"
 
 #include <errno.h>
 #include <stdlib.h>

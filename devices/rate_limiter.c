@@ -4,7 +4,7 @@
  * semantics of Firecracker's rate_limiter module (see rate_limiter.h), and
  * the adapter that plugs a limiter into a virtio device's queue.
  */
-#include "rate_limiter.h"
+#include "devices/rate_limiter.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "event_loop.h"
-#include "log.h"
-#include "virtio/virtio_mmio.h"
+#include "vmm/base/event_loop.h"
+#include "vmm/base/log.h"
+#include "devices/virtio/virtio_mmio.h"
 
 #define NSEC_PER_MSEC 1000000ULL
 #define MSEC_PER_SEC  1000ULL

@@ -28,8 +28,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "virtio/virtio.h"
-#include "vmm_config.h"
+#include "devices/virtio/virtio.h"
+#include "vmm/config/vmm_config.h"
 
 /* How long a limiter that ran out of tokens waits before it retries. */
 #define RATE_LIMITER_REFILL_TIMER_MS 100U
@@ -62,8 +62,8 @@ struct rate_limiter {
 	struct token_bucket ops;
 
 	int timer_fd;
-	bool timer_active;	 /* blocked until the timer fires */
-	uint64_t timer_armed_ms; /* length of the last arming, for logs and tests */
+	bool timer_active;	    /* blocked until the timer fires */
+	uint64_t timer_armed_ms;    /* length of the last arming, for logs and tests */
 	uint64_t timer_deadline_ns; /* clock time the armed timer fires */
 
 	/* Frozen while the VM is paused, see rate_limiter_pause(). */

@@ -6,7 +6,7 @@
  * forwards the rest to the jailed binary. Pure: no I/O, no global state.
  */
 #include "jailer/jailer.h"
-#include "version.h"
+#include "vmm/base/version.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -12,7 +12,7 @@
  * /proc is gone, and sanitizer exit hooks would only fail on it.
  */
 #include "jailer/jailer.h"
-#include "version.h"
+#include "vmm/base/version.h"
 
 #include <errno.h>
 #include <fcntl.h>

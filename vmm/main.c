@@ -4,18 +4,18 @@
  * the VMM thread's event loop: API requests arrive through the vmm_channel,
  * the controller applies them, the VM lives in struct vmm.
  */
-#include "api_server.h"
-#include "config_file.h"
-#include "controller.h"
-#include "event_loop.h"
-#include "layout.h"
-#include "log.h"
-#include "metrics.h"
-#include "seccomp_filters.h"
-#include "snapshot.h"
-#include "version.h"
-#include "vmm.h"
-#include "vmm_channel.h"
+#include "api/api_server.h"
+#include "api/config_file.h"
+#include "vmm/controller/controller.h"
+#include "vmm/base/event_loop.h"
+#include "vmm/mem/layout.h"
+#include "vmm/base/log.h"
+#include "vmm/base/metrics.h"
+#include "vmm/seccomp/seccomp_filters.h"
+#include "vmm/snapshot/snapshot.h"
+#include "vmm/base/version.h"
+#include "vmm/vmm.h"
+#include "api/vmm_channel.h"
 
 #include <ctype.h>
 #include <errno.h>

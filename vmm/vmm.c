@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "vmm.h"
-#include "errmsg.h"
-#include "layout.h"
-#include "loader.h"
-#include "log.h"
-#include "mptable.h"
-#include "seccomp_filters.h"
-#include "snapshot.h"
-#include "x86_boot.h"
-#include "legacy/boot_timer.h"
-#include "legacy/i8042.h"
-#include "legacy/serial.h"
+#include "vmm/vmm.h"
+#include "vmm/base/errmsg.h"
+#include "vmm/mem/layout.h"
+#include "vmm/boot/loader.h"
+#include "vmm/base/log.h"
+#include "vmm/boot/mptable.h"
+#include "vmm/seccomp/seccomp_filters.h"
+#include "vmm/snapshot/snapshot.h"
+#include "vmm/boot/x86_boot.h"
+#include "devices/legacy/boot_timer.h"
+#include "devices/legacy/i8042.h"
+#include "devices/legacy/serial.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -443,9 +443,38 @@ static int vmm_start(void *ctx, const struct vm_config *cfg, char *err, size_t e
 	return vmm_finish_start(vmm, ret, false, err, errlen);
 }
 
-int vmm_start_restored(struct vmm *vmm, const struct vm_config *cfg, vmm_restore_fn restore,
-		       void *ctx, char *err, size_t errlen)
+/* The parts snapshot/ saves and restores (see struct snapshot_machine). */
+static int vmm_build_restored(void *ctx, const struct vm_config *cfg, snapshot_restore_fn restore,
+			      void *rctx, char *err, size_t errlen);
+
+static void vmm_snapshot_view(struct vmm *vmm, struct snapshot_machine *m)
 {
+	*m = (struct snapshot_machine){
+	    .mem = &vmm->mem,
+	    .uffd = &vmm->uffd,
+	    .vm = &vmm->vm,
+	    .vcpus = &vmm->vcpus,
+	    .serial = vmm->serial,
+	    .i8042 = vmm->i8042,
+	    .vmm = vmm,
+	    .build_restored = vmm_build_restored,
+	};
+	for (unsigned int i = 0; i < vmm->devices.nr && i < SNAPSHOT_MAX_VIRTIO; i++)
+		m->virtio[m->nr_virtio++] = vmm->devices.devs[i].mmio;
+}
+
+/*
+ * The restore path of InstanceStart: vmm->mem already holds the snapshot's
+ * RAM; the VM is built from @cfg as at boot but without a kernel, @restore
+ * loads the saved state into the new vCPUs, irqchip and devices, and the
+ * vCPU threads start parked. On error everything is torn down, guest
+ * memory included.
+ */
+static int vmm_build_restored(void *ctx, const struct vm_config *cfg, snapshot_restore_fn restore,
+			      void *rctx, char *err, size_t errlen)
+{
+	struct vmm *vmm = ctx;
+	struct snapshot_machine view;
 	struct vmm_device_env devices_env = {&vmm->mem, &vmm->vm, &vmm->mmio_bus, vmm->loop};
 	int ret;
 
@@ -457,7 +486,10 @@ int vmm_start_restored(struct vmm *vmm, const struct vm_config *cfg, vmm_restore
 	if (!ret)
 		ret = vmm_setup_vcpus(vmm, cfg, NULL, err, errlen);
 	if (!ret)
-		ret = restore(vmm, ctx, err, errlen);
+		if (!ret) {
+			vmm_snapshot_view(vmm, &view);
+			ret = restore(&view, rctx, err, errlen);
+		}
 	return vmm_finish_start(vmm, ret, true, err, errlen);
 }
 
@@ -512,13 +544,19 @@ static int vmm_update_net(void *ctx, const struct net_update *u, char *err, size
 static int vmm_create_snapshot(void *ctx, const struct vm_config *cfg,
 			       const struct snapshot_create_params *p, char *err, size_t errlen)
 {
-	return snapshot_create(ctx, cfg, p, err, errlen);
+	struct snapshot_machine view;
+
+	vmm_snapshot_view(ctx, &view);
+	return snapshot_create(&view, cfg, p, err, errlen);
 }
 
 static int vmm_load_snapshot(void *ctx, const struct snapshot_load_params *p, struct vm_config *cfg,
 			     char *err, size_t errlen)
 {
-	return snapshot_load(ctx, p, cfg, err, errlen);
+	struct snapshot_machine view;
+
+	vmm_snapshot_view(ctx, &view);
+	return snapshot_load(&view, p, cfg, err, errlen);
 }
 
 const struct vmm_ops kvm_vmm_ops = {

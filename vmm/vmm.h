@@ -12,14 +12,14 @@
 #include <stdint.h>
 #include <termios.h>
 
-#include "bus.h"
-#include "controller.h"
-#include "event_loop.h"
-#include "guest_mem.h"
-#include "kvm_vm.h"
-#include "uffd.h"
-#include "vcpu.h"
-#include "vmm_devices.h"
+#include "devices/bus.h"
+#include "vmm/controller/vmm_ops.h"
+#include "vmm/base/event_loop.h"
+#include "vmm/mem/guest_mem.h"
+#include "vmm/kvm/kvm_vm.h"
+#include "vmm/snapshot/uffd.h"
+#include "vmm/kvm/vcpu.h"
+#include "vmm/vmm_devices.h"
 
 struct serial;
 struct i8042;
@@ -64,17 +64,6 @@ extern const struct vmm_ops kvm_vmm_ops;
 
 int vmm_init(struct vmm *vmm, struct event_loop *loop, const struct vmm_options *opts);
 void vmm_destroy(struct vmm *vmm);
-
-/*
- * The restore path of InstanceStart (snapshot.c): vmm->mem already holds the
- * snapshot's RAM; the VM is built from @cfg as at boot but without a kernel,
- * @restore loads the saved state into the new vCPUs, irqchip and devices,
- * and the vCPU threads start parked. On error everything is torn down,
- * guest memory included. 0 or -errno with @err filled.
- */
-typedef int (*vmm_restore_fn)(struct vmm *vmm, void *ctx, char *err, size_t errlen);
-int vmm_start_restored(struct vmm *vmm, const struct vm_config *cfg, vmm_restore_fn restore,
-		       void *ctx, char *err, size_t errlen);
 
 /*
  * Do the configuration-independent part of VM creation now (open /dev/kvm,

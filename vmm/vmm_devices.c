@@ -5,7 +5,7 @@
  * d->nr as soon as it exists, so a failure half-way leaves everything built
  * so far for vmm_devices_teardown().
  */
-#include "vmm_devices.h"
+#include "vmm/vmm_devices.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -14,18 +14,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus.h"
-#include "kvm_vm.h"
-#include "errmsg.h"
-#include "layout.h"
-#include "log.h"
-#include "rate_limiter.h"
-#include "virtio/block.h"
-#include "virtio/net.h"
-#include "virtio/rng.h"
-#include "virtio/virtio_mmio.h"
-#include "virtio/vsock.h"
-#include "virtio/vsock.h"
+#include "devices/bus.h"
+#include "vmm/kvm/kvm_vm.h"
+#include "vmm/base/errmsg.h"
+#include "vmm/mem/layout.h"
+#include "vmm/base/log.h"
+#include "devices/rate_limiter.h"
+#include "devices/virtio/block.h"
+#include "devices/virtio/net.h"
+#include "devices/virtio/rng.h"
+#include "devices/virtio/virtio_mmio.h"
+#include "devices/virtio/vsock.h"
+#include "devices/virtio/vsock.h"
 
 #define DEVICE_NOT_FOUND "Failed to find the device on the bus."
 

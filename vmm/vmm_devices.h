@@ -23,8 +23,8 @@
 
 #include <stddef.h>
 
-#include "controller.h"
-#include "vmm_config.h"
+#include "vmm/config/params.h"
+#include "vmm/config/vmm_config.h"
 
 struct guest_mem;
 struct kvm_vm;

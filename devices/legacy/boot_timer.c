@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "boot_timer.h"
+#include "devices/legacy/boot_timer.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "layout.h"
-#include "log.h"
+#include "vmm/mem/layout.h"
+#include "vmm/base/log.h"
 
 struct boot_timer {
 	uint64_t start_wall_us;

@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 
-#include "bus.h"
+#include "devices/bus.h"
 
 struct boot_timer;
 

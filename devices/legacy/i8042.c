@@ -5,7 +5,7 @@
  * 16-byte output buffer, an ACK for anything sent to the keyboard, CPU reset
  * via 0xFE, plus the controller and keyboard-interface self tests Linux runs.
  */
-#include "i8042.h"
+#include "devices/legacy/i8042.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "metrics.h"
-#include "vmstate.h"
+#include "vmm/base/log.h"
+#include "vmm/base/metrics.h"
+#include "vmm/base/vmstate.h"
 
 static const uint8_t ctrl_alt_del[I8042_CAD_LEN] = {0x14, 0x11, 0xe0, 0x71};
 

@@ -22,8 +22,8 @@
 
 #include <stdint.h>
 
-#include "bus.h"
-#include "irq.h"
+#include "devices/bus.h"
+#include "devices/irq.h"
 
 #define I8042_NR_PORTS	  5
 #define I8042_DATA_OFFSET 0 /* port 0x60 */

@@ -6,7 +6,7 @@
  * source is pending" (level); the in-kernel PIC/IOAPIC does edge detection,
  * as on a real ISA board.
  */
-#include "serial.h"
+#include "devices/legacy/serial.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,9 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "metrics.h"
-#include "vmstate.h"
+#include "vmm/base/log.h"
+#include "vmm/base/metrics.h"
+#include "vmm/base/vmstate.h"
 
 /* What the registers hold after reset, as in vm-superio: 9600 8N1, OUT2 on. */
 #define SERIAL_DEFAULT_DLL 0x0c

@@ -43,8 +43,8 @@
 
 #include <linux/serial_reg.h>
 
-#include "bus.h"
-#include "irq.h"
+#include "devices/bus.h"
+#include "devices/irq.h"
 
 #define SERIAL_NR_REGS	   8
 #define SERIAL_FIFO_SIZE   64

@@ -3,7 +3,7 @@
  * virtio-blk device model: request parsing, the Sync engine, and the glue to
  * the Async (io_uring) engine in block_async.c. See block.h for behaviour.
  */
-#include "block.h"
+#include "devices/virtio/block.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,12 +14,12 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "block_async.h"
-#include "event_loop.h"
-#include "log.h"
-#include "metrics.h"
-#include "virtio_mmio.h"
-#include "vmstate.h"
+#include "devices/virtio/block_async.h"
+#include "vmm/base/event_loop.h"
+#include "vmm/base/log.h"
+#include "vmm/base/metrics.h"
+#include "devices/virtio/virtio_mmio.h"
+#include "vmm/base/vmstate.h"
 
 #define BLOCK_CONFIG_SIZE sizeof(uint64_t) /* capacity */
 

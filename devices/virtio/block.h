@@ -27,8 +27,8 @@
 
 #include <linux/virtio_blk.h>
 
-#include "guest_mem.h"
-#include "virtio.h"
+#include "vmm/mem/guest_mem.h"
+#include "devices/virtio/virtio.h"
 
 #define BLOCK_SECTOR_SIZE 512U
 #define BLOCK_QUEUE_SIZE  256U

@@ -4,7 +4,7 @@
  * flight; each slot keeps its request token and a private copy of the
  * iovecs, so the kernel never sees memory the caller may reuse.
  */
-#include "block_async.h"
+#include "devices/virtio/block_async.h"
 
 #include <errno.h>
 #include <liburing.h>
@@ -14,7 +14,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "vmm/base/log.h"
 
 struct block_async_slot {
 	bool busy;

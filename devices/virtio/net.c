@@ -3,7 +3,7 @@
  * virtio-net device model: tx from guest chains to the tap, rx from the tap
  * into guest chains, config space, offload negotiation. See net.h.
  */
-#include "net.h"
+#include "devices/virtio/net.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -14,13 +14,13 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "event_loop.h"
-#include "layout.h"
-#include "log.h"
-#include "metrics.h"
-#include "tap.h"
-#include "virtio_mmio.h"
-#include "vmstate.h"
+#include "vmm/base/event_loop.h"
+#include "vmm/mem/layout.h"
+#include "vmm/base/log.h"
+#include "vmm/base/metrics.h"
+#include "devices/virtio/tap.h"
+#include "devices/virtio/virtio_mmio.h"
+#include "vmm/base/vmstate.h"
 
 /* struct virtio_net_config up to and including mtu: the fields Ember offers. */
 #define NET_CONFIG_SIZE	    (offsetof(struct virtio_net_config, mtu) + sizeof(uint16_t))

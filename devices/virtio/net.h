@@ -58,9 +58,9 @@
 
 #include <linux/virtio_net.h>
 
-#include "guest_mem.h"
-#include "virtio.h"
-#include "vmm_config.h"
+#include "vmm/mem/guest_mem.h"
+#include "devices/virtio/virtio.h"
+#include "vmm/config/vmm_config.h"
 
 #define NET_QUEUE_SIZE 256U
 #define NET_RX_QUEUE   0U

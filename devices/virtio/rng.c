@@ -4,7 +4,7 @@
  * the VMM thread. The per-request bound keeps one request from monopolising
  * the loop; the guest simply asks again for more.
  */
-#include "rng.h"
+#include "devices/virtio/rng.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -12,9 +12,9 @@
 #include <sys/random.h>
 #include <sys/uio.h>
 
-#include "log.h"
-#include "metrics.h"
-#include "virtio_mmio.h"
+#include "vmm/base/log.h"
+#include "vmm/base/metrics.h"
+#include "devices/virtio/virtio_mmio.h"
 
 struct rng_dev {
 	struct virtio_mmio_dev *mmio;

@@ -9,8 +9,8 @@
 
 #include <stdint.h>
 
-#include "guest_mem.h"
-#include "virtio.h"
+#include "vmm/mem/guest_mem.h"
+#include "devices/virtio/virtio.h"
 
 #define RNG_QUEUE_SIZE	      256U
 #define RNG_MAX_REQUEST_BYTES (64U * 1024)

@@ -4,7 +4,7 @@
  * NetError messages (Rust's io::Error prints "<strerror> (os error <n>)"),
  * so API clients see what they would see there.
  */
-#include "tap.h"
+#include "devices/virtio/tap.h"
 
 #include <errno.h>
 #include <fcntl.h>

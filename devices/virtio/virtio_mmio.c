@@ -5,7 +5,7 @@
  * notifications and interrupts. Device models plug in through
  * struct virtio_device_ops.
  */
-#include "virtio_mmio.h"
+#include "devices/virtio/virtio_mmio.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -18,10 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "event_loop.h"
-#include "log.h"
-#include "metrics.h"
-#include "vmstate.h"
+#include "vmm/base/event_loop.h"
+#include "vmm/base/log.h"
+#include "vmm/base/metrics.h"
+#include "vmm/base/vmstate.h"
 
 /* Status bits the driver may set; DEVICE_NEEDS_RESET belongs to the device. */
 #define STATUS_DRIVER_BITS                                                                         \

@@ -29,10 +29,10 @@
 
 #include <linux/virtio_mmio.h>
 
-#include "bus.h"
-#include "guest_mem.h"
-#include "virtio.h"
-#include "virtq.h"
+#include "devices/bus.h"
+#include "vmm/mem/guest_mem.h"
+#include "devices/virtio/virtio.h"
+#include "devices/virtio/virtq.h"
 
 #define VIRTIO_MMIO_SLOT_SIZE	 0x1000ULL
 #define VIRTIO_MMIO_MAGIC	 0x74726976U /* "virt" */

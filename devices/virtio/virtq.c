@@ -11,14 +11,14 @@
  *    used_event/flags (resp. avail->idx again): store-load ordering, so that
  *    device and driver cannot both miss each other's update.
  */
-#include "virtq.h"
+#include "devices/virtio/virtq.h"
 
 #include <errno.h>
 #include <linux/virtio_ring.h>
 #include <stdatomic.h>
 #include <string.h>
 
-#include "vmstate.h"
+#include "vmm/base/vmstate.h"
 
 /* Field offsets inside the rings. */
 #define AVAIL_FLAGS   0

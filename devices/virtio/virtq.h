@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "guest_mem.h"
+#include "vmm/mem/guest_mem.h"
 
 #define VIRTQ_MAX_SIZE 256U
 

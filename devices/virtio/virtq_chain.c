@@ -8,7 +8,7 @@
  * examined, so a guest rewriting the table while we walk it can only produce
  * a chain that fails validation, never one that escapes it.
  */
-#include "virtq.h"
+#include "devices/virtio/virtq.h"
 
 #include <errno.h>
 #include <linux/virtio_ring.h>

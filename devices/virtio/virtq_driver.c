@@ -4,13 +4,13 @@
  * Mirrors what Linux's virtio_ring/virtio_mmio do, including the fences, so
  * the device code is exercised exactly as a concurrent guest would.
  */
-#include "virtq_driver.h"
+#include "devices/virtio/virtq_driver.h"
 
 #include <errno.h>
 #include <linux/virtio_ring.h>
 #include <stdatomic.h>
 
-#include "virtio_mmio.h"
+#include "devices/virtio/virtio_mmio.h"
 
 static void put16(const struct guest_mem *mem, uint64_t gpa, uint16_t v)
 {

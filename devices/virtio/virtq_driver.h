@@ -11,8 +11,8 @@
 
 #include <stdint.h>
 
-#include "guest_mem.h"
-#include "virtq.h"
+#include "vmm/mem/guest_mem.h"
+#include "devices/virtio/virtq.h"
 
 struct virtio_mmio_dev;
 

@@ -4,7 +4,7 @@
  * validation, and the glue to the Unix-socket muxer (vsock_muxer.c), which
  * owns the connections. See vsock.h for behaviour.
  */
-#include "vsock.h"
+#include "devices/virtio/vsock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -13,13 +13,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 
-#include "event_loop.h"
-#include "log.h"
-#include "metrics.h"
-#include "virtio_mmio.h"
-#include "vmstate.h"
-#include "vsock_muxer.h"
-#include "vsock_packet.h"
+#include "vmm/base/event_loop.h"
+#include "vmm/base/log.h"
+#include "vmm/base/metrics.h"
+#include "devices/virtio/virtio_mmio.h"
+#include "vmm/base/vmstate.h"
+#include "devices/virtio/vsock_muxer.h"
+#include "devices/virtio/vsock_packet.h"
 
 #define VSOCK_CONFIG_SIZE sizeof(struct virtio_vsock_config)
 

@@ -37,8 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "guest_mem.h"
-#include "vmm_config.h"
+#include "vmm/mem/guest_mem.h"
+#include "vmm/config/vmm_config.h"
 
 #define VSOCK_QUEUE_SIZE 256U
 #define VSOCK_RXQ	 0U

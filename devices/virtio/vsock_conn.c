@@ -5,7 +5,7 @@
  * guest memory through the chain's iovecs, never through a bounce buffer
  * unless the host stream is full.
  */
-#include "vsock_conn.h"
+#include "devices/virtio/vsock_conn.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,8 +16,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "metrics.h"
+#include "vmm/base/log.h"
+#include "vmm/base/metrics.h"
 
 static struct vsock_conn *conn_alloc(int fd)
 {

@@ -37,8 +37,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "vsock_packet.h"
-#include "vsock_txbuf.h"
+#include "devices/virtio/vsock_packet.h"
+#include "devices/virtio/vsock_txbuf.h"
 
 #define VSOCK_CREDIT_UPDATE_THRESHOLD  (4U * 1024)
 #define VSOCK_CONN_REQUEST_TIMEOUT_NS  (2000ULL * 1000 * 1000)

@@ -3,7 +3,7 @@
  * The vsock Unix-socket muxer (see vsock_muxer.h): host sockets, the
  * connection table, the rx queue of packets owed to the guest, timeouts.
  */
-#include "vsock_muxer.h"
+#include "devices/virtio/vsock_muxer.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,8 +16,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "metrics.h"
+#include "vmm/base/log.h"
+#include "vmm/base/metrics.h"
 
 #define LISTEN_BACKLOG 128
 

@@ -30,8 +30,8 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
-#include "vsock_conn.h"
-#include "vsock_packet.h"
+#include "devices/virtio/vsock_conn.h"
+#include "devices/virtio/vsock_packet.h"
 
 #define VSOCK_MAX_CONNECTIONS  1023 /* Firecracker's MAX_CONNECTIONS */
 #define VSOCK_RST_QUEUE_SIZE   256  /* RSTs for packets without a connection */

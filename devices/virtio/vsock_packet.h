@@ -20,8 +20,8 @@
 #include <linux/virtio_vsock.h>
 #include <linux/vm_sockets.h>
 
-#include "guest_mem.h"
-#include "virtq.h"
+#include "vmm/mem/guest_mem.h"
+#include "devices/virtio/virtq.h"
 
 #define VSOCK_HDR_SIZE ((uint32_t)sizeof(struct virtio_vsock_hdr))
 #define VSOCK_HOST_CID ((uint64_t)VMADDR_CID_HOST)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The per-connection guest-to-host byte ring (see vsock_txbuf.h). */
-#include "vsock_txbuf.h"
+#include "devices/virtio/vsock_txbuf.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "guest_mem.h"
-#include "virtq.h"
+#include "vmm/mem/guest_mem.h"
+#include "devices/virtio/virtq.h"
 
 #define VSOCK_TXBUF_SIZE (64U * 1024) /* Firecracker's CONN_TX_BUF_SIZE */
 

@@ -3,13 +3,13 @@
  * Input splitting and device bring-up shared by the device fuzz targets; see
  * fuzz_dev.h for the input layout.
  */
-#include "fuzz_dev.h"
+#include "tests/fuzz/fuzz_dev.h"
 
 #include <stdbool.h>
 #include <string.h>
 
-#include "virtio/virtio_mmio.h"
-#include "virtio/virtq_driver.h"
+#include "devices/virtio/virtio_mmio.h"
+#include "devices/virtio/virtq_driver.h"
 
 /* Addresses a little past RAM stay reachable: the device must refuse them. */
 #define FUZZ_DEV_ADDR_SPACE (FUZZ_DEV_RAM + 0x10000)
@@ -71,7 +71,8 @@ static void apply_reg_op(struct virtio_mmio_dev *dev, const struct fuzz_dev_reg_
 		virtio_mmio_bus_ops.read(dev, offset, data, len);
 }
 
-static void setup_queue(struct virtio_mmio_dev *dev, unsigned int q, const struct fuzz_dev_queue *fq)
+static void setup_queue(struct virtio_mmio_dev *dev, unsigned int q,
+			const struct fuzz_dev_queue *fq)
 {
 	virtio_mmio_driver_write(dev, VIRTIO_MMIO_QUEUE_SEL, q);
 	virtio_mmio_driver_write(dev, VIRTIO_MMIO_QUEUE_NUM, fq->num);

@@ -17,12 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "guest_mem.h"
-#include "layout.h"
+#include "vmm/mem/guest_mem.h"
+#include "vmm/mem/layout.h"
 
 struct virtio_mmio_dev;
 
-#define FUZZ_DEV_RAM	   (1 * MIB)
+#define FUZZ_DEV_RAM	    (1 * MIB)
 #define FUZZ_DEV_MAX_QUEUES 3
 #define FUZZ_DEV_MAX_REGOPS 16
 
@@ -42,8 +42,8 @@ struct fuzz_dev_queue {
 struct fuzz_dev_header {
 	uint8_t flags;
 	uint8_t nr_reg_ops;
-	uint8_t kicks;	       /* each bit i (of 8): kick queue (i % nr_queues) */
-	uint8_t target_flags;  /* per target */
+	uint8_t kicks;	      /* each bit i (of 8): kick queue (i % nr_queues) */
+	uint8_t target_flags; /* per target */
 	uint32_t reserved;
 	uint64_t features;
 	struct fuzz_dev_queue q[FUZZ_DEV_MAX_QUEUES];

@@ -23,12 +23,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "fuzz_dev.h"
-#include "layout.h"
-#include "log.h"
-#include "metrics.h"
-#include "virtio/net.h"
-#include "virtio/virtio_mmio.h"
+#include "tests/fuzz/fuzz_dev.h"
+#include "vmm/mem/layout.h"
+#include "vmm/base/log.h"
+#include "vmm/base/metrics.h"
+#include "devices/virtio/net.h"
+#include "devices/virtio/virtio_mmio.h"
 
 #define FUZZ_NET_MAX_HOST_FRAMES 32
 #define FUZZ_NET_SOCKBUF	 (4 * 1024 * 1024)

@@ -7,20 +7,20 @@
  *
  * Checked, beyond the sanitizers: no request is filled with more than
  * RNG_MAX_REQUEST_BYTES, and the used index moves by no more than the requests
- * served plus the malformed chains refused. (Used lengths cannot be read back soundly: the guest may
- * place its buffers over the used ring, which then holds random bytes.)
+ * served plus the malformed chains refused. (Used lengths cannot be read back soundly: the guest
+ * may place its buffers over the used ring, which then holds random bytes.)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz_dev.h"
-#include "layout.h"
-#include "log.h"
-#include "metrics.h"
-#include "virtio/rng.h"
-#include "virtio/virtio_mmio.h"
-#include "virtio/virtq.h"
+#include "tests/fuzz/fuzz_dev.h"
+#include "vmm/mem/layout.h"
+#include "vmm/base/log.h"
+#include "vmm/base/metrics.h"
+#include "devices/virtio/rng.h"
+#include "devices/virtio/virtio_mmio.h"
+#include "devices/virtio/virtq.h"
 
 static struct {
 	struct guest_mem mem;

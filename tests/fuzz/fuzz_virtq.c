@@ -21,14 +21,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "guest_mem.h"
-#include "layout.h"
-#include "log.h"
-#include "virtio/block.h"
-#include "virtio/rng.h"
-#include "virtio/virtio_mmio.h"
-#include "virtio/virtq.h"
-#include "virtio/virtq_driver.h"
+#include "vmm/mem/guest_mem.h"
+#include "vmm/mem/layout.h"
+#include "vmm/base/log.h"
+#include "devices/virtio/block.h"
+#include "devices/virtio/rng.h"
+#include "devices/virtio/virtio_mmio.h"
+#include "devices/virtio/virtq.h"
+#include "devices/virtio/virtq_driver.h"
 
 #define FUZZ_RAM	(1 * MIB)
 #define FUZZ_ADDR_SPACE (FUZZ_RAM + 0x10000) /* addresses past RAM stay reachable */

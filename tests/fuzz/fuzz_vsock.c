@@ -26,13 +26,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "event_loop.h"
-#include "fuzz_dev.h"
-#include "layout.h"
-#include "log.h"
-#include "metrics.h"
-#include "virtio/virtio_mmio.h"
-#include "virtio/vsock.h"
+#include "vmm/base/event_loop.h"
+#include "tests/fuzz/fuzz_dev.h"
+#include "vmm/mem/layout.h"
+#include "vmm/base/log.h"
+#include "vmm/base/metrics.h"
+#include "devices/virtio/virtio_mmio.h"
+#include "devices/virtio/vsock.h"
 
 #define FUZZ_VSOCK_CID	      3
 #define FUZZ_VSOCK_MAX_HOST   32
@@ -130,7 +130,8 @@ static void host_accept(const struct fuzz_dev_input *in, uint64_t *written)
 	for (size_t i = 0; i < NR_LISTENERS; i++) {
 		int fd;
 
-		while ((fd = accept4(fz.listen_fd[i], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		while ((fd = accept4(fz.listen_fd[i], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >=
+		       0) {
 			if (fz.nr_host == FUZZ_VSOCK_MAX_HOST) {
 				close(fd);
 				continue;

@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "virtio/tap.h"
+#include "devices/virtio/tap.h"
 
 #define ETHERTYPE 0x88b5
 #define ETH_HLEN_ 14

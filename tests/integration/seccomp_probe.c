@@ -31,7 +31,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "seccomp_filters.h"
+#include "vmm/seccomp/seccomp_filters.h"
 
 struct probe {
 	const struct seccomp_filters *filters;

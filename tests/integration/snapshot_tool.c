@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "crc64.h"
-#include "vmstate.h"
+#include "vmm/base/crc64.h"
+#include "vmm/base/vmstate.h"
 
 static int copy_range(int in, int out, off_t start, off_t end)
 {

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The vocabulary between the API thread and the controller: one request
+ * (what a route or a config-file entry asks) and one response (Firecracker's
+ * status and fault_message, or a payload for a GET). The API side builds
+ * requests; the controller answers them.
+ */
+#ifndef EMBER_CONTROLLER_REQUEST_H
+#define EMBER_CONTROLLER_REQUEST_H
+
+#include <stdbool.h>
+
+#include "vmm/config/params.h"
+#include "vmm/config/vmm_config.h"
+
+#define FAULT_MESSAGE_MAX 1024
+
+enum vmm_state { VMM_NOT_STARTED = 0, VMM_RUNNING, VMM_PAUSED };
+
+enum vmm_request_type {
+	REQ_GET_INSTANCE_INFO,	/* GET / */
+	REQ_GET_MACHINE_CONFIG, /* GET /machine-config */
+	REQ_PUT_MACHINE_CONFIG,
+	REQ_PATCH_MACHINE_CONFIG,
+	REQ_PUT_BOOT_SOURCE,
+	REQ_PUT_LOGGER,
+	REQ_PUT_METRICS,
+	REQ_PUT_SERIAL,
+	REQ_GET_VM_CONFIG,  /* GET /vm/config */
+	REQ_INSTANCE_START, /* PUT /actions InstanceStart */
+	REQ_SEND_CTRL_ALT_DEL,
+	REQ_FLUSH_METRICS,
+	REQ_PAUSE_VM, /* PATCH /vm {"state":"Paused"} */
+	REQ_RESUME_VM,
+	REQ_PUT_DRIVE, /* PUT /drives/{drive_id} */
+	REQ_PATCH_DRIVE,
+	REQ_PUT_NET, /* PUT /network-interfaces/{iface_id} */
+	REQ_PATCH_NET,
+	REQ_PUT_VSOCK,
+	REQ_PUT_ENTROPY,
+	REQ_CREATE_SNAPSHOT, /* PUT /snapshot/create */
+	REQ_LOAD_SNAPSHOT,   /* PUT /snapshot/load */
+};
+
+struct vmm_request {
+	enum vmm_request_type type;
+	union {
+		struct machine_config machine; /* PUT /machine-config */
+		struct machine_config_patch machine_patch;
+		struct boot_source_config boot_source;
+		struct logger_config logger;
+		struct metrics_config metrics;
+		struct serial_config serial;
+		struct drive_config drive;
+		struct drive_update drive_update;
+		struct net_config net;
+		struct net_update net_update;
+		struct vsock_config vsock;
+		struct entropy_config entropy;
+		struct snapshot_create_params snapshot_create;
+		struct snapshot_load_params snapshot_load;
+	} u;
+};
+
+struct instance_info {
+	char id[65];
+	enum vmm_state state;
+};
+
+struct vmm_response {
+	int status;	 /* 200, 204 or 400 */
+	bool deprecated; /* add "Deprecation: true" */
+	char fault_message[FAULT_MESSAGE_MAX];
+	/* Payload of a 200, by request type. */
+	struct instance_info info;
+	struct machine_config machine; /* caller frees with machine_config_free() */
+	struct vm_config config;       /* caller frees with vm_config_free() */
+};
+
+/* Fill @resp as a success (204) or as a 400 with a formatted fault_message. */
+void vmm_response_ok(struct vmm_response *resp);
+void vmm_response_fail(struct vmm_response *resp, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+void vmm_request_free(struct vmm_request *req);
+void vmm_response_free(struct vmm_response *resp);
+
+const char *vmm_state_name(enum vmm_state state); /* "Not started" / "Running" / "Paused" */
+
+#endif
