@@ -1,0 +1,260 @@
+#!/usr/bin/env bash
+# The nested KVM test host: run a command inside a QEMU (TCG, emulated AMD SVM)
+# VM that boots Debian's stock kernel with kvm_amd loaded, so the command sees
+# a working /dev/kvm even where this machine has none. The VM's root is this
+# machine's / (read-only, 9p) with the checkout shared read-write at the same
+# path, so the project's binaries and scripts run unchanged. See README.md.
+#
+#   vmhost.sh check
+#       exit 0 and print the kernel version when everything is present; else
+#       exit 1 with one line per missing thing, naming the Debian package.
+#   vmhost.sh run [--timeout S] [--stall S] [--env NAME]... -- CMD [ARG]...
+#       boot the VM, run CMD as root in the caller's cwd (which must be
+#       visible inside: under the checkout, or a read-only host path),
+#       stream its stdout+stderr to our stdout, exit with its status.
+#       Environment passed in: PATH, CI, EMBER_*, each --env NAME.
+#       --timeout S  whole run limit (default: none)
+#       --stall S    limit on CMD printing nothing (default 900)
+#       Infrastructure failures print one "vmhost: ..." line on stderr and
+#       exit 125. A one-line timing summary goes to stderr at the end.
+# Environment: VMHOST_MEM (default 8G), VMHOST_CPUS (2), VMHOST_BOOT_TIMEOUT
+#   (seconds, default 300), VMHOST_DIR, EMBER_KERNEL_DIR (see kernel.sh),
+#   VMHOST_CGROUP=hybrid (cgroup v1 controllers + v2 at
+#   /sys/fs/cgroup/unified, like systemd's hybrid layout; default: v2 only).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+export VMHOST_DIR=${VMHOST_DIR:-$ROOT/build/vmhost}
+INFRA=125
+
+QEMU=qemu-system-x86_64
+RUN="" QEMU_PID="" TAIL_PID=""
+
+infra() {
+	echo "vmhost: $*" >&2
+	exit $INFRA
+}
+
+# ---- check -------------------------------------------------------------------
+# Lines "tool:Debian package" the host needs on this machine.
+TOOLS="$QEMU:qemu-system-x86 busybox:busybox-static modprobe:kmod depmod:kmod cpio:cpio
+dpkg-deb:dpkg apt-get:apt make:make cc:gcc setpriv:util-linux tail:coreutils"
+
+missing_tools() {
+	local t bin
+	PATH=$PATH:/sbin:/usr/sbin
+	for t in $TOOLS; do
+		bin=${t%%:*}
+		command -v "$bin" >/dev/null || echo "$bin missing: install the Debian package ${t#*:}"
+	done
+	if command -v busybox >/dev/null && readelf -l "$(command -v busybox)" 2>/dev/null | grep -q INTERP; then
+		echo "busybox is dynamically linked: install the Debian package busybox-static"
+	fi
+	if command -v cc >/dev/null && [ ! -e "$(cc -print-file-name=libc.a)" ]; then
+		echo "static libc missing: install the Debian package libc6-dev"
+	fi
+}
+
+# The kernel version: the unpacked one, else the one kernel.sh would fetch.
+kernel_version() {
+	local kdir=${EMBER_KERNEL_DIR:-$ROOT/build/kernel} pkg
+	if [ -z "${EMBER_KERNEL_PKG:-}" ] && [ -f "$kdir/current/version" ]; then
+		cat "$kdir/current/version"
+		return
+	fi
+	pkg=${EMBER_KERNEL_PKG:-$(apt-cache depends linux-image-amd64 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ {print $2; exit}')}
+	[ -n "$pkg" ] && echo "${pkg#linux-image-} (not fetched yet)"
+}
+
+cmd_check() {
+	local missing kver
+	missing=$(missing_tools)
+	kver=$(kernel_version || true)
+	[ -n "$kver" ] || missing+=${missing:+$'\n'}"kernel: apt-cache knows no linux-image-amd64: run apt-get update"
+	if [ -n "$missing" ]; then
+		echo "$missing"
+		return 1
+	fi
+	echo "vmhost: ready, kernel $kver"
+}
+
+# ---- run ---------------------------------------------------------------------
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	[ -n "$QEMU_PID" ] && kill -KILL "$QEMU_PID" 2>/dev/null && wait "$QEMU_PID" 2>/dev/null
+	[ -n "$TAIL_PID" ] && kill "$TAIL_PID" 2>/dev/null && wait "$TAIL_PID" 2>/dev/null
+	[ -n "$RUN" ] && rm -rf "$RUN"
+	exit "$rc"
+}
+
+on_signal() { # NAME CODE
+	echo "vmhost: interrupted by SIG$1" >&2
+	exit "$2"
+}
+
+# The script the init runs in the chroot: environment, cwd, CMD.
+write_cmd() { # CWD ENV_NAMES CMD...
+	local cwd=$1 names=$2 name
+	shift 2
+	{
+		echo "export HOME=/root USER=root LOGNAME=root"
+		for name in $names; do
+			[ -n "${!name+set}" ] && printf 'export %s=%q\n' "$name" "${!name}"
+		done
+		printf 'cd -- %q 2>/dev/null || { echo "vmhost: %s is not visible inside the host" >&2; exit %d; }\n' \
+			"$cwd" "$cwd" $INFRA
+		printf 'exec'
+		printf ' %q' "$@"
+		echo
+	} >"$RUN/cmd"
+}
+
+env_names() { # EXTRA_NAMES
+	local names="PATH CI $*"
+	names+=" $(compgen -e | grep '^EMBER_' || true)"
+	echo $names
+}
+
+start_qemu() { # KDIR INITRAMFS
+	local kdir=$1 initramfs=$2 mem=${VMHOST_MEM:-8G} cpus=${VMHOST_CPUS:-2}
+	local append="console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init mitigations=off"
+	local share=security_model=none,multidevs=remap
+	: >"$RUN/out"
+	# pdeathsig: even a SIGKILLed vmhost.sh takes its QEMU along.
+	setpriv --pdeathsig KILL "$QEMU" -nodefaults -no-user-config -display none -no-reboot \
+		-accel tcg,thread=multi -cpu EPYC -smp "$cpus" -m "$mem" \
+		-kernel "$kdir/vmlinuz" -initrd "$initramfs" -append "$append" \
+		-serial "file:$RUN/console" \
+		-device virtio-serial-pci,id=vser -chardev "file,id=out,path=$RUN/out" \
+		-device virtserialport,bus=vser.0,chardev=out,name=vmhost.out \
+		-device virtio-rng-pci \
+		-virtfs "local,path=$RUN/share,mount_tag=vmhost.run,$share" \
+		-virtfs "local,path=/,mount_tag=vmhost.root,$share,readonly=on" \
+		-virtfs "local,path=$ROOT,mount_tag=vmhost.tree,$share" \
+		</dev/null >"$RUN/qemu.log" 2>&1 &
+	QEMU_PID=$!
+}
+
+# The last console lines, for a failed boot.
+console_tail() {
+	local f=$VMHOST_DIR/last-console.log
+	cp "$RUN/console" "$f" 2>/dev/null || return 0
+	echo "vmhost: console of the failed run: $f" >&2
+	tail -n 15 "$f" | sed 's/^/vmhost:   /' >&2
+}
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", b - a}'; }
+
+# Wait for the status file, watching QEMU, the boot, the timeout and stalls.
+supervise() { # TIMEOUT STALL
+	local timeout=$1 stall=$2 boot_limit=${VMHOST_BOOT_TIMEOUT:-300}
+	local t0 t size last_size=-1 last_change
+	t0=$(date +%s)
+	last_change=$t0
+	while :; do
+		[ -f "$RUN/share/status" ] && return 0
+		if [ -f "$RUN/share/error" ]; then
+			console_tail
+			infra "inner host: $(cat "$RUN/share/error")"
+		fi
+		if ! kill -0 "$QEMU_PID" 2>/dev/null; then
+			[ -f "$RUN/share/status" ] && return 0
+			wait "$QEMU_PID" || true
+			QEMU_PID=""
+			sed 's/^/vmhost: qemu: /' "$RUN/qemu.log" >&2
+			console_tail
+			[ -z "$T_BOOTED" ] && infra "QEMU exited before the inner host booted"
+			infra "QEMU exited before CMD finished"
+		fi
+		t=$(date +%s)
+		if [ -z "$T_BOOTED" ]; then
+			if [ -f "$RUN/share/booted" ]; then
+				T_BOOTED=$(now)
+				last_change=$t
+			elif [ $((t - t0)) -ge "$boot_limit" ]; then
+				console_tail
+				infra "the inner host did not boot within $boot_limit s"
+			fi
+		else
+			size=$(stat -c %s "$RUN/out")
+			[ "$size" != "$last_size" ] && last_size=$size last_change=$t
+			[ $((t - last_change)) -ge "$stall" ] && infra "CMD printed nothing for $stall s (stall)"
+		fi
+		[ "$timeout" -gt 0 ] && [ $((t - t0)) -ge "$timeout" ] && infra "timeout after $timeout s"
+		sleep 0.2
+	done
+}
+
+cmd_run() {
+	local timeout=0 stall=900 extra=""
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--timeout) timeout=${2:?--timeout needs seconds}; shift 2 ;;
+		--stall) stall=${2:?--stall needs seconds}; shift 2 ;;
+		--env) extra+=" ${2:?--env needs a name}"; shift 2 ;;
+		--) shift; break ;;
+		*) usage ;;
+		esac
+	done
+	[ $# -gt 0 ] || usage
+	[[ $timeout =~ ^[0-9]+$ && $stall =~ ^[0-9]+$ ]] || usage
+
+	local missing kdir initramfs status t_start t_end
+	missing=$(missing_tools)
+	[ -z "$missing" ] || infra "$(echo "$missing" | head -n1) (vmhost.sh check lists all)"
+	trap cleanup EXIT
+	trap 'on_signal INT 130' INT
+	trap 'on_signal TERM 143' TERM
+	kdir=$("$HERE/kernel.sh") || infra "fetching the kernel failed"
+	initramfs=$("$HERE/mkinitramfs.sh" "$kdir") || infra "building the initramfs failed"
+
+	RUN=$(mktemp -d "${TMPDIR:-/tmp}/vmhost.XXXXXX")
+	mkdir "$RUN/share"
+	printf 'VMHOST_CHECKOUT=%q\nVMHOST_MODULES=%q\n' "$ROOT" \
+		"$kdir/modules/lib/modules/$(cat "$kdir/version")" >"$RUN/share/config"
+	[ "${VMHOST_CGROUP:-v2}" = hybrid ] && echo "VMHOST_CGROUP=hybrid" >>"$RUN/share/config"
+	write_cmd "$PWD" "$(env_names "$extra")" "$@"
+	cp "$RUN/cmd" "$RUN/share/cmd"
+
+	T_BOOTED=""
+	t_start=$(now)
+	start_qemu "$kdir" "$initramfs"
+	# CMD's output as it arrives; tail ends by itself once QEMU is gone.
+	tail -c +1 -s 0.2 -f --pid="$QEMU_PID" "$RUN/out" &
+	TAIL_PID=$!
+	supervise "$timeout" "$stall"
+	status=$(cat "$RUN/share/status")
+	t_end=$(now)
+	wait_qemu_exit
+	wait "$TAIL_PID" || true
+	TAIL_PID=""
+	echo "vmhost: boot $(secs "$t_start" "$T_BOOTED") s, command $(secs "$T_BOOTED" "$t_end") s, exit $status" >&2
+	return "$status"
+}
+
+# The init powers off right after writing the status; give it a bounded while.
+wait_qemu_exit() {
+	local i
+	for i in $(seq 1 100); do
+		kill -0 "$QEMU_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$QEMU_PID" 2>/dev/null || true
+	wait "$QEMU_PID" 2>/dev/null || true
+	QEMU_PID=""
+}
+
+usage() {
+	sed -n '/^#   vmhost.sh check/,/^# Environment/p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+case ${1-} in
+check) cmd_check ;;
+run) shift; cmd_run "$@" ;;
+*) usage ;;
+esac
