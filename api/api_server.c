@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,11 +12,15 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api_route.h"
 #include "vmm/base/log.h"
 #include "vmm/seccomp/seccomp_filters.h"
+
+/* How long a stopping server waits for replies the VMM already produced. */
+#define API_DELIVERY_WAIT_MS 2000
 
 struct api_server {
 	struct MHD_Daemon *daemon;
@@ -25,6 +30,14 @@ struct api_server {
 	unsigned int connections; /* open and accepted; touched by the MHD thread only */
 	const struct seccomp_filters *seccomp;
 	bool filtered; /* the MHD thread has its seccomp filter */
+	/*
+	 * Requests handed to the VMM whose reply is not yet sent: a request
+	 * the VMM accepted is answered before the process exits, even when
+	 * the guest ended the VM right after (SendCtrlAltDel and a reset).
+	 */
+	pthread_mutex_t lock;
+	pthread_cond_t delivered;
+	unsigned int undelivered;
 };
 
 /* Per-request state, from the headers to the completed callback. */
@@ -33,6 +46,7 @@ struct request_ctx {
 	size_t len, cap;
 	size_t received; /* body bytes seen, also past the limit */
 	bool answered;	 /* a reply was queued before the body was read */
+	bool to_vmm;	 /* counted in api_server.undelivered */
 };
 
 /* micro_http's answer to the connection above the limit, byte for byte. */
@@ -107,6 +121,10 @@ static enum MHD_Result serve(struct api_server *srv, struct MHD_Connection *conn
 
 	log_info("The API server received a %s request on \"%s\".", method, path);
 	if (api_route(method, path, rc->body, rc->len, &call, &reply) == API_ROUTE_VMM) {
+		pthread_mutex_lock(&srv->lock);
+		srv->undelivered++;
+		rc->to_vmm = true;
+		pthread_mutex_unlock(&srv->lock);
 		vmm_channel_call(srv->ch, &call.req, &resp);
 		api_reply_from_response(&call, &resp, &reply);
 		vmm_response_free(&resp);
@@ -191,10 +209,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct request_ctx *rc = *con_cls;
+	struct api_server *srv = cls;
 
-	(void)cls;
 	(void)conn;
 	(void)toe;
+	if (rc && rc->to_vmm) {
+		pthread_mutex_lock(&srv->lock);
+		srv->undelivered--;
+		pthread_cond_broadcast(&srv->delivered);
+		pthread_mutex_unlock(&srv->lock);
+	}
 	if (rc) {
 		free(rc->body);
 		free(rc);
@@ -306,6 +330,17 @@ static int listen_unix(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
+static void api_server_init_sync(struct api_server *srv)
+{
+	pthread_condattr_t attr;
+
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&srv->delivered, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
 int api_server_start(struct api_server **out, const char *sock_path, size_t max_payload,
 		     struct vmm_channel *ch, const struct seccomp_filters *seccomp, char *err,
 		     size_t errlen)
@@ -321,6 +356,7 @@ int api_server_start(struct api_server **out, const char *sock_path, size_t max_
 	}
 	srv->ch = ch;
 	srv->max_payload = max_payload;
+	api_server_init_sync(srv);
 	srv->seccomp = seccomp;
 	fd = listen_unix(sock_path, err, errlen);
 	if (fd < 0) {
@@ -347,14 +383,42 @@ int api_server_start(struct api_server **out, const char *sock_path, size_t max_
 	return 0;
 }
 
+/*
+ * Wait, at most API_DELIVERY_WAIT_MS, for the replies of requests the VMM
+ * already answered to be sent. Bounded: a client that stops reading must
+ * not keep the process alive.
+ */
+static void wait_for_delivery(struct api_server *srv)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += API_DELIVERY_WAIT_MS / 1000;
+	deadline.tv_nsec += (API_DELIVERY_WAIT_MS % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&srv->lock);
+	while (srv->undelivered &&
+	       pthread_cond_timedwait(&srv->delivered, &srv->lock, &deadline) != ETIMEDOUT)
+		;
+	if (srv->undelivered)
+		log_warn("Exiting with %u API replies not delivered", srv->undelivered);
+	pthread_mutex_unlock(&srv->lock);
+}
+
 void api_server_stop(struct api_server *srv)
 {
 	if (!srv)
 		return;
 	/* A request blocked on the VMM thread must finish before the join. */
 	vmm_channel_close(srv->ch);
+	wait_for_delivery(srv);
 	MHD_stop_daemon(srv->daemon);
 	unlink(srv->sock_path);
+	pthread_cond_destroy(&srv->delivered);
+	pthread_mutex_destroy(&srv->lock);
 	free(srv->sock_path);
 	free(srv);
 }

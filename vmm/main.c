@@ -339,6 +339,8 @@ static void on_vm_exit(void *opaque, uint32_t events)
 
 	(void)events;
 	e->exit_seen = true;
+	/* The vCPU that ended the VM has stopped itself; stop the others now. */
+	vmm_halt_vcpus(&e->vmm);
 }
 
 static char *read_file(const char *path, char *err, size_t errlen)

@@ -52,9 +52,22 @@ void vmm_request_exit(struct vmm *vmm, int code)
 	int none = -1;
 	uint64_t one = 1;
 
-	if (atomic_compare_exchange_strong(&vmm->exit_code, &none, code) &&
-	    write(vmm->exit_evt, &one, sizeof(one)) < 0)
+	if (!atomic_compare_exchange_strong(&vmm->exit_code, &none, code))
+		return;
+	/*
+	 * The first request ends the guest at once: a Linux that asked for a
+	 * reset keeps asking (and logging it) while it still runs.
+	 */
+	if (vmm->vcpus.vcpus)
+		vcpu_group_halt(&vmm->vcpus);
+	if (write(vmm->exit_evt, &one, sizeof(one)) < 0)
 		log_error("cannot signal VM exit: %s", strerror(errno));
+}
+
+void vmm_halt_vcpus(struct vmm *vmm)
+{
+	if (vmm->vcpus.vcpus)
+		vcpu_group_halt_all(&vmm->vcpus);
 }
 
 int vmm_exit_code(struct vmm *vmm)

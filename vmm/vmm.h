@@ -73,8 +73,14 @@ void vmm_destroy(struct vmm *vmm);
  */
 void vmm_prepare(struct vmm *vmm);
 
-/* End the VM with @code (first caller wins); safe from any thread. */
+/*
+ * End the VM with @code (first caller wins); safe from any thread. The
+ * vCPUs are halted at once: the calling vCPU runs no further guest code,
+ * the others leave KVM_RUN at their next exit or at vmm_halt_vcpus().
+ */
 void vmm_request_exit(struct vmm *vmm, int code);
+/* VMM thread, once the exit is seen: kick every vCPU out of KVM_RUN. */
+void vmm_halt_vcpus(struct vmm *vmm);
 /* -1 while the VM has not ended. */
 int vmm_exit_code(struct vmm *vmm);
 

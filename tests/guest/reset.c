@@ -29,13 +29,18 @@ static void i8042_wait_input_empty(void)
 	}
 }
 
+void machine_reset_request(void)
+{
+	i8042_wait_input_empty();
+	outb(I8042_CMD_PULSE_RESET, I8042_COMMAND);
+}
+
 void machine_reset(void)
 {
 	uint64_t start;
 
 	cpu_cli();
-	i8042_wait_input_empty();
-	outb(I8042_CMD_PULSE_RESET, I8042_COMMAND);
+	machine_reset_request();
 	start = rdtsc();
 	while (rdtsc() - start < RESET_TIMEOUT_CYCLES)
 		cpu_pause();

@@ -9,6 +9,9 @@
 
 #include "types.h"
 
+/* One reset request through the i8042, returning if the machine still runs. */
+void machine_reset_request(void);
+
 /* Reset; if the machine is still running about a second later, say so and halt forever. */
 __noreturn void machine_reset(void);
 

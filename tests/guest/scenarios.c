@@ -208,6 +208,21 @@ static __noreturn void scenario_triple_fault(void)
 	halt_forever();
 }
 
+/*
+ * reset-storm: what Linux does when a reset seems not to take: ask again,
+ * forever. The VMM must stop the vCPU at the first request, so neither a
+ * second request nor the line after it may ever be seen.
+ */
+static __noreturn void scenario_reset_storm(void)
+{
+	print_str("reset-storm: first\n");
+	cpu_cli();
+	for (;;) {
+		machine_reset_request();
+		print_str("reset-storm: again\n");
+	}
+}
+
 static __noreturn void scenario_halt_forever(void)
 {
 	print_str("halting\n");
@@ -264,6 +279,8 @@ void scenario_run(const char *cmdline)
 		scenario_blk_bench(cmdline, n);
 	if (str_equals(name, len, "triple-fault"))
 		scenario_triple_fault();
+	if (str_equals(name, len, "reset-storm"))
+		scenario_reset_storm();
 	if (str_equals(name, len, "halt-forever"))
 		scenario_halt_forever();
 	scenario_unknown(name, len);

@@ -484,11 +484,16 @@ void vcpu_group_pause(struct vcpu_group *g)
 	unsigned int nr = vcpu_group_nr_started(g);
 
 	pthread_mutex_lock(&g->lock);
+	if (g->want == VCPUS_STOP) {
+		/* Halted: the threads are leaving, none runs the guest again. */
+		pthread_mutex_unlock(&g->lock);
+		return;
+	}
 	g->want = VCPUS_PAUSE;
 	pthread_mutex_unlock(&g->lock);
 	vcpu_group_kick(g);
 	pthread_mutex_lock(&g->lock);
-	while (g->nr_parked < nr)
+	while (g->nr_parked < nr && g->want != VCPUS_STOP)
 		pthread_cond_wait(&g->cond, &g->lock);
 	pthread_mutex_unlock(&g->lock);
 }
@@ -508,8 +513,12 @@ int vcpu_group_run_parked(struct vcpu_group *g, vcpu_task_fn fn, void *ctx)
 
 	pthread_mutex_lock(&g->lock);
 	/* Threads started paused may not have reached their park yet. */
-	while (g->nr_parked < nr)
+	while (g->nr_parked < nr && g->want != VCPUS_STOP)
 		pthread_cond_wait(&g->cond, &g->lock);
+	if (g->want == VCPUS_STOP) {
+		pthread_mutex_unlock(&g->lock);
+		return -ESHUTDOWN;
+	}
 	g->task = fn;
 	g->task_ctx = ctx;
 	g->task_round++;
@@ -527,18 +536,29 @@ int vcpu_group_run_parked(struct vcpu_group *g, vcpu_task_fn fn, void *ctx)
 void vcpu_group_resume(struct vcpu_group *g)
 {
 	pthread_mutex_lock(&g->lock);
-	g->want = VCPUS_RUN;
+	if (g->want != VCPUS_STOP)
+		g->want = VCPUS_RUN;
 	pthread_cond_broadcast(&g->cond);
 	pthread_mutex_unlock(&g->lock);
 }
 
-void vcpu_group_stop(struct vcpu_group *g)
+void vcpu_group_halt(struct vcpu_group *g)
 {
 	pthread_mutex_lock(&g->lock);
 	g->want = VCPUS_STOP;
 	pthread_cond_broadcast(&g->cond);
 	pthread_mutex_unlock(&g->lock);
+}
+
+void vcpu_group_halt_all(struct vcpu_group *g)
+{
+	vcpu_group_halt(g);
 	vcpu_group_kick(g);
+}
+
+void vcpu_group_stop(struct vcpu_group *g)
+{
+	vcpu_group_halt_all(g);
 	for (unsigned int i = 0; i < g->nr_vcpus; i++) {
 		struct vcpu *v = &g->vcpus[i];
 

@@ -82,10 +82,21 @@ void vcpu_destroy(struct vcpu *v);
 
 /* Start all threads; they run until paused or stopped. */
 int vcpu_group_start(struct vcpu_group *g);
-/* Return once every vCPU is out of KVM_RUN and parked. */
+/* Return once every vCPU is out of KVM_RUN and parked (at once when halted). */
 void vcpu_group_pause(struct vcpu_group *g);
+/* Let parked vCPUs run again; a halted group stays halted. */
 void vcpu_group_resume(struct vcpu_group *g);
-/* Stop and join every vCPU thread. */
+/*
+ * The guest ended the VM: no vCPU enters KVM_RUN again; each thread leaves
+ * its loop at its next exit (the caller's own at once). Sends no signal and
+ * does not wait, so a vCPU thread may call it (the i8042 reset arrives on
+ * one) under its seccomp filter. Pause, resume and parked tasks become
+ * no-ops.
+ */
+void vcpu_group_halt(struct vcpu_group *g);
+/* Halt, and kick every vCPU out of KVM_RUN now (VMM thread: sends signals). */
+void vcpu_group_halt_all(struct vcpu_group *g);
+/* Halt, then join every vCPU thread. */
 void vcpu_group_stop(struct vcpu_group *g);
 
 /* Start all threads parked, as after vcpu_group_pause() (a restored VM waits for resume). */
