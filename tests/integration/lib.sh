@@ -2,13 +2,17 @@
 # Shared helpers for integration tests. A test script sources this file,
 # defines functions named test_*, and ends with `run_tests "$@"`.
 #
-# Protocol read by tests/run.sh, one line per test case:
+# Protocol read by tests/run.sh: first one line naming every case the script
+# will run, then one line per test case:
+#   PLAN: <script> <n> <case>...
 #   PASS: <script>/<case>
 #   FAIL: <script>/<case>: <reason>
 #   SKIP: <script>/<case>: <reason>
 #
 # Environment: EMBER_BUILD (build dir holding ember, ember-jailer, guest/),
-# EMBER_RESPONSES (file collecting every API response for the OpenAPI check).
+# EMBER_RESPONSES (file collecting every API response for the OpenAPI check),
+# EMBER_TEST_KVM (set by tests/run.sh from tests/kvm_mode.sh: "none: <reason>"
+# makes every KVM case skip with that reason).
 
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -24,10 +28,18 @@ _skip_msg=""
 
 # Inside a test case: record a failure (the case continues; first reason wins).
 fail() { [ -n "$_fail_msg" ] || _fail_msg="$*"; return 1; }
-# Inside a test case: mark it skipped with a reason and stop it.
+# Inside a test case: mark it skipped with a reason and stop it. A case that
+# already failed stays a failure (run_tests reports FAIL, naming both).
 skip() { _skip_msg="$*"; return 0; }
 
 need_kvm() {
+	case ${EMBER_TEST_KVM:-} in
+	none*)
+		local why=${EMBER_TEST_KVM#none}
+		why=${why#:}
+		skip "no KVM:${why:- EMBER_TEST_KVM=none}"
+		return 1 ;;
+	esac
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { skip "no usable /dev/kvm"; return 1; }
 }
 need_root() {
@@ -55,15 +67,35 @@ wait_for() {
 	return 1
 }
 
+# wait_until SECONDS CMD... : retry CMD every 20 ms until it succeeds or
+# SECONDS pass (a bound on a real condition, not a guessed duration).
+wait_until() {
+	local end
+	end=$(($(date +%s%N) / 1000000 + $(awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }')))
+	shift
+	while :; do
+		"$@" && return 0
+		[ $(($(date +%s%N) / 1000000)) -lt "$end" ] || return 1
+		sleep 0.02
+	done
+}
+
+# err_mark / err_since: the stderr a step produced, without truncating
+# $TMP/err (the sanitizer check at the end of the case reads all of it).
+ERR_MARK=0
+err_mark() { ERR_MARK=$(stat -c %s "$TMP/err" 2>/dev/null || echo 0); }
+err_since() { tail -c +$((ERR_MARK + 1)) "$TMP/err" 2>/dev/null; }
+
 # ---- ember process + API client (curl --unix-socket) ------------------------
 EMBER_PID=""
 SOCK=""
 
 # start_ember [args...]: spawn ember with an API socket in $TMP; stdout/stderr
-# go to $TMP/out and $TMP/err. Waits until the socket accepts.
+# go to $TMP/out and $TMP/err (appended: a case that starts ember twice keeps
+# the first run's stderr for the sanitizer check). Waits until the socket accepts.
 start_ember() {
 	SOCK=$TMP/api.sock
-	"$EMBER" --api-sock "$SOCK" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null &
+	"$EMBER" --api-sock "$SOCK" "$@" >"$TMP/out" 2>>"$TMP/err" </dev/null &
 	EMBER_PID=$!
 	wait_for test -S "$SOCK" || { fail "API socket never appeared: $(cat "$TMP/err")"; return 1; }
 }
@@ -120,26 +152,35 @@ api_err() {
 }
 
 # ---- runner -----------------------------------------------------------------
+# Every case first prints the PLAN line (tests/run.sh fails each planned case
+# that never reports, e.g. when the script dies half-way), then exactly one
+# PASS/FAIL/SKIP line per case. A case that failed and then skipped is a FAIL.
 run_tests() {
-	local fn filter=${1-}
+	local fn filter=${1-} fns=() f
 	for fn in $(declare -F | awk '{print $3}' | grep '^test_'); do
 		[ -z "$filter" ] || [ "$fn" = "$filter" ] || continue
+		fns+=("$fn")
+	done
+	echo "PLAN: $SCRIPT_NAME ${#fns[@]}${fns[*]+ ${fns[*]#test_}}"
+	for fn in "${fns[@]+"${fns[@]}"}"; do
 		_fail_msg=""; _skip_msg=""; EMBER_PID=""
 		_new_tmp
 		"$fn"
 		stop_ember
-		# A sanitizer report from any ember run fails the case.
-		if [ -f "$TMP/err" ] && grep -qE 'Sanitizer|runtime error:' "$TMP/err"; then
-			fail "sanitizer report in ember stderr"
-		fi
-		if [ -n "$_skip_msg" ]; then
-			echo "SKIP: $SCRIPT_NAME/${fn#test_}: $_skip_msg"
-		elif [ -n "$_fail_msg" ]; then
-			echo "FAIL: $SCRIPT_NAME/${fn#test_}: $_fail_msg"
+		# A sanitizer report from any ember run fails the case: every stderr
+		# file of the case ($TMP/err, a spawned instance's <dir>/err, ...).
+		for f in $(find "$TMP" -type f -name '*err*' 2>/dev/null); do
+			grep -qE 'Sanitizer|runtime error:' "$f" && fail "sanitizer report in ${f#"$TMP"/}"
+		done
+		if [ -n "$_fail_msg" ]; then
+			echo "FAIL: $SCRIPT_NAME/${fn#test_}: $_fail_msg${_skip_msg:+ (then skipped: $_skip_msg)}"
 			[ -f "$TMP/err" ] && sed 's/^/    ember stderr: /' "$TMP/err" | tail -20
+		elif [ -n "$_skip_msg" ]; then
+			echo "SKIP: $SCRIPT_NAME/${fn#test_}: $_skip_msg"
 		else
 			echo "PASS: $SCRIPT_NAME/${fn#test_}"
 		fi
 		rm -rf "$TMP"
 	done
+	return 0
 }

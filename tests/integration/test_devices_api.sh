@@ -251,14 +251,14 @@ test_config_file_device_errors() {
 	truncate -s 64K "$TMP/d.img"
 	printf '{"boot-source": {"kernel_image_path": "%s"}, "drives": [{"drive_id": "a", "path_on_host": "%s", "is_root_device": true}, {"drive_id": "b", "path_on_host": "%s", "is_root_device": true}]}' \
 		"$GUEST_ELF" "$TMP/d.img" "$TMP/d.img" >"$TMP/vm.json"
-	"$EMBER" --no-api --config-file "$TMP/vm.json" >"$TMP/out" 2>"$TMP/err" </dev/null
+	# Each run's stderr in its own file: the sanitizer check reads every one.
+	"$EMBER" --no-api --config-file "$TMP/vm.json" >"$TMP/out" 2>"$TMP/root.err" </dev/null
 	assert_eq 152 "$?" "exit code for a second root drive"
-	assert_contains "$(cat "$TMP/err")" "Configuration for VMM from one single json failed: Drive config error: A root block device already exists!" "error"
+	assert_contains "$(cat "$TMP/root.err")" "Configuration for VMM from one single json failed: Drive config error: A root block device already exists!" "error"
 	printf '{"boot-source": {"kernel_image_path": "%s"}, "network-interfaces": {}}' "$GUEST_ELF" >"$TMP/vm.json"
-	"$EMBER" --no-api --config-file "$TMP/vm.json" >"$TMP/out" 2>"$TMP/err" </dev/null
+	"$EMBER" --no-api --config-file "$TMP/vm.json" >"$TMP/out" 2>"$TMP/section.err" </dev/null
 	assert_eq 152 "$?" "exit code for a malformed section"
-	assert_contains "$(cat "$TMP/err")" 'Invalid JSON: invalid type: map, expected a sequence at line 1 column' "error"
-	: >"$TMP/err"
+	assert_contains "$(cat "$TMP/section.err")" 'Invalid JSON: invalid type: map, expected a sequence at line 1 column' "error"
 }
 
 run_tests "$@"
