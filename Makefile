@@ -35,6 +35,8 @@ EMBER_LIBS := $(foreach l,$(shell pkg-config --static --libs $(PKGS) 2>/dev/null
 	$(if $(filter -l%,$(l)),$(call lib_link,$(patsubst -l%,%,$(l))),$(l)))
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 CURL_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null)
+# Static, HTTPS-free ember/ember-jailer (STATIC=1, the default; STATIC=0: dynamic).
+include mk/static.mk
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -MMD -MP \
@@ -84,7 +86,7 @@ deps:
 	    cmocka) missing="$$missing $(DEB_cmocka)";; \
 	    libcurl) missing="$$missing $(DEB_libcurl)";; esac; \
 	done; \
-	for t in gcc:gcc make:make pkg-config:pkg-config curl:curl node:nodejs npm:npm ip:iproute2 python3:python3; do \
+	for t in gcc:gcc make:make pkg-config:pkg-config curl:curl node:nodejs npm:npm ip:iproute2 python3:python3 $(STATIC_DEPS_TOOLS); do \
 	  command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -95,6 +97,7 @@ deps:
 	    echo "deps: missing$$missing; run as root: sudo apt-get install -y$$missing"; exit 1; \
 	  fi; \
 	fi
+	@$(STATIC_DEPS_FETCH)
 
 # A missing library is one clear message naming the Debian package.
 check-libs:

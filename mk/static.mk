@@ -1,0 +1,61 @@
+# mk/static.mk: static, HTTPS-free ember and ember-jailer (issue #12).
+# Included by the Makefile after its library variables, which it overrides.
+#
+#   STATIC=1 (default)  ember and ember-jailer are fully static (-static):
+#       libmicrohttpd is Debian's source package built here without HTTPS
+#       (mk/libmicrohttpd.sh; fetched once by `make deps` into MHD_CACHE,
+#       which `make clean` keeps), jansson, libseccomp and liburing come from
+#       Debian's -dev archives, libc from libc6-dev. Everything through
+#       pkg-config, with PKG_CONFIG_PATH pointing at the private build first.
+#   STATIC=0            the old dynamic build against the system libraries.
+#   SAN=1               sanitizer builds cannot be static: they link
+#       dynamically, against the same private libmicrohttpd when STATIC=1.
+
+STATIC    ?= 1
+MHD_CACHE ?= build-deps/libmicrohttpd
+MHD_DIR   := $(BUILD)/deps/libmicrohttpd
+MHD_PREFIX := $(abspath $(MHD_DIR))/install
+# Packages `make deps` needs for this build (command:package).
+STATIC_DEPS_TOOLS := $(if $(filter 1,$(STATIC)),dpkg-source:dpkg-dev)
+
+ifeq ($(STATIC),1)
+STATIC_PKG_CONFIG := PKG_CONFIG_PATH=$(MHD_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH)) pkg-config
+export PKG_CONFIG_PATH := $(MHD_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
+
+# Builds the private libmicrohttpd from the cached source unless it is up to
+# date (offline; a no-op then); its messages go to stderr.
+MHD_BUILD := CC="$(CC)" mk/libmicrohttpd.sh build $(MHD_CACHE) $(MHD_DIR) $(MHD_PREFIX)
+
+# Evaluated on first use, then remembered; whatever uses them first (a compile,
+# a link, a fuzz target) gets libmicrohttpd built before pkg-config is asked.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell $(MHD_BUILD) >&2 && $(STATIC_PKG_CONFIG) --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(shell $(MHD_BUILD) >&2 && $(STATIC_PKG_CONFIG) --libs $(PKGS)))$(PKG_LIBS)
+STATIC_LIBS = $(eval STATIC_LIBS := $(shell $(MHD_BUILD) >&2 && $(STATIC_PKG_CONFIG) --static --libs $(PKGS)))$(STATIC_LIBS)
+
+# `make deps`: download the source package once (network), after the apt step.
+STATIC_DEPS_FETCH := mk/libmicrohttpd.sh fetch $(MHD_CACHE) $(BUILD)/deps/apt
+
+# check-libs runs before every compile: build it there, visibly.
+.PHONY: libmicrohttpd
+libmicrohttpd:
+	@$(MHD_BUILD)
+check-libs: libmicrohttpd
+
+# Sections per function/object so the static link drops what is unused;
+# cold code (API parsing, configuration, boot, snapshots, seccomp set-up,
+# the jailer) for size.
+$(BUILD)/obj/%.o: CFLAGS += -ffunction-sections -fdata-sections
+$(foreach d,api vmm/config vmm/boot vmm/snapshot vmm/seccomp jailer,$(BUILD)/obj/$(d)/%.o): CFLAGS += -Os
+
+# Stripped by default (STATIC_STRIP= keeps the symbols and debug info).
+STATIC_STRIP ?= -s
+ifneq ($(SAN),1)
+$(BUILD)/ember $(BUILD)/ember-jailer: LDFLAGS += -static -Wl,--gc-sections $(STATIC_STRIP)
+$(BUILD)/ember $(BUILD)/ember-jailer: EMBER_LIBS = $(STATIC_LIBS)
+$(BUILD)/ember-jailer: LDLIBS = $(STATIC_LIBS)
+else
+$(BUILD)/ember: EMBER_LIBS = $(PKG_LIBS)
+endif
+else
+STATIC_DEPS_FETCH := :
+endif
