@@ -80,6 +80,27 @@ wait_until() {
 	done
 }
 
+# holds_for SECONDS CMD... : CMD keeps succeeding, checked every 20 ms,
+# through a bounded window of SECONDS; returns 1 the moment it fails. For
+# checks that something does NOT happen (output while paused, ...): no event
+# says "it would have happened by now", so each use picks a window in which a
+# running guest would have done it many times over, and says so.
+holds_for() {
+	local end
+	end=$(($(date +%s%N) / 1000000 + $(awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }')))
+	shift
+	while :; do
+		"$@" || return 1
+		[ $(($(date +%s%N) / 1000000)) -lt "$end" ] || return 0
+		sleep 0.02
+	done
+}
+
+# size_is FILE BYTES: FILE is exactly BYTES long (for holds_for).
+size_is() { [ "$(stat -c %s "$1" 2>/dev/null)" = "$2" ]; }
+# lacks FILE TEXT: FILE does not contain TEXT (for holds_for).
+lacks() { ! grep -qF -- "$2" "$1" 2>/dev/null; }
+
 # err_mark / err_since: the stderr a step produced, without truncating
 # $TMP/err (the sanitizer check at the end of the case reads all of it).
 ERR_MARK=0

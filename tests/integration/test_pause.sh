@@ -26,6 +26,19 @@ last() {
 
 last_ts() { tail -n 1 "$TMP/metrics" | grep -o '"utc_timestamp_ms":[0-9]*' | cut -d: -f2; }
 
+# sum_reads: blk_read_count over every flushed line (each a delta).
+sum_reads() { sum_since 0 blk_read_count; }
+# sum_since LINES NAME: NAME summed over the flushed lines after the first LINES.
+sum_since() {
+	tail -n +$(($1 + 1)) "$TMP/metrics" | grep -o "\"$2\":[0-9]*" | cut -d: -f2 | awk '{s += $1} END {print s + 0}'
+}
+reads_at_least() { flush_metrics && [ "$(sum_reads)" -ge "$1" ]; }
+no_reads_since_last_flush() { flush_metrics && [ "$(last blk_read_count)" = 0 ]; }
+# resumed_window_done MARK RESUME_MS: a read after MARK, and >= 300 ms since RESUME_MS.
+resumed_window_done() {
+	flush_metrics && [ "$(sum_since "$1" blk_read_count)" -ge 1 ] && [ $(($(now_ms) - $2)) -ge 300 ]
+}
+
 set_state() { api_ok PATCH /vm "{\"state\": \"$1\"}"; }
 
 drop_ns() {
@@ -81,7 +94,10 @@ test_net_frame_waits_for_resume() {
 	set_state Paused
 	flush_metrics
 	send_frame || fail "cannot send the frame"
-	sleep 0.5
+	# The frame is on the tap now; a running VMM delivers it within
+	# milliseconds and the polling guest prints it at once: 0.5 s with no
+	# "net: received" is a paused VM holding it back.
+	holds_for 0.5 lacks "$TMP/out" "net: received" || fail "the guest received the frame while paused"
 	flush_metrics
 	assert_eq 0 "$(last rx_packets_count)" "rx packets while paused"
 	assert_eq 0 "$(last rx_bytes_count)" "rx bytes while paused"
@@ -113,18 +129,23 @@ test_paused_limiter_banks_no_tokens() {
 	api_ok PUT /metrics "{\"metrics_path\": \"$TMP/metrics\"}"
 	api_ok PUT /actions '{"action_type": "InstanceStart"}'
 	[ -z "$_fail_msg" ] || { stop_ember; return; }
-	# Let it run into throttling (the first 10 go at once, then 25/s).
-	sleep 1.5
+	# Let it run into throttling (the first 10 go at once, then 25/s): wait
+	# for reads past the bucket, i.e. at least one refill was needed.
+	wait_until 10 reads_at_least 15 || { fail "never throttled past the bucket: $(sum_reads) reads"; stop_ember; return; }
 	set_state Paused
 	flush_metrics
-	sleep 0.4
-	flush_metrics
-	assert_eq 0 "$(last blk_read_count)" "reads while paused"
+	# The pause must last a whole refill time (400 ms) for banked tokens to
+	# show; flushing through it also checks that no read happens meanwhile.
+	local paused_ms; paused_ms=$(now_ms)
+	holds_for 0.4 no_reads_since_last_flush || fail "reads while paused: $(last blk_read_count)"
+	[ $(($(now_ms) - paused_ms)) -ge 400 ] || fail "pause window shorter than 400 ms"
 	resume_ms=$(now_ms)
+	local mark; mark=$(wc -l <"$TMP/metrics")
 	set_state Resumed
-	sleep 0.3
-	flush_metrics
-	got=$(last blk_read_count)
+	# The window after resume: until the first read has happened and at least
+	# 300 ms passed (a banked bucket would have been spent at once, inside it).
+	wait_until 5 resumed_window_done "$mark" "$resume_ms" || true
+	got=$(sum_since "$mark" blk_read_count)
 	dt=$(( $(last_ts) - resume_ms ))
 	# Earned in dt ms at 25/s. Tokens banked over the 400 ms pause would add a
 	# whole bucket (10) on top; allow half of that for timing jitter (the window
@@ -137,6 +158,10 @@ test_paused_limiter_banks_no_tokens() {
 	assert_contains "$(cat "$TMP/out")" "blk-bench: 120 requests" "guest output"
 	stop_ember
 }
+
+# Open sockets of ember.
+sock_fds() { ls -l "/proc/$EMBER_PID/fd" 2>/dev/null | grep -c 'socket:'; }
+sock_fds_above() { [ "$(sock_fds)" -gt "$1" ]; }
 
 trap drop_ns EXIT
 # A host connection made while the VM is paused, for longer than vsock's 2 s
@@ -157,14 +182,17 @@ test_vsock_connect_during_pause() {
 	grep -q "vsock: listening on port 1234" "$TMP/out" || { fail "guest never listened"; return; }
 	wait $lpid
 	api_ok PATCH /vm '{"state": "Paused"}'
+	local socks; socks=$(sock_fds)
 	"$peer" connect "$TMP/v.sock" 1234 "while paused" >"$TMP/peer" 2>&1 &
-	sleep 0.3
+	# The VMM accepted the host connection (one more socket open).
+	wait_until 10 sock_fds_above "$socks" || fail "ember never accepted the host connection"
 	t0=$(awk '{print $14 + $15}' "/proc/$EMBER_PID/stat")
-	sleep 3
+	# The connection must wait longer than vsock's 2 s connect timeout: a
+	# 3 s window (bounded, measured) in which the guest must not accept.
+	holds_for 3 lacks "$TMP/out" "vsock: accepted" || fail "the guest accepted while paused"
 	t1=$(awk '{print $14 + $15}' "/proc/$EMBER_PID/stat")
 	# Clock ticks (10 ms) of CPU over 3 s: a spinning loop would use ~300.
 	[ $((t1 - t0)) -le 20 ] || fail "ember used $((t1 - t0)) ticks of CPU while paused"
-	assert_not_contains "$(cat "$TMP/out")" "vsock: accepted" "guest output while paused"
 	api_ok PATCH /vm '{"state": "Resumed"}'
 	wait_exit 60 || fail "guest did not finish"
 	assert_contains "$(cat "$TMP/peer")" "echo: while paused" "host client output"

@@ -80,6 +80,18 @@ check_windows() {
 	case $verdict in *OVER) fail "$name above the limit: $verdict" ;; esac
 }
 
+# flush_until_total NAME N MAX_S: flush every FLUSH_INTERVAL (the sampling
+# period) until NAME's total reaches N; fails after MAX_S.
+flush_until_total() {
+	local i
+	for i in $(seq 1 $(($3 * 2))); do
+		flush_metrics || return 1
+		[ "$(total "$1")" -ge "$2" ] && return 0
+		sleep "$FLUSH_INTERVAL"
+	done
+	return 1
+}
+
 # Windows in which NAME moved at all.
 active_windows() { series "$1" | awk '$2 > 0 {n++} END {print n + 0}'; }
 
@@ -125,8 +137,8 @@ test_one_time_burst_then_rate() {
 test_patch_lifts_the_limit() {
 	local before after
 	boot_blk_bench 200 '{"ops": {"size": 2, "refill_time": 1000}}' || return
-	sleep 1.5
-	flush_metrics
+	# Throttled for real: the bucket (2) spent and refilled at least once.
+	flush_until_total blk_read_count 4 10 || fail "no throttled progress: $(total blk_read_count) reads"
 	before=$(total blk_read_count)
 	check_windows blk_read_count 2 2 1
 	[ "$before" -lt 20 ] || fail "not throttled before PATCH: $before reads"
@@ -140,20 +152,26 @@ test_patch_lifts_the_limit() {
 # PATCH can also put a limit on a drive that had none.
 test_patch_adds_a_limit() {
 	boot_blk_bench 100000 '{}' || return
-	sleep 0.5
+	# The benchmark is running unthrottled.
+	flush_until_total blk_read_count 100 10 || { fail "the benchmark never ran: $(total blk_read_count) reads"; return; }
 	api_ok PATCH /drives/disk '{"drive_id": "disk", "rate_limiter": {"ops": {"size": 5, "refill_time": 500}}}'
 	flush_metrics
-	local at_patch
-	at_patch=$(now_ms)
-	sleep 1.5
-	flush_metrics
-	# The window after the PATCH: at most the new bucket plus 10/s.
-	START_MS=$at_patch
-	local last
-	last=$(series blk_read_count | tail -1 | cut -d' ' -f2)
-	[ "${last:-999999}" -le $((5 + 10 * 2 + 1)) ] ||
-		fail "$last reads in the 1.5 s after the PATCH (limit 5 + 10/s)"
-	[ "${last:-0}" -ge 1 ] || fail "no reads at all after the PATCH"
+	local mark t0 t1 reads
+	mark=$(wc -l <"$TMP/metrics")
+	t0=$(series blk_read_count | tail -1 | cut -d' ' -f1)
+	# A measured window of at least 1.5 s after the PATCH (sampled every
+	# FLUSH_INTERVAL): long enough for the bucket plus several refills.
+	while flush_metrics; do
+		t1=$(series blk_read_count | tail -1 | cut -d' ' -f1)
+		[ $((t1 - t0)) -ge 1500 ] && break
+		sleep "$FLUSH_INTERVAL"
+	done
+	reads=$(tail -n +$((mark + 1)) "$TMP/metrics" | grep -o '"blk_read_count":[0-9]*' | cut -d: -f2 |
+		awk '{s += $1} END {print s + 0}')
+	# At most the new bucket plus 10/s over the measured window (+1 in flight).
+	[ "$reads" -le $((5 + 10 * (t1 - t0) / 1000 + 1)) ] ||
+		fail "$reads reads in the $((t1 - t0)) ms after the PATCH (limit 5 + 10/s)"
+	[ "$reads" -ge 1 ] || fail "no reads at all after the PATCH"
 	stop_ember
 }
 

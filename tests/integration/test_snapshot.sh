@@ -103,6 +103,24 @@ finish() {
 	assert_eq 0 "$EXIT_CODE" "exit code of $1"
 }
 
+# lines_at_least FILE ERE N: FILE holds at least N lines matching ERE.
+lines_at_least() { [ "$(grep -cE "$2" "$1" 2>/dev/null)" -ge "$3" ]; }
+
+# blk_reads_at_least DIR N: the instance in DIR (metrics to DIR/metrics) has
+# served N virtio-blk reads (each flushed line holds the change since the last).
+blk_reads_at_least() {
+	curl -s -o /dev/null --unix-socket "$1/api.sock" -X PUT -H 'Content-Type: application/json' \
+		--data-binary '{"action_type": "FlushMetrics"}' http://localhost/actions || return 1
+	[ "$(awk 'match($0, /"blk_read_count":[0-9]+/) { s += substr($0, RSTART + 17, RLENGTH - 17) }
+		END { print s + 0 }' "$1/metrics")" -ge "$2" ]
+}
+
+# create_in_progress CLIENT_PID: the snapshot create writes its memory file
+# (temporary name .new.mem.ember-*), or the client is already done.
+create_in_progress() {
+	ls -a "$TMP" | grep -q '^\.new\.mem\.ember-' || ! kill -0 "$1" 2>/dev/null
+}
+
 # ---- restore ------------------------------------------------------------------------
 
 case_restore_continues_the_count() {
@@ -115,9 +133,10 @@ case_restore_continues_the_count() {
 	api_ok GET /machine-config
 	assert_contains "$BODY" '"vcpu_count":1' "machine config from the snapshot"
 	assert_contains "$BODY" '"mem_size_mib":128' "machine config from the snapshot"
-	# Restored paused: the guest does not run until resumed.
-	sleep 0.3
-	assert_eq 0 "$(wc -c <"$TMP/b/out")" "output while paused"
+	# Restored paused: the guest does not run until resumed. Running, it
+	# prints a line every 10 ms: 0.3 s without a byte is ~30 lines not printed.
+	holds_for 0.3 size_is "$TMP/b/out" 0 ||
+		fail "output while paused after the load: $(head -c 200 "$TMP/b/out")"
 	api_ok PATCH /vm '{"state": "Resumed"}'
 	finish "$TMP/b" "$EMBER_PID"
 	assert_eq "$paused_at" "$(wc -c <"$TMP/a/out")" "the original's output after its pause"
@@ -141,7 +160,9 @@ case_no_byte_repeated_mid_print() {
 	load_file "$TMP/vm.snap" "$TMP/vm.mem" '"resume_vm": true'
 	local last; last=$(tail -c 200 "$TMP/a/out" | tail -n 1)
 	wait_for grep -q '^touch: [0-9]' "$TMP/b/out" || { fail "no output after the restore"; return; }
-	sleep 0.2
+	# Enough lines after the restore to see a repeat or a gap.
+	wait_until 10 lines_at_least "$TMP/b/out" '^touch: [0-9]+$' 20 ||
+		fail "fewer than 20 lines after the restore: $(tail -c 200 "$TMP/b/out")"
 	kill_ember
 	# Every complete line of both outputs together: touch: 1, 2, 3, ... in order.
 	cat "$TMP/a/out" "$TMP/b/out" | sed -n '/^touch: 1$/,$p' | sed '$d' |
@@ -216,14 +237,18 @@ case_blk_after_restore() {
 	local requests=20000
 	truncate -s 1M "$TMP/disk.img"
 	spawn "$TMP/a" || return
-	api PUT /drives/rootfs \
+	# Any answer but 204 is a regression of PUT /drives, not a reason to skip.
+	api_ok PUT /drives/rootfs \
 		"{\"drive_id\": \"rootfs\", \"path_on_host\": \"$TMP/disk.img\", \"is_root_device\": true}"
-	[ "$STATUS" = 204 ] || { skip "no virtio-blk drives in this build: $STATUS $BODY"; return; }
+	: >"$TMP/a/metrics"
+	api_ok PUT /metrics "{\"metrics_path\": \"$TMP/a/metrics\"}"
 	api_ok PUT /boot-source \
 		"{\"kernel_image_path\": \"$GUEST_ELF\", \"boot_args\": \"console=ttyS0 reboot=k panic=1 ember.test=blk-bench=$requests\"}"
+	[ -z "$_fail_msg" ] || return
 	api_ok PUT /actions '{"action_type": "InstanceStart"}'
 	wait_line "$TMP/a/out" "virtio-blk at 0xd0001000 irq 5 id 2" 3000 || { fail "no virtio-blk"; return; }
-	sleep 0.3
+	# Mid-benchmark: at least 1000 of the reads done (the VMM's own count).
+	wait_until 20 blk_reads_at_least "$TMP/a" 1000 || { fail "the benchmark made no progress: $(tail -n 2 "$TMP/a/metrics")"; return; }
 	api_ok PATCH /vm '{"state": "Paused"}'
 	create "$TMP/vm.snap" "$TMP/vm.mem"
 	grep -q "blk-bench: $requests requests" "$TMP/a/out" &&
@@ -350,11 +375,13 @@ case_kill_during_create() {
 		--data-binary "{\"snapshot_path\": \"$TMP/new.snap\", \"mem_file_path\": \"$TMP/new.mem\"}" \
 		http://localhost/snapshot/create &
 	local client=$!
-	sleep 0.5
+	# Kill once the memory file is being written (its temporary name exists).
+	wait_until 30 create_in_progress "$client"
 	if ! kill -0 "$client" 2>/dev/null; then
-		skip "the create finished within 0.5 s: nothing to interrupt on this host"
+		skip "the create finished before it was seen writing: nothing to interrupt on this host"
 		return
 	fi
+	ls -a "$TMP" | grep -q '^\.new\.mem\.ember-' || { fail "no temporary memory file appeared within 30 s"; return; }
 	kill_ember
 	wait "$client" 2>/dev/null
 	[ ! -e "$TMP/new.snap" ] || fail "a state file exists under the requested name"

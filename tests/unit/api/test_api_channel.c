@@ -163,8 +163,15 @@ static void test_close_answers_blocked_and_later_calls(void **state)
 	assert_int_equal(pthread_create(&t, NULL, blocked_caller, &b), 0);
 	/* The call signals the eventfd and then waits: nobody serves. */
 	assert_int_equal(poll(&pfd, 1, 2000), 1);
-	usleep(20000);
-	assert_false(atomic_load(&b.returned));
+	/*
+	 * It must stay blocked: nothing marks "it would have returned by now",
+	 * so watch a bounded window (100 ms, checked every millisecond) that is
+	 * far longer than a wrongly returning call takes after its signal.
+	 */
+	for (int i = 0; i < 100; i++) {
+		assert_false(atomic_load(&b.returned));
+		usleep(1000);
+	}
 
 	vmm_channel_close(&ch);
 	pthread_join(t, NULL);

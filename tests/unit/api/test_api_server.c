@@ -61,6 +61,7 @@ struct fixture {
 	pthread_t vmm;
 	atomic_bool stop;
 	atomic_bool serving; /* false: the VMM thread leaves requests queued */
+	atomic_bool idle;    /* the VMM thread saw !serving and polls no more */
 };
 
 static void handle(void *ctx, const struct vmm_request *req, struct vmm_response *resp)
@@ -76,8 +77,10 @@ static void *vmm_thread(void *arg)
 	while (!atomic_load(&f->stop)) {
 		if (atomic_load(&f->serving) && poll(&pfd, 1, 10) == 1)
 			vmm_channel_serve(&f->ch, handle, &f->ctrl);
-		else if (!atomic_load(&f->serving))
+		else if (!atomic_load(&f->serving)) {
+			atomic_store(&f->idle, true);
 			usleep(1000);
+		}
 	}
 	return NULL;
 }
@@ -460,14 +463,23 @@ static void test_connection_limit(void **state)
 	assert_string_equal(buf, full);
 	close(extra);
 
-	/* Once one closes, a new connection is served again. */
+	/*
+	 * Once one closes, a new connection is served again: as soon as the
+	 * server has seen the close (until then a new one still gets the 503
+	 * and is closed; retried every 10 ms for at most 5 s).
+	 */
 	close(fds[0]);
-	usleep(50000);
-	fds[0] = connect_api(f);
-	format_request(buf, sizeof(buf), "GET", "/", NULL);
-	send_all(fds[0], buf, strlen(buf));
-	assert_int_equal(read_response(fds[0], &h), 0);
-	assert_int_equal(h.status, 200);
+	for (int tries = 0;; tries++) {
+		assert_true(tries < 500);
+		fds[0] = connect_api(f);
+		format_request(buf, sizeof(buf), "GET", "/", NULL);
+		/* A refused one may be closed before the request is sent. */
+		if (send(fds[0], buf, strlen(buf), MSG_NOSIGNAL) == (ssize_t)strlen(buf) &&
+		    read_response(fds[0], &h) == 0 && h.status == 200)
+			break;
+		close(fds[0]);
+		usleep(10000);
+	}
 	for (int i = 0; i < API_MAX_CONNECTIONS; i++)
 		close(fds[i]);
 }
@@ -513,12 +525,19 @@ static void test_stop_with_request_in_flight(void **state)
 	int fd;
 
 	/* The VMM thread stops serving: the API thread blocks on the channel. */
+	atomic_store(&f->idle, false);
 	atomic_store(&f->serving, false);
-	usleep(50000); /* let it leave a poll() begun while still serving */
+	/* It has left a poll() begun while still serving (at most 5 s). */
+	for (int i = 0; !atomic_load(&f->idle); i++) {
+		assert_true(i < 5000);
+		usleep(1000);
+	}
 	fd = connect_api(f);
 	format_request(req, sizeof(req), "GET", "/machine-config", NULL);
 	send_all(fd, req, strlen(req));
-	usleep(50000);
+	/* The API thread has queued the request on the channel (its eventfd is readable). */
+	struct pollfd pfd = {.fd = vmm_channel_fd(&f->ch), .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
 	/* Stopping must not deadlock; the waiting request gets an answer or the close. */
 	api_server_stop(f->srv);
 	f->srv = NULL;
