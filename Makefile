@@ -191,6 +191,33 @@ fuzz: deps
 	done; \
 	rm -rf /tmp/ember-fuzz-vsock-*  # the vsock harness's socket dirs (libFuzzer never exits cleanly)
 
+# Replay every corpus through its gcc+ASan/UBSan replayer (no clang needed):
+# one PASS:/FAIL: line per target after a PLAN line (tests/run.sh counts them).
+# An empty or missing corpus, a corpus dir with no target, or fewer inputs run
+# than the corpus holds is a FAIL. FUZZ_CORPUS=DIR replays another corpus tree.
+FUZZ_CORPUS ?= tests/fuzz/corpus
+FUZZ_RUN_DEPS := tests/fuzz/fuzz_main.c $(FUZZ_DEV_SRCS) $(wildcard tests/fuzz/*.h devices/*.h \
+		 devices/virtio/*.h vmm/base/*.h vmm/mem/*.h vmm/config/*.h)
+build/fuzz/fuzz_%_run: tests/fuzz/fuzz_%.c $(FUZZ_RUN_DEPS)
+	@mkdir -p $(dir $@)
+	@$(CC) $(FUZZ_CFLAGS) -Wall -Wextra -Werror -fsanitize=address,undefined -o $@ \
+		tests/fuzz/fuzz_main.c $< $(FUZZ_DEV_SRCS) $(PKG_LIBS)
+.PHONY: fuzz-replay
+fuzz-replay:
+	@echo "PLAN: fuzz $(words $(FUZZ_TARGETS)) $(FUZZ_TARGETS)"; bad=0; \
+	for d in $(FUZZ_CORPUS)/*/; do t=$$(basename "$$d"); \
+	  case " $(FUZZ_TARGETS) " in *" $$t "*) ;; \
+	  *) echo "FAIL: fuzz/corpus-$$t: corpus dir $$d has no target in FUZZ_TARGETS"; bad=1;; esac; done; \
+	for t in $(FUZZ_TARGETS); do \
+	  n=$$(find $(FUZZ_CORPUS)/$$t -maxdepth 1 -type f 2>/dev/null | wc -l); \
+	  if [ "$$n" -eq 0 ]; then echo "FAIL: fuzz/$$t: empty or missing corpus $(FUZZ_CORPUS)/$$t"; bad=1; continue; fi; \
+	  if ! out=$$($(MAKE) --no-print-directory -s build/fuzz/fuzz_$${t}_run 2>&1); then \
+	    echo "$$out"; echo "FAIL: fuzz/$$t: replayer build failed"; bad=1; continue; fi; \
+	  out=$$(ASAN_OPTIONS=detect_leaks=1 build/fuzz/fuzz_$${t}_run $(FUZZ_CORPUS)/$$t 2>&1); rc=$$?; \
+	  if [ $$rc -eq 0 ] && [ "$$out" = "$$n inputs ran" ]; then echo "PASS: fuzz/$$t ($$n inputs)"; \
+	  else echo "$$out" | tail -n 30; echo "FAIL: fuzz/$$t: replay exit $$rc, expected '$$n inputs ran'"; bad=1; fi; \
+	done; rm -rf /tmp/ember-fuzz-vsock-*; exit $$bad
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^tests/guest/')
 
