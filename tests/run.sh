@@ -99,7 +99,7 @@ run_reporting() {
 		kind=${line%%:*}
 		rest=${line#*: }
 		name=${rest%%: *}
-		key=${name% \[*\]}
+		key=${name%% *} # the case's name: its first word ("fuzz/net (8 inputs)", "x/y [build]")
 		if [ "$name" = "$rest" ]; then rest=""; else rest=${rest#*: }; fi
 		reported["$key"]=$((${reported["$key"]:-0} + 1))
 		nres=$((nres + 1))

@@ -10,7 +10,7 @@ W=$(mktemp -d /tmp/ember-selftest.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
 CASES="dies_midway skip_after_fail reports_nothing timeout nonzero_exit double_report
-unplanned_result sanitizer_in_any_err kvm_none_skips missing_unit_binary summary_line empty_fuzz_corpus"
+unplanned_result result_with_details sanitizer_in_any_err kvm_none_skips missing_unit_binary summary_line empty_fuzz_corpus"
 echo "PLAN: selftest $(echo $CASES | wc -w) $(echo $CASES)"
 
 ok() { echo "PASS: selftest/$1"; }
@@ -71,6 +71,12 @@ printf 'echo "PLAN: f_extra 1 a"\necho "PASS: f_extra/a"\necho "PASS: f_extra/b"
 run_kvm_part f_extra
 if [ "$(counts)" = "2 1 0" ] && has "not in its PLAN"; then
 	ok unplanned_result; else bad unplanned_result "counts '$(counts)': $(why)"; fi
+
+# A result line may say more after the case's name: still that case.
+printf 'echo "PLAN: f_more 1 a"\necho "PASS: f_more/a (3 inputs)"\n' >"$W/f_more.sh"
+run_kvm_part f_more
+if [ "$(counts)" = "1 0 0" ]; then
+	ok result_with_details; else bad result_with_details "counts '$(counts)': $(why)"; fi
 
 fake f_san 'test_a() { echo "==1==ERROR: AddressSanitizer: heap-use-after-free" >"$TMP/other.err"; }'
 run_kvm_part f_san
