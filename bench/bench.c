@@ -1,17 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Ember's VMM-side benchmarks (issue #2 targets). Each figure is the median
- * of repeated runs of the real binary; printed as a table and written as JSON.
+ * Ember's VMM-side benchmarks (issue #2 and #12 targets). Each figure is the
+ * median of repeated runs of the real binary; printed as a table and written
+ * as JSON, each next to its target.
  *   bench BUILD_DIR OUT_JSON [RUNS]
  * Nothing here times the emulated guest: the guest's path to its first
  * serial byte is a few hundred instructions.
+ *
+ * A benchmark whose run failed (ember did not start, a request was refused,
+ * an answer never came) is reported as FAILED with the reason, and the exit
+ * status is 1; every wait has a time limit. Without a usable /dev/kvm the
+ * benchmarks that boot a guest are reported as skipped; the others still run.
  */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +39,25 @@ struct result {
 	double median, min, max, p99;
 	double target; /* <= target is met; 0: no target */
 	int runs;
+	bool needs_kvm, needs_root;
+	char failed[256];  /* why the benchmark failed; empty: it did not */
+	char skipped[128]; /* why it was not run here (not a failure) */
 };
 
-static char build_dir[512], tmp_dir[256], ember_path[600], guest_path[600];
+/* Record why @r failed (the first reason wins); returns -1. */
+static int __attribute__((format(printf, 2, 3))) fail(struct result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!r->failed[0]) {
+		va_start(ap, fmt);
+		vsnprintf(r->failed, sizeof(r->failed), fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static char build_dir[512], tmp_dir[256], ember_path[600], jailer_path[600], guest_path[600];
 
 static double now_ms(void)
 {
@@ -52,6 +76,10 @@ static int cmp_double(const void *a, const void *b)
 
 static void summarize(struct result *r, double *v, int n)
 {
+	if (n <= 0) {
+		fail(r, "no run completed");
+		return;
+	}
 	qsort(v, n, sizeof(*v), cmp_double);
 	r->runs = n;
 	r->min = v[0];
@@ -115,10 +143,41 @@ static bool try_connect(const char *path)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	bool ok;
 
+	if (fd < 0)
+		return false;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	close(fd);
 	return ok;
+}
+
+#define SOCKET_WAIT_MS 5000
+
+/*
+ * Wait until @sock accepts a connection, polling without sleeping (the
+ * start-up figures are sub-millisecond) for at most @timeout_ms. Returns 0,
+ * or -ETIMEDOUT, or -ECHILD if @pid exited first (it is reaped then).
+ */
+static int wait_socket(pid_t pid, const char *sock, int timeout_ms)
+{
+	double end = now_ms() + timeout_ms;
+
+	for (unsigned int i = 0;; i++) {
+		if (try_connect(sock))
+			return 0;
+		if (i % 64 == 0) {
+			if (waitpid(pid, NULL, WNOHANG) == pid)
+				return -ECHILD;
+			if (now_ms() > end)
+				return -ETIMEDOUT;
+		}
+	}
+}
+
+static const char *wait_error(int err)
+{
+	return err == -ECHILD ? "exited before its API socket accepted"
+			      : "API socket did not accept within 5 s";
 }
 
 /* Wait for the first byte on @fd; returns the time it arrived, or -1. */
@@ -196,54 +255,110 @@ static long api_call(CURL *c, const char *sock, const char *method, const char *
 	return code;
 }
 
-static pid_t start_api_ember(const char *sock, int *out_fd)
+/* ember --api-sock @sock, its socket accepting; -1 (recorded in @r) if not. */
+static pid_t start_api_ember(struct result *r, const char *sock, int *out_fd)
 {
 	char *argv[] = {ember_path, "--api-sock", (char *)sock, "--level", "Error", NULL};
 	pid_t pid;
+	int err;
 
 	unlink(sock);
 	pid = spawn_ember(argv, out_fd);
-	for (int i = 0; pid > 0 && i < 20000 && !try_connect(sock); i++)
-		usleep(50);
+	if (pid <= 0) {
+		fail(r, "cannot spawn %s", ember_path);
+		return -1;
+	}
+	err = wait_socket(pid, sock, SOCKET_WAIT_MS);
+	if (err) {
+		fail(r, "ember %s", wait_error(err));
+		if (err != -ECHILD)
+			reap(pid, true);
+		if (out_fd && *out_fd >= 0)
+			close(*out_fd);
+		return -1;
+	}
 	return pid;
 }
 
-static bool configure_guest(CURL *c, const char *sock, const char *test)
+static bool configure_guest(struct result *r, CURL *c, const char *sock, const char *test)
 {
 	char body[1024];
+	long code;
 
 	snprintf(body, sizeof(body),
 		 "{\"kernel_image_path\":\"%s\",\"boot_args\":\"console=ttyS0 ember.test=%s\"}",
 		 guest_path, test);
-	return api_call(c, sock, "PUT", "/boot-source", body) == 204 &&
-	       api_call(c, sock, "PUT", "/machine-config",
-			"{\"vcpu_count\":1,\"mem_size_mib\":128}") == 204;
+	code = api_call(c, sock, "PUT", "/boot-source", body);
+	if (code != 204)
+		return fail(r, "PUT /boot-source answered %ld", code), false;
+	code =
+	    api_call(c, sock, "PUT", "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":128}");
+	if (code != 204)
+		return fail(r, "PUT /machine-config answered %ld", code), false;
+	return true;
 }
 
 /* ---- the benchmarks ----------------------------------------------------------- */
 
-static int bench_spawn_to_api(struct result *r, int runs)
+static long status_kib(pid_t pid, const char *key);
+
+/*
+ * @r: spawn -> API socket accepting. @hwm, @anon: the idle process's peak
+ * RSS (VmHWM: everything it ever had resident, its own binary's pages
+ * included) and private memory (RssAnon), read 50 ms after the socket
+ * accepted, before any request.
+ */
+static int bench_spawn_to_api(struct result *r, struct result *hwm, struct result *anon, int runs)
 {
 	char sock[300];
-	double *v = calloc(runs, sizeof(*v));
+	double *v = calloc(runs, sizeof(*v)), *vh = calloc(runs, sizeof(*vh)),
+	       *va = calloc(runs, sizeof(*va));
+	int n = 0;
 
 	snprintf(sock, sizeof(sock), "%s/spawn.sock", tmp_dir);
 	for (int i = 0; i < runs; i++) {
 		char *argv[] = {ember_path, "--api-sock", sock, NULL};
 		double t0;
 		pid_t pid;
+		int err;
 
 		unlink(sock);
 		t0 = now_ms();
 		pid = spawn_ember(argv, NULL);
-		while (!try_connect(sock))
-			;
-		v[i] = now_ms() - t0;
+		if (pid <= 0) {
+			fail(r, "cannot spawn %s", ember_path);
+			break;
+		}
+		err = wait_socket(pid, sock, SOCKET_WAIT_MS);
+		if (err) {
+			fail(r, "ember %s", wait_error(err));
+			if (err != -ECHILD)
+				reap(pid, true);
+			break;
+		}
+		v[n] = now_ms() - t0;
+		usleep(50 * 1000);
+		vh[n] = status_kib(pid, "VmHWM") / 1024.0;
+		va[n] = status_kib(pid, "RssAnon") / 1024.0;
 		reap(pid, true);
+		if (vh[n] <= 0 || va[n] < 0) {
+			fail(r, "cannot read /proc/%d/status", (int)pid);
+			break;
+		}
+		n++;
 	}
-	summarize(r, v, runs);
+	if (r->failed[0]) {
+		fail(hwm, "%s", r->failed);
+		fail(anon, "%s", r->failed);
+	} else {
+		summarize(r, v, n);
+		summarize(hwm, vh, n);
+		summarize(anon, va, n);
+	}
 	free(v);
-	return 0;
+	free(vh);
+	free(va);
+	return r->failed[0] ? -1 : 0;
 }
 
 static int bench_config_file_to_serial(struct result *r, int runs)
@@ -254,8 +369,10 @@ static int bench_config_file_to_serial(struct result *r, int runs)
 
 	snprintf(cfg, sizeof(cfg), "%s/vm.json", tmp_dir);
 	f = fopen(cfg, "w");
-	if (!f)
-		return -errno;
+	if (!f) {
+		free(v);
+		return fail(r, "cannot write %s: %s", cfg, strerror(errno));
+	}
 	fprintf(f,
 		"{\"boot-source\":{\"kernel_image_path\":\"%s\",\"boot_args\":\"console=ttyS0 "
 		"ember.test=hello\"},\"machine-config\":{\"vcpu_count\":1,\"mem_size_mib\":128}}\n",
@@ -267,11 +384,16 @@ static int bench_config_file_to_serial(struct result *r, int runs)
 		int out;
 		pid_t pid = spawn_ember(argv, &out);
 
+		if (pid <= 0) {
+			free(v);
+			return fail(r, "cannot spawn %s", ember_path);
+		}
 		t1 = first_byte_ms(out, 10000);
 		if (t1 < 0) {
+			close(out);
 			reap(pid, true);
 			free(v);
-			return -EIO;
+			return fail(r, "no serial output within 10 s");
 		}
 		v[i] = t1 - t0;
 		close(out);
@@ -295,34 +417,44 @@ static int bench_start_to_serial(struct result *r, struct result *api, int runs)
 
 	snprintf(sock, sizeof(sock), "%s/start.sock", tmp_dir);
 	for (int i = 0; i < runs; i++) {
-		int out;
-		pid_t pid = start_api_ember(sock, &out);
+		int out = -1;
+		pid_t pid = start_api_ember(r, sock, &out);
 		double t0, t1;
+		long code;
 
-		if (!configure_guest(c, sock, "hello")) {
+		if (pid < 0)
+			break;
+		if (!configure_guest(r, c, sock, "hello")) {
+			close(out);
 			reap(pid, true);
-			free(v);
-			return -EINVAL;
+			break;
 		}
 		t0 = now_ms();
-		api_call(c, sock, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}");
+		code = api_call(c, sock, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}");
 		va[i] = now_ms() - t0;
-		t1 = first_byte_ms(out, 10000);
+		t1 = code == 204 ? first_byte_ms(out, 10000) : -1;
 		close(out);
 		reap(pid, true);
+		if (code != 204) {
+			fail(r, "InstanceStart answered %ld", code);
+			break;
+		}
 		if (t1 < 0) {
-			free(v);
-			free(va);
-			return -EIO;
+			fail(r, "no serial output within 10 s of InstanceStart");
+			break;
 		}
 		v[i] = t1 - t0;
 	}
-	summarize(r, v, runs);
-	summarize(api, va, runs);
+	if (r->failed[0]) {
+		fail(api, "%s", r->failed);
+	} else {
+		summarize(r, v, runs);
+		summarize(api, va, runs);
+	}
 	curl_easy_cleanup(c);
 	free(v);
 	free(va);
-	return 0;
+	return r->failed[0] ? -1 : 0;
 }
 
 static long status_kib(pid_t pid, const char *key)
@@ -355,64 +487,102 @@ static int bench_rss(struct result *r, struct result *anon, int runs)
 
 	snprintf(sock, sizeof(sock), "%s/rss.sock", tmp_dir);
 	for (int i = 0; i < runs; i++) {
-		int out;
-		pid_t pid = start_api_ember(sock, &out);
+		int out = -1;
+		pid_t pid = start_api_ember(r, sock, &out);
+		long code = 0, hwm, shmem;
 
-		if (!configure_guest(c, sock, "halt-forever") ||
-		    api_call(c, sock, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}") !=
-			204 ||
+		if (pid < 0)
+			break;
+		if (!configure_guest(r, c, sock, "halt-forever") ||
+		    (code = api_call(c, sock, "PUT", "/actions",
+				     "{\"action_type\":\"InstanceStart\"}")) != 204 ||
 		    !wait_output(out, "halting", 10000)) {
+			if (code && code != 204)
+				fail(r, "InstanceStart answered %ld", code);
+			else
+				fail(r, "the guest did not report 'halting' within 10 s");
 			close(out);
 			reap(pid, true);
-			free(v);
-			return -EIO;
+			break;
 		}
 		/* One more API round trip so the API path's memory is counted too. */
-		api_call(c, sock, "GET", "/vm/config", NULL);
-		v[i] = (status_kib(pid, "VmHWM") - status_kib(pid, "RssShmem")) / 1024.0;
+		code = api_call(c, sock, "GET", "/vm/config", NULL);
+		hwm = status_kib(pid, "VmHWM");
+		shmem = status_kib(pid, "RssShmem");
+		v[i] = (hwm - shmem) / 1024.0;
 		va[i] = status_kib(pid, "RssAnon") / 1024.0;
 		close(out);
 		reap(pid, true);
+		if (code != 200) {
+			fail(r, "GET /vm/config answered %ld", code);
+			break;
+		}
+		if (hwm <= 0 || shmem < 0 || va[i] < 0) {
+			fail(r, "cannot read /proc/%d/status", (int)pid);
+			break;
+		}
 	}
-	summarize(r, v, runs);
-	summarize(anon, va, runs);
+	if (r->failed[0]) {
+		fail(anon, "%s", r->failed);
+	} else {
+		summarize(r, v, runs);
+		summarize(anon, va, runs);
+	}
 	curl_easy_cleanup(c);
 	free(v);
 	free(va);
-	return 0;
+	return r->failed[0] ? -1 : 0;
 }
 
+/*
+ * @n PUT /machine-config + GET / round trips on one connection. Every answer
+ * is checked; the first wrong one fails both figures (no partial average).
+ */
 static int bench_api_latency(struct result *put, struct result *get, int n)
 {
 	char sock[300];
 	double *vp = calloc(n, sizeof(double)), *vg = calloc(n, sizeof(double));
 	CURL *c = curl_easy_init();
-	pid_t pid =
-	    start_api_ember((snprintf(sock, sizeof(sock), "%s/lat.sock", tmp_dir), sock), NULL);
+	pid_t pid;
 
-	for (int i = 0; i < n; i++) {
+	snprintf(sock, sizeof(sock), "%s/lat.sock", tmp_dir);
+	pid = start_api_ember(put, sock, NULL);
+	for (int i = 0; pid > 0 && i < n; i++) {
 		double t0 = now_ms();
+		long code = api_call(c, sock, "PUT", "/machine-config",
+				     "{\"vcpu_count\":2,\"mem_size_mib\":256}");
 
-		if (api_call(c, sock, "PUT", "/machine-config",
-			     "{\"vcpu_count\":2,\"mem_size_mib\":256}") != 204)
+		if (code != 204) {
+			fail(put, "PUT /machine-config #%d answered %ld", i + 1, code);
 			break;
+		}
 		vp[i] = (now_ms() - t0) * 1000;
 		t0 = now_ms();
-		api_call(c, sock, "GET", "/", NULL);
+		code = api_call(c, sock, "GET", "/", NULL);
+		if (code != 200) {
+			fail(put, "GET / #%d answered %ld", i + 1, code);
+			break;
+		}
 		vg[i] = (now_ms() - t0) * 1000;
 	}
-	summarize(put, vp, n);
-	summarize(get, vg, n);
-	reap(pid, true);
+	if (put->failed[0]) {
+		fail(get, "%s", put->failed);
+	} else {
+		summarize(put, vp, n);
+		summarize(get, vg, n);
+	}
+	if (pid > 0)
+		reap(pid, true);
 	curl_easy_cleanup(c);
 	free(vp);
 	free(vg);
-	return 0;
+	return put->failed[0] ? -1 : 0;
 }
 
 /*
  * ember-jailer start -> API socket accepting inside the jail (root only).
- * The jail gets ember's shared libraries before the clock starts: the jailer
+ * A static ember needs nothing else in the jail; a dynamically linked one
+ * (STATIC=0) gets its shared libraries before the clock starts: the jailer
  * copies only the exec file, as Firecracker's does.
  */
 static int bench_jailer_to_api(struct result *r, int runs)
@@ -426,16 +596,16 @@ static int bench_jailer_to_api(struct result *r, int runs)
 		char id[32], *argv[16];
 		double t0;
 		pid_t pid;
-		int n = 0;
+		int n = 0, err;
 
 		snprintf(id, sizeof(id), "bench-%d", i);
 		snprintf(cmd, sizeof(cmd),
-			 "set -e; j=%s/ember/%s/root; mkdir -p $j; for l in $(ldd %s | grep -oE "
-			 "'/[^ ]+'); do mkdir -p $j$(dirname $l); cp -L $l $j$l; done",
+			 "set -e; j=%s/ember/%s/root; mkdir -p $j; for l in $(ldd %s 2>/dev/null | "
+			 "grep -oE '/[^ ]+'); do mkdir -p $j$(dirname $l); cp -L $l $j$l; done",
 			 base, id, ember_path);
 		if (system(cmd) != 0) {
-			free(v);
-			return -EIO;
+			fail(r, "cannot prepare the jail directory");
+			break;
 		}
 		snprintf(sock, sizeof(sock), "%s/ember/%s/root/run/ember.sock", base, id);
 		argv[n++] = jailer;
@@ -455,26 +625,100 @@ static int bench_jailer_to_api(struct result *r, int runs)
 		argv[n] = NULL;
 		t0 = now_ms();
 		pid = spawn_path(jailer, argv);
-		for (int k = 0; pid > 0 && !try_connect(sock); k++) {
-			if (k > 2000000 || waitpid(pid, NULL, WNOHANG) == pid) {
-				free(v);
-				return -EIO;
-			}
+		if (pid <= 0) {
+			fail(r, "cannot spawn %s", jailer);
+			break;
+		}
+		err = wait_socket(pid, sock, SOCKET_WAIT_MS);
+		if (err) {
+			fail(r, "jailed ember %s", wait_error(err));
+			if (err != -ECHILD)
+				reap(pid, true);
+			break;
 		}
 		v[i] = now_ms() - t0;
 		reap(pid, true);
 		snprintf(cmd, sizeof(cmd), "rm -rf %s/ember/%s", base, id);
-		if (system(cmd) != 0)
+		if (system(cmd) != 0) {
+			fail(r, "cannot remove the jail %s/ember/%s", base, id);
 			break;
+		}
 	}
-	summarize(r, v, runs);
+	if (!r->failed[0])
+		summarize(r, v, runs);
 	free(v);
+	return r->failed[0] ? -1 : 0;
+}
+
+/* File size of @path in MiB (one "run"); the JSON says whether it is static. */
+static int bench_size(struct result *r, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return fail(r, "%s: %s", path, strerror(errno));
+	r->median = r->min = r->max = r->p99 = st.st_size / (1024.0 * 1024.0);
+	r->runs = 1;
 	return 0;
 }
 
-static void print_and_write(struct result *rs, int nr, const char *json_path)
+/* A static executable has no PT_INTERP program header (ldd: "not a dynamic executable"). */
+static const char *linkage(const char *path)
+{
+	struct {
+		unsigned char ident[16];
+		uint16_t type, machine;
+		uint32_t version;
+		uint64_t entry, phoff, shoff;
+		uint32_t flags;
+		uint16_t ehsize, phentsize, phnum;
+	} eh;
+	FILE *f = fopen(path, "rb");
+	const char *what = "unknown";
+
+	if (!f)
+		return what;
+	if (fread(&eh, sizeof(eh), 1, f) == 1 && !memcmp(eh.ident, "\177ELF", 4) &&
+	    eh.ident[4] == 2 && eh.phentsize >= 8) {
+		what = "static";
+		for (int i = 0; i < eh.phnum; i++) {
+			uint32_t type;
+
+			if (fseek(f, (long)(eh.phoff + (uint64_t)i * eh.phentsize), SEEK_SET) ||
+			    fread(&type, sizeof(type), 1, f) != 1) {
+				what = "unknown";
+				break;
+			}
+			if (type == 3 /* PT_INTERP */) {
+				what = "dynamic";
+				break;
+			}
+		}
+	}
+	fclose(f);
+	return what;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* The table and the JSON; returns the number of failed benchmarks, or -1 if the JSON could not be
+ * written. */
+static int print_and_write(struct result *rs, int nr, const char *json_path)
 {
 	FILE *f = fopen(json_path, "w");
+	int failed = 0;
 
 	printf("\n%-36s %10s %10s %10s %10s %8s %5s  %s\n", "benchmark", "median", "min", "max",
 	       "p99", "target", "runs", "unit");
@@ -484,72 +728,133 @@ static void print_and_write(struct result *rs, int nr, const char *json_path)
 
 		if (r->target > 0)
 			snprintf(target, sizeof(target), "%s%.1f",
-				 r->median <= r->target ? "" : "!", r->target);
-		printf("%-36s %10.3f %10.3f %10.3f %10.3f %8s %5d  %s\n", r->name, r->median,
-		       r->min, r->max, r->p99, target, r->runs, r->unit);
+				 r->failed[0] || r->skipped[0] || r->median <= r->target ? "" : "!",
+				 r->target);
+		if (r->failed[0]) {
+			failed++;
+			printf("%-36s FAILED: %s (target %s %s)\n", r->name, r->failed, target,
+			       r->unit);
+		} else if (r->skipped[0]) {
+			printf("%-36s skipped: %s (target %s %s)\n", r->name, r->skipped, target,
+			       r->unit);
+		} else {
+			printf("%-36s %10.3f %10.3f %10.3f %10.3f %8s %5d  %s\n", r->name,
+			       r->median, r->min, r->max, r->p99, target, r->runs, r->unit);
+		}
 	}
-	printf("(a target shown with '!' was missed)\n");
+	printf("(medians; a target shown with '!' was missed; ember is %s, ember-jailer %s)\n",
+	       linkage(ember_path), linkage(jailer_path));
 	if (!f)
-		return;
-	fprintf(f, "{\n  \"results\": [\n");
+		return -1;
+	fprintf(f, "{\n  \"ember_linkage\": \"%s\",\n  \"ember_jailer_linkage\": \"%s\",\n",
+		linkage(ember_path), linkage(jailer_path));
+	fprintf(f, "  \"failed\": %d,\n  \"results\": [\n", failed);
 	for (int i = 0; i < nr; i++) {
 		struct result *r = &rs[i];
 		char target[32] = "null";
 
 		if (r->target > 0)
 			snprintf(target, sizeof(target), "%.3f", r->target);
-		fprintf(
-		    f,
-		    "    {\"name\": \"%s\", \"unit\": \"%s\", \"median\": %.4f, \"min\": %.4f, "
-		    "\"max\": %.4f, \"p99\": %.4f, \"runs\": %d, \"target\": %s, \"met\": %s}%s\n",
-		    r->name, r->unit, r->median, r->min, r->max, r->p99, r->runs, target,
-		    r->target > 0 ? (r->median <= r->target ? "true" : "false") : "null",
-		    i + 1 < nr ? "," : "");
+		fprintf(f, "    {\"name\": ");
+		json_str(f, r->name);
+		fprintf(f, ", \"unit\": \"%s\", \"target\": %s, ", r->unit, target);
+		if (r->failed[0]) {
+			fprintf(f, "\"failed\": ");
+			json_str(f, r->failed);
+		} else if (r->skipped[0]) {
+			fprintf(f, "\"skipped\": ");
+			json_str(f, r->skipped);
+		} else {
+			fprintf(f,
+				"\"median\": %.4f, \"min\": %.4f, \"max\": %.4f, \"p99\": %.4f, "
+				"\"runs\": %d, \"met\": %s",
+				r->median, r->min, r->max, r->p99, r->runs,
+				r->target > 0 ? (r->median <= r->target ? "true" : "false")
+					      : "null");
+		}
+		fprintf(f, "}%s\n", i + 1 < nr ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");
-	fclose(f);
+	return fclose(f) ? -1 : failed;
 }
 
 int main(int argc, char **argv)
 {
 	struct result rs[] = {
-	    {.name = "spawn_to_api_socket", .unit = "ms", .target = 3},
-	    {.name = "config_file_spawn_to_first_serial", .unit = "ms", .target = 3},
-	    {.name = "instance_start_to_first_serial", .unit = "ms", .target = 2},
-	    {.name = "instance_start_request (VMM build)", .unit = "ms"},
-	    {.name = "vmm_peak_rss_excl_guest_1vcpu_128m", .unit = "MiB", .target = 2},
-	    {.name = "vmm_private_rss_1vcpu_128m", .unit = "MiB"},
+	    {.name = "spawn_to_api_socket", .unit = "ms", .target = 1},
+	    {.name = "idle_api_peak_rss (VmHWM)", .unit = "MiB", .target = 1},
+	    {.name = "idle_api_private_rss (RssAnon)", .unit = "MiB"},
+	    {.name = "config_file_spawn_to_first_serial",
+	     .unit = "ms",
+	     .target = 3,
+	     .needs_kvm = true},
+	    {.name = "instance_start_to_first_serial",
+	     .unit = "ms",
+	     .target = 2,
+	     .needs_kvm = true},
+	    {.name = "instance_start_request (VMM build)", .unit = "ms", .needs_kvm = true},
+	    {.name = "vmm_peak_rss_excl_guest_1vcpu_128m",
+	     .unit = "MiB",
+	     .target = 2,
+	     .needs_kvm = true},
+	    {.name = "vmm_private_rss_1vcpu_128m", .unit = "MiB", .needs_kvm = true},
 	    {.name = "api_put_machine_config", .unit = "us"},
 	    {.name = "api_get_instance_info", .unit = "us"},
-	    {.name = "jailer_spawn_to_api_socket", .unit = "ms"},
+	    {.name = "jailer_spawn_to_api_socket", .unit = "ms", .needs_root = true},
+	    {.name = "ember_binary_size", .unit = "MiB"},
+	    {.name = "ember_jailer_binary_size", .unit = "MiB"},
 	};
 	int nr = sizeof(rs) / sizeof(rs[0]);
 	int runs = argc > 3 ? atoi(argv[3]) : 21;
+	bool kvm = access("/dev/kvm", R_OK | W_OK) == 0;
+	int failed;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: %s BUILD_DIR OUT_JSON [RUNS]\n", argv[0]);
 		return 2;
 	}
+	if (runs < 1)
+		runs = 21;
 	snprintf(build_dir, sizeof(build_dir), "%s", argv[1]);
 	snprintf(ember_path, sizeof(ember_path), "%s/ember", build_dir);
+	snprintf(jailer_path, sizeof(jailer_path), "%s/ember-jailer", build_dir);
 	snprintf(guest_path, sizeof(guest_path), "%s/guest/test-guest.elf", build_dir);
 	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/ember-bench.XXXXXX");
 	if (!mkdtemp(tmp_dir) || curl_global_init(CURL_GLOBAL_DEFAULT))
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
-	if (bench_spawn_to_api(&rs[0], runs) || bench_config_file_to_serial(&rs[1], runs) ||
-	    bench_start_to_serial(&rs[2], &rs[3], runs) || bench_rss(&rs[4], &rs[5], runs) ||
-	    bench_api_latency(&rs[6], &rs[7], 1000)) {
-		fprintf(stderr, "bench: a benchmark failed to run (is /dev/kvm usable?)\n");
+	for (int i = 0; i < nr; i++) {
+		if (rs[i].needs_kvm && !kvm)
+			snprintf(rs[i].skipped, sizeof(rs[i].skipped), "no usable /dev/kvm");
+		if (rs[i].needs_root && geteuid() != 0)
+			snprintf(rs[i].skipped, sizeof(rs[i].skipped), "needs root");
+	}
+	/* Each runs even when an earlier one failed: the table shows them all. */
+	bench_spawn_to_api(&rs[0], &rs[1], &rs[2], runs);
+	if (kvm) {
+		bench_config_file_to_serial(&rs[3], runs);
+		bench_start_to_serial(&rs[4], &rs[5], runs);
+		bench_rss(&rs[6], &rs[7], runs);
+	}
+	bench_api_latency(&rs[8], &rs[9], 1000);
+	if (!rs[10].skipped[0])
+		bench_jailer_to_api(&rs[10], runs);
+	bench_size(&rs[11], ember_path);
+	bench_size(&rs[12], jailer_path);
+	failed = print_and_write(rs, nr, argv[2]);
+	{
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp_dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "bench: cannot remove %s\n", tmp_dir);
+	}
+	if (failed) {
+		fprintf(stderr, "bench: %s\n",
+			failed < 0
+			    ? "cannot write the JSON results"
+			    : "a benchmark failed (FAILED above); its figures are not valid");
 		return 1;
 	}
-	if (geteuid() != 0) {
-		fprintf(stderr, "bench: jailer_spawn_to_api_socket skipped: needs root\n");
-		nr--;
-	} else if (bench_jailer_to_api(&rs[nr - 1], runs)) {
-		fprintf(stderr, "bench: the jailer benchmark failed to run\n");
-		return 1;
-	}
-	print_and_write(rs, nr, argv[2]);
 	return 0;
 }

@@ -36,7 +36,17 @@ echo "== starting ember (API socket $sock)"
 t_spawn=$(ms)
 "$EMBER" --api-sock "$sock" --boot-timer --level Info >"$dir/serial" 2>"$dir/log" </dev/null &
 pid=$!
-while [ ! -S "$sock" ]; do sleep 0.001; done
+# At most 5 s, and not at all once ember has exited.
+for _ in $(seq 5000); do
+	[ -S "$sock" ] && break
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.001
+done
+if [ ! -S "$sock" ]; then
+	echo "demo: ember did not open its API socket (within 5 s); its log:" >&2
+	sed 's/^/   | /' "$dir/log" >&2
+	exit 1
+fi
 echo "   socket ready after $(sub "$(ms)" "$t_spawn") ms"
 echo
 call GET /
