@@ -134,41 +134,70 @@ static bool is_float_token(const struct jde_doc *doc, size_t start, size_t end)
 
 /*
  * Rust's Display of an f64 (shortest digits that round-trip, never an
- * exponent) plus serde_json's ".0" for integral values.
+ * exponent) plus serde_json's ".0" for integral values. Without an exponent
+ * 1e308 is 309 digits and 5e-324 is "0." and 323 digits: @buf needs
+ * JDE_FLOAT_TEXT_MAX bytes; a shorter one gets a truncated (terminated) text.
  */
+#define JDE_FLOAT_TEXT_MAX 400
+
+struct text_buf {
+	char *buf;
+	size_t size, len; /* len < size once anything is written */
+};
+
+static void put_char(struct text_buf *t, char c)
+{
+	if (t->len + 1 < t->size) {
+		t->buf[t->len++] = c;
+		t->buf[t->len] = '\0';
+	}
+}
+
+static void put_chars(struct text_buf *t, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && s[i]; i++)
+		put_char(t, s[i]);
+}
+
 static void format_float(double v, char *buf, size_t size)
 {
+	struct text_buf t = {buf, size, 0};
 	char digits[32], tmp[40], *e;
-	int exp, nd, pos = 0;
+	int exp, nd = 0;
 
+	if (size)
+		buf[0] = '\0';
 	for (int prec = 0; prec < 17; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*e", prec, v);
 		if (strtod(tmp, NULL) == v)
 			break;
 	}
 	e = strchr(tmp, 'e');
+	if (!e) /* not finite: jansson refuses those before any of this runs */
+		return;
 	exp = atoi(e + 1);
 	*e = '\0';
-	nd = 0;
-	for (char *p = tmp; *p; p++)
+	for (char *p = tmp; *p && nd < (int)sizeof(digits) - 1; p++)
 		if (*p >= '0' && *p <= '9')
 			digits[nd++] = *p;
 	digits[nd] = '\0';
 	if (signbit(v))
-		pos += snprintf(buf + pos, size - pos, "-");
+		put_char(&t, '-');
 	if (exp < 0) {
-		pos += snprintf(buf + pos, size - pos, "0.");
+		put_chars(&t, "0.", 2);
 		for (int i = 0; i < -exp - 1; i++)
-			pos += snprintf(buf + pos, size - pos, "0");
-		snprintf(buf + pos, size - pos, "%s", digits);
+			put_char(&t, '0');
+		put_chars(&t, digits, (size_t)nd);
 		return;
 	}
 	for (int i = 0; i <= exp; i++)
-		pos += snprintf(buf + pos, size - pos, "%c", i < nd ? digits[i] : '0');
-	if (nd > exp + 1)
-		snprintf(buf + pos, size - pos, ".%s", digits + exp + 1);
-	else
-		snprintf(buf + pos, size - pos, ".0");
+		put_char(&t, i < nd ? digits[i] : '0');
+	if (nd > exp + 1) {
+		put_char(&t, '.');
+		put_chars(&t, digits + exp + 1, (size_t)nd);
+	} else {
+		put_chars(&t, ".0", 2);
+	}
 }
 
 /* Rust's Debug of a str: quoted, with \" \\ \n \r \t \0 and \u{..} escapes. */
@@ -204,7 +233,7 @@ static void debug_str(const char *s, char *buf, size_t size)
 static int invalid_type(const struct jde_doc *doc, size_t i, const char *exp)
 {
 	size_t end = skip_value(doc, i);
-	char c = doc->text[i], what[160];
+	char c = doc->text[i], what[JDE_FLOAT_TEXT_MAX];
 
 	switch (c) {
 	case '{':

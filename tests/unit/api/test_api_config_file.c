@@ -110,6 +110,19 @@ static void test_errors(void **state)
 	expect_error("", "Invalid JSON: EOF while parsing a value at line 1 column 0");
 }
 
+/* Issue #8 (2): a float with a huge exponent overflowed a stack buffer here too. */
+static void test_float_in_section(void **state)
+{
+	char want[FAULT_MESSAGE_MAX];
+
+	(void)state;
+	snprintf(want, sizeof(want),
+		 "Invalid JSON: invalid type: floating point `1%0300d.0`, expected usize at line 1 "
+		 "column 58",
+		 0);
+	expect_error("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 1e300}}", want);
+}
+
 /* ---- applied to a controller ---- */
 
 static int started;
@@ -177,6 +190,7 @@ int main(void)
 	    cmocka_unit_test(test_all_sections_in_order),
 	    cmocka_unit_test(test_optional_sections),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_float_in_section),
 	    cmocka_unit_test(test_feeds_controller),
 	};
 

@@ -533,6 +533,65 @@ static void test_escapes_and_values(void **state)
 			"line 1 column 19.");
 }
 
+/* vcpu_count @value must be refused as "floating point `@shown`" ending at column @col. */
+static void expect_float_fault(const char *value, const char *shown, int col)
+{
+	char body[128], want[FAULT_MESSAGE_MAX];
+
+	snprintf(body, sizeof(body), "{\"vcpu_count\": %s, \"mem_size_mib\": 128}", value);
+	snprintf(want, sizeof(want),
+		 DE "invalid type: floating point `%s`, expected u8 at line 1 column %d.", shown,
+		 col);
+	expect_fault(&put_machine_config_parser, body, want);
+}
+
+/* @lead, then @zeros '0's, then @tail: Rust's Display of a float without exponent. */
+static const char *digits_text(char *buf, size_t size, const char *lead, int zeros,
+			       const char *tail)
+{
+	size_t n = (size_t)snprintf(buf, size, "%s", lead);
+
+	assert_true(n + (size_t)zeros + strlen(tail) < size);
+	memset(buf + n, '0', (size_t)zeros);
+	snprintf(buf + n + zeros, size - n - (size_t)zeros, "%s", tail);
+	return buf;
+}
+
+/*
+ * Issue #8 (2): a float with a large or tiny exponent, in any field, overflowed
+ * format_float's stack buffer. serde shows it in full, without an exponent.
+ */
+static void test_float_extremes(void **state)
+{
+	char shown[512];
+
+	(void)state;
+	expect_float_fault("1e300", digits_text(shown, sizeof(shown), "1", 300, ".0"), 20);
+	expect_float_fault("1e-300", digits_text(shown, sizeof(shown), "0.", 299, "1"), 21);
+	expect_float_fault("-1e-300", digits_text(shown, sizeof(shown), "-0.", 299, "1"), 22);
+	expect_float_fault("1.7976931348623157e308",
+			   digits_text(shown, sizeof(shown), "17976931348623157", 292, ".0"), 37);
+	expect_float_fault("5e-324", digits_text(shown, sizeof(shown), "0.", 323, "5"), 21);
+	expect_float_fault("4.9e-324", digits_text(shown, sizeof(shown), "0.", 323, "5"), 23);
+	expect_float_fault("1e-400", "0.0", 21);
+	expect_float_fault("-0.0", "-0.0", 19);
+	expect_float_fault("0e0", "0.0", 18);
+	/* Any field of any route reaches the same code: a bool, a nested u64. */
+	snprintf(shown, sizeof(shown),
+		 DE "invalid type: floating point `1%0300d.0`, expected a boolean at line 1 "
+		    "column 63.",
+		 0);
+	expect_fault(&put_drive_parser,
+		     "{\"drive_id\": \"d\", \"path_on_host\": \"/x\", \"is_root_device\": 1e300}",
+		     shown);
+	snprintf(shown, sizeof(shown),
+		 DE "invalid type: floating point `0.%0299d1`, expected u64 at line 1 column 40.",
+		 0);
+	expect_fault(&put_entropy_parser,
+		     "{\"rate_limiter\": {\"ops\": {\"size\": 1e-300, \"refill_time\": 1}}}",
+		     shown);
+}
+
 static void test_metrics_counted(void **state)
 {
 	struct vmm_request req;
@@ -589,6 +648,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_logger_errors, setup),
 	    cmocka_unit_test_setup(test_metrics_and_serial, setup),
 	    cmocka_unit_test_setup(test_escapes_and_values, setup),
+	    cmocka_unit_test_setup(test_float_extremes, setup),
 	    cmocka_unit_test_setup(test_metrics_counted, setup),
 	    cmocka_unit_test(test_checked_id),
 	};
