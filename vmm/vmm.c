@@ -5,12 +5,15 @@
 #include "vmm/boot/loader.h"
 #include "vmm/base/log.h"
 #include "vmm/boot/mptable.h"
+#include "vmm/boot/acpi.h"
+#include "vmm/boot/virtio_discovery.h"
 #include "vmm/seccomp/seccomp_filters.h"
 #include "vmm/snapshot/snapshot.h"
 #include "vmm/boot/x86_boot.h"
 #include "devices/legacy/boot_timer.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/serial.h"
+#include "devices/virtio/virtio_mmio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -267,12 +270,70 @@ static int vmm_open_image(const char *what, const char *path, char *err, size_t 
 	return fd < 0 ? -errno : fd;
 }
 
+_Static_assert(VMM_MAX_VIRTIO_DEVICES <= ACPI_MAX_VIRTIO, "every device fits the DSDT");
+
+/*
+ * The ACPI tables: CPUs, IOAPIC and legacy devices always; the virtio
+ * devices only when @in_dsdt, i.e. when they are not on the command line.
+ */
+static int vmm_write_acpi(struct vmm *vmm, const struct vm_config *cfg, bool in_dsdt, char *err,
+			  size_t errlen)
+{
+	struct acpi_config acpi = {.nr_cpus = cfg->machine.vcpu_count};
+	int ret;
+
+	for (unsigned int i = 0; in_dsdt && i < vmm->devices.nr; i++) {
+		const struct virtio_mmio_dev *m = vmm->devices.devs[i].mmio;
+
+		acpi.virtio[acpi.nr_virtio++] =
+		    (struct acpi_virtio_dev){virtio_mmio_base(m), virtio_mmio_gsi(m)};
+	}
+	ret = acpi_write(&vmm->mem, &acpi);
+	if (ret)
+		err_set(err, errlen, 0, "Cannot write the ACPI tables: %s", strerror(-ret));
+	return ret;
+}
+
+/*
+ * Command line, zero page, MP table and ACPI tables, once the kernel is in
+ * memory: which way the virtio devices are announced depends on the kernel
+ * and its arguments (vmm/boot/virtio_discovery.h).
+ */
+static int vmm_write_boot_tables(struct vmm *vmm, const struct vm_config *cfg,
+				 const struct kernel_info *ki, uint64_t initrd_addr,
+				 uint64_t initrd_size, char *err, size_t errlen)
+{
+	const struct boot_source_config *bs = &cfg->boot_source;
+	const char *args = bs->boot_args ? bs->boot_args : VMM_DEFAULT_BOOT_ARGS;
+	enum virtio_discovery how = virtio_discovery_choose(&vmm->mem, ki, args);
+	char cmdline[VMM_CMDLINE_MAX];
+	int ret;
+
+	if (vmm->devices.nr)
+		log_info("virtio devices announced %s", how == VIRTIO_DISCOVERY_ACPI
+							    ? "in the ACPI DSDT"
+							    : "on the kernel command line");
+	ret = vmm_devices_cmdline(&vmm->devices, cfg, args, how == VIRTIO_DISCOVERY_CMDLINE,
+				  cmdline, sizeof(cmdline), err, errlen);
+	if (!ret)
+		ret = x86_boot_write_tables(&vmm->mem, ki, cmdline, initrd_addr, initrd_size, err,
+					    errlen);
+	if (ret)
+		return ret;
+	/* The MP table stays for kernels without ACPI (as in Firecracker). */
+	ret = mptable_write(&vmm->mem, cfg->machine.vcpu_count, LAYOUT_IRQ_MAX);
+	if (ret) {
+		err_set(err, errlen, 0, "Cannot write the MP table: %s", strerror(-ret));
+		return ret;
+	}
+	return vmm_write_acpi(vmm, cfg, how == VIRTIO_DISCOVERY_ACPI, err, errlen);
+}
+
 static int vmm_load_guest(struct vmm *vmm, const struct vm_config *cfg, struct kernel_info *ki,
 			  char *err, size_t errlen)
 {
 	const struct boot_source_config *bs = &cfg->boot_source;
 	uint64_t initrd_addr = 0, initrd_size = 0;
-	char cmdline[VMM_CMDLINE_MAX];
 	int fd, ret;
 
 	fd = vmm_open_image("kernel", bs->kernel_image_path, err, errlen);
@@ -292,19 +353,7 @@ static int vmm_load_guest(struct vmm *vmm, const struct vm_config *cfg, struct k
 		if (ret)
 			return ret;
 	}
-	/* The virtio devices are announced on the command line (and the root drive's root=). */
-	ret = vmm_devices_cmdline(&vmm->devices, cfg,
-				  bs->boot_args ? bs->boot_args : VMM_DEFAULT_BOOT_ARGS, cmdline,
-				  sizeof(cmdline), err, errlen);
-	if (!ret)
-		ret = x86_boot_write_tables(&vmm->mem, ki, cmdline, initrd_addr, initrd_size, err,
-					    errlen);
-	if (ret)
-		return ret;
-	ret = mptable_write(&vmm->mem, cfg->machine.vcpu_count, LAYOUT_IRQ_MAX);
-	if (ret)
-		err_set(err, errlen, 0, "Cannot write the MP table: %s", strerror(-ret));
-	return ret;
+	return vmm_write_boot_tables(vmm, cfg, ki, initrd_addr, initrd_size, err, errlen);
 }
 
 /* @ki NULL: a restore, whose vCPU state comes from the snapshot instead. */

@@ -278,7 +278,7 @@ static bool cmdline_add_root(char *out, size_t len, const struct drive_config *d
 }
 
 int vmm_devices_cmdline(const struct vmm_devices *d, const struct vm_config *cfg, const char *base,
-			char *out, size_t len, char *err, size_t errlen)
+			bool mmio_args, char *out, size_t len, char *err, size_t errlen)
 {
 	size_t cap = len < VMM_CMDLINE_MAX ? len : VMM_CMDLINE_MAX;
 	char arg[64];
@@ -293,6 +293,8 @@ int vmm_devices_cmdline(const struct vmm_devices *d, const struct vm_config *cfg
 		/* Drives take the first slots, in configuration order. */
 		if (v->type == VMM_DEV_BLOCK && i < cfg->nr_drives && cfg->drives[i].is_root_device)
 			fits = cmdline_add_root(out, cap, &cfg->drives[i]);
+		if (!mmio_args)
+			continue;
 		fits = fits &&
 		       virtio_mmio_cmdline_arg(virtio_mmio_base(v->mmio), virtio_mmio_gsi(v->mmio),
 					       arg, sizeof(arg)) > 0 &&

@@ -21,6 +21,7 @@
 #ifndef EMBER_VMM_DEVICES_H
 #define EMBER_VMM_DEVICES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "vmm/config/params.h"
@@ -73,12 +74,13 @@ int vmm_devices_setup(struct vmm_devices *d, const struct vmm_device_env *env,
 /*
  * The kernel command line: @base, then for each device (slot order) what
  * Firecracker adds: "root=/dev/vda" (or "root=PARTUUID=<partuuid>") and "ro"
- * or "rw" before the root drive's entry, and
+ * or "rw" before the root drive's entry, and, when @mmio_args (the devices
+ * are not in the DSDT: see vmm/boot/virtio_discovery.h),
  * "virtio_mmio.device=4K@0x<base>:<gsi>". 0, or -E2BIG when the result does
  * not fit VMM_CMDLINE_MAX bytes (NUL included), with @err filled.
  */
 int vmm_devices_cmdline(const struct vmm_devices *d, const struct vm_config *cfg, const char *base,
-			char *out, size_t len, char *err, size_t errlen);
+			bool mmio_args, char *out, size_t len, char *err, size_t errlen);
 
 /* Destroy every device (limiters first); @d is empty again. */
 void vmm_devices_teardown(struct vmm_devices *d);

@@ -36,6 +36,7 @@ _Static_assert(LAYOUT_PML4 + PAGE_SIZE <= LAYOUT_PDPTE, "PML4/PDPTE");
 _Static_assert(LAYOUT_PDPTE + PAGE_SIZE <= LAYOUT_PDE, "PDPTE/PDE");
 _Static_assert(LAYOUT_PDE + BOOT_PDE_PAGES * PAGE_SIZE <= LAYOUT_CMDLINE, "PDE/cmdline");
 _Static_assert(LAYOUT_CMDLINE + LAYOUT_CMDLINE_MAX <= LAYOUT_EBDA_START, "cmdline/EBDA");
+_Static_assert(LAYOUT_SYSTEM_MEM_END + LAYOUT_RSDP_SIZE <= LAYOUT_HIMEM_START, "RSDP/kernel");
 
 static void boot_gdt(uint64_t gdt[BOOT_GDT_ENTRIES])
 {
@@ -57,9 +58,10 @@ static void e820_add(struct boot_params *bp, uint64_t addr, uint64_t size, uint3
 }
 
 /*
- * Firecracker's map: RAM below the EBDA, RAM from 1 MiB to the end of the low
- * region, and the region above 4 GiB. The EBDA (MP table) and the legacy
- * ISA hole [0xa0000, 1 MiB) are left out, so Linux treats them as reserved.
+ * Firecracker's map: RAM below the EBDA, the system data (MP table, ACPI
+ * tables) [0x9fc00, 0xe0000) reserved, RAM from 1 MiB to the end of the low
+ * region, and the region above 4 GiB. The rest of the ISA hole, [0xe0000,
+ * 1 MiB) with the RSDP, is left out, which Linux treats as reserved too.
  */
 static void build_e820(struct boot_params *bp, const struct guest_mem *mem)
 {
@@ -68,6 +70,8 @@ static void build_e820(struct boot_params *bp, const struct guest_mem *mem)
 
 		if (r->gpa == 0) {
 			e820_add(bp, 0, LAYOUT_EBDA_START, E820_RAM);
+			e820_add(bp, LAYOUT_SYSTEM_MEM_START,
+				 LAYOUT_SYSTEM_MEM_END - LAYOUT_SYSTEM_MEM_START, E820_RESERVED);
 			if (r->size > LAYOUT_HIMEM_START)
 				e820_add(bp, LAYOUT_HIMEM_START, r->size - LAYOUT_HIMEM_START,
 					 E820_RAM);
@@ -116,6 +120,8 @@ static void build_zero_page(struct boot_params *bp, const struct guest_mem *mem,
 	hdr->ramdisk_size = (uint32_t)initrd_size;
 	bp->ext_ramdisk_size = (uint32_t)(initrd_size >> 32);
 	hdr->setup_data = 0; /* no setup_data list */
+	/* Saves Linux the scan of the BIOS area for "RSD PTR " (boot protocol 2.14+). */
+	bp->acpi_rsdp_addr = LAYOUT_RSDP_ADDR;
 	build_e820(bp, mem);
 }
 

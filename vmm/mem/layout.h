@@ -26,6 +26,20 @@
 #define LAYOUT_EBDA_END	   0xa0000ULL
 #define LAYOUT_HIMEM_START 0x100000ULL /* protected-mode kernel is loaded at 1 MiB */
 
+/*
+ * System data, Firecracker's [0x9fc00, 0xe0000): the MP table in the EBDA,
+ * then the ACPI tables (DSDT, FADT, MADT, XSDT). The e820 map marks the
+ * whole range reserved. The RSDP sits right after it at 0xe0000, the start of
+ * the BIOS area [0xe0000, 1 MiB) that Linux scans for "RSD PTR ", and
+ * boot_params.acpi_rsdp_addr points at it as well.
+ */
+#define LAYOUT_SYSTEM_MEM_START LAYOUT_EBDA_START
+#define LAYOUT_SYSTEM_MEM_END	LAYOUT_RSDP_ADDR
+#define LAYOUT_ACPI_START	LAYOUT_EBDA_END
+#define LAYOUT_ACPI_SIZE	(LAYOUT_RSDP_ADDR - LAYOUT_ACPI_START) /* 256 KiB */
+#define LAYOUT_RSDP_ADDR	0xe0000ULL
+#define LAYOUT_RSDP_SIZE	36ULL /* ACPI 2.0+ RSDP */
+
 /* 32-bit MMIO hole: [MMIO_START, 4 GiB) is never RAM. */
 #define LAYOUT_MMIO_START 0xd0000000ULL
 #define LAYOUT_MMIO_SIZE  (768 * MIB)

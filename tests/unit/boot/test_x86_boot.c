@@ -161,9 +161,11 @@ static void test_zero_page_bzimage(void **state)
 	put32(expect, 0x228, 0x20000);				 /* cmd_line_ptr */
 	put64(expect, 0x250, 0);				 /* setup_data */
 	/* cmdline_size (0x238) is the kernel's: left at 2047. */
-	expect[0x1e8] = 2; /* e820_entries */
+	put64(expect, 0x070, 0xe0000); /* acpi_rsdp_addr */
+	expect[0x1e8] = 3;	       /* e820_entries */
 	put_e820(expect, 0, 0, 0x9fc00, 1);
-	put_e820(expect, 1, 0x100000, RAM_128M - 0x100000, 1);
+	put_e820(expect, 1, 0x9fc00, 0xe0000 - 0x9fc00, 2); /* MP + ACPI tables: reserved */
+	put_e820(expect, 2, 0x100000, RAM_128M - 0x100000, 1);
 
 	memset(guest(&mem, LAYOUT_ZERO_PAGE, 4096), 0xee, 4096); /* stale bytes */
 	assert_int_equal(
@@ -192,9 +194,11 @@ static void test_zero_page_elf(void **state)
 	put32(expect, 0x228, 0x20000);		    /* cmd_line_ptr */
 	put32(expect, 0x230, 0x1000000);	    /* kernel_alignment */
 	put32(expect, 0x238, sizeof(CMDLINE));	    /* cmdline_size, with NUL */
-	expect[0x1e8] = 2;
+	put64(expect, 0x070, 0xe0000);		    /* acpi_rsdp_addr */
+	expect[0x1e8] = 3;
 	put_e820(expect, 0, 0, 0x9fc00, 1);
-	put_e820(expect, 1, 0x100000, RAM_128M - 0x100000, 1);
+	put_e820(expect, 1, 0x9fc00, 0xe0000 - 0x9fc00, 2);
+	put_e820(expect, 2, 0x100000, RAM_128M - 0x100000, 1);
 
 	assert_int_equal(x86_boot_write_tables(&mem, &ki, CMDLINE, 0, 0, err, sizeof(err)), 0);
 	assert_memory_equal(guest(&mem, LAYOUT_ZERO_PAGE, 4096), expect, 4096);
@@ -223,13 +227,19 @@ static void test_zero_page_ext_fields(void **state)
 	guest_mem_destroy(&mem);
 }
 
-static void check_e820(const uint8_t *zp, unsigned int i, uint64_t addr, uint64_t size)
+static void check_e820_type(const uint8_t *zp, unsigned int i, uint64_t addr, uint64_t size,
+			    uint32_t type)
 {
 	const uint8_t *e = zp + 0x2d0 + i * 20;
 
 	assert_int_equal(get64(e), addr);
 	assert_int_equal(get64(e + 8), size);
-	assert_int_equal(get64(e + 16) & 0xffffffff, 1); /* E820_RAM */
+	assert_int_equal(get64(e + 16) & 0xffffffff, type);
+}
+
+static void check_e820(const uint8_t *zp, unsigned int i, uint64_t addr, uint64_t size)
+{
+	check_e820_type(zp, i, addr, size, 1); /* E820_RAM */
 }
 
 static void test_e820_above_4g(void **state)
@@ -245,13 +255,16 @@ static void test_e820_above_4g(void **state)
 	elf_kernel(&ki);
 	assert_int_equal(x86_boot_write_tables(&mem, &ki, "", 0, 0, err, sizeof(err)), 0);
 	zp = guest(&mem, LAYOUT_ZERO_PAGE, 4096);
-	assert_int_equal(zp[0x1e8], 3);
+	assert_int_equal(zp[0x1e8], 4);
 	check_e820(zp, 0, 0, 0x9fc00);
+	/* The system data (MP table, ACPI tables) up to the RSDP is reserved. */
+	check_e820_type(zp, 1, LAYOUT_SYSTEM_MEM_START, LAYOUT_RSDP_ADDR - LAYOUT_SYSTEM_MEM_START,
+			2);
 	/* Low RAM stops at the MMIO hole (3.25 GiB)... */
-	check_e820(zp, 1, 0x100000, 0xd0000000ULL - 0x100000);
+	check_e820(zp, 2, 0x100000, 0xd0000000ULL - 0x100000);
 	/* ...and the rest continues at 4 GiB. */
-	check_e820(zp, 2, LAYOUT_4G, ram - 0xd0000000ULL);
-	assert_int_equal(get64(zp + 0x2d0 + 3 * 20), 0);
+	check_e820(zp, 3, LAYOUT_4G, ram - 0xd0000000ULL);
+	assert_int_equal(get64(zp + 0x2d0 + 4 * 20), 0);
 	guest_mem_destroy(&mem);
 }
 
@@ -268,8 +281,8 @@ static void test_e820_exactly_low(void **state)
 	elf_kernel(&ki);
 	assert_int_equal(x86_boot_write_tables(&mem, &ki, "", 0, 0, err, sizeof(err)), 0);
 	zp = guest(&mem, LAYOUT_ZERO_PAGE, 4096);
-	assert_int_equal(zp[0x1e8], 2);
-	check_e820(zp, 1, 0x100000, 0xd0000000ULL - 0x100000);
+	assert_int_equal(zp[0x1e8], 3);
+	check_e820(zp, 2, 0x100000, 0xd0000000ULL - 0x100000);
 	guest_mem_destroy(&mem);
 }
 
