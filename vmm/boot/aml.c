@@ -234,6 +234,10 @@ void aml_name_string(struct aml_buf *b, const char *path)
 	const char *p = path;
 	size_t nr = 0;
 
+	if (!*p) {
+		aml_fail(b, -EINVAL); /* the root is a lone backslash; "" is a bug */
+		return;
+	}
 	/* Prefix: one root char or any number of parent chars. */
 	if (*p == '\\') {
 		aml_byte(b, AML_ROOT_CHAR);
