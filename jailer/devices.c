@@ -24,8 +24,19 @@ struct jail_node {
 	bool optional; /* a failure is a warning (Firecracker: /dev/urandom) */
 };
 
-static int own_dir(int fd, uid_t uid, gid_t gid, const char *shown)
+/*
+ * Hand a jail directory to uid:gid. What it was before is recorded first: a
+ * directory that existed before this run (the jail root always can) gets its
+ * owner and mode back if the run fails.
+ */
+static int own_dir(struct undo_log *u, int fd, uid_t uid, gid_t gid, const char *shown)
 {
+	int ret = undo_push_owner(u, fd, shown);
+
+	if (ret) {
+		jail_err("cannot record the owner of %s in the jail: %s", shown, strerror(-ret));
+		return ret;
+	}
 	if (fchmod(fd, JAIL_DIR_MODE) || fchown(fd, uid, gid)) {
 		int err = errno;
 
@@ -42,7 +53,7 @@ static int jail_dir(struct undo_log *u, int parentfd, const char *name, const ch
 
 	if (ret)
 		return ret;
-	ret = own_dir(*out_fd, uid, gid, shown);
+	ret = own_dir(u, *out_fd, uid, gid, shown);
 	if (ret)
 		close(*out_fd);
 	return ret;
@@ -111,7 +122,7 @@ int jail_make_nodes(struct undo_log *u, int rootfd, uid_t uid, gid_t gid,
 	int devfd = -1, netfd = -1, runfd = -1, ret;
 
 	/* The binary creates its API socket in the jail: the root is its own. */
-	ret = own_dir(rootfd, uid, gid, "/");
+	ret = own_dir(u, rootfd, uid, gid, "/");
 	if (!ret)
 		ret = jail_dir(u, rootfd, "dev", "/dev", uid, gid, &devfd);
 	if (!ret)

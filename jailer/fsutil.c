@@ -3,6 +3,8 @@
  * Filesystem helpers for building the jail. Everything is relative to a
  * directory fd and never follows a symlink in the last component, so a jail
  * directory prepared by someone else cannot redirect our writes to the host.
+ * And no directory of the jail's path may be someone else's: its owner could
+ * rename it and put a symlink in its place between our checks and our use.
  */
 #include "jailer/jailer.h"
 
@@ -32,6 +34,37 @@ static int open_dir_nofollow(int dirfd, const char *name, const char *what)
 	return fd;
 }
 
+/*
+ * The directory open at @fd must be root's (the jailer's euid, which is 0) and
+ * writable by nobody else. Checked on the directory we hold, made by this run
+ * or before: one made now is root's with @mode, unless someone put their own
+ * in its place between mkdirat() and open.
+ */
+static int check_dir_safe(int fd, const char *what)
+{
+	struct stat st;
+
+	if (fstat(fd, &st)) {
+		int err = errno;
+
+		jail_err("cannot stat %s: %s", what, strerror(err));
+		return -err;
+	}
+	if (st.st_uid != geteuid()) {
+		jail_err("refusing to use %s: it is owned by uid %u, not root (its owner could "
+			 "replace it while the jail is built)",
+			 what, (unsigned int)st.st_uid);
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		jail_err("refusing to use %s: it is writable by its group or others (mode %04o); "
+			 "only root may write to the directories of the jail's path",
+			 what, (unsigned int)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
 int fs_mkdirat_tracked(struct undo_log *u, int dirfd, const char *name, mode_t mode,
 		       const char *what, int *out_fd)
 {
@@ -54,6 +87,11 @@ int fs_mkdirat_tracked(struct undo_log *u, int dirfd, const char *name, mode_t m
 	fd = open_dir_nofollow(dirfd, name, what);
 	if (fd < 0)
 		return fd;
+	ret = check_dir_safe(fd, what);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
 	/* mkdirat() applies the umask; a directory we made gets exactly @mode. */
 	if (created && fchmod(fd, mode)) {
 		ret = -errno;

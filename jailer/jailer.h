@@ -74,13 +74,16 @@ int jail_parse_id_number(const char *s, uint32_t *out);
 const char *jail_usage_text(void);
 
 /* ---- undo log (undo.c) ---------------------------------------------------- */
-enum undo_kind { UNDO_UNLINK, UNDO_RMDIR, UNDO_WRITE };
+enum undo_kind { UNDO_UNLINK, UNDO_RMDIR, UNDO_WRITE, UNDO_OWNER };
 
 struct undo_entry {
 	enum undo_kind kind;
-	int dirfd; /* owned (a dup), O_CLOEXEC */
-	char name[NAME_MAX + 1];
-	char data[48]; /* UNDO_WRITE payload */
+	int dirfd;		 /* owned (a dup), O_CLOEXEC; UNDO_OWNER: the object itself */
+	char name[NAME_MAX + 1]; /* UNDO_OWNER: only shown in messages */
+	char data[48];		 /* UNDO_WRITE payload */
+	uid_t uid;		 /* UNDO_OWNER: what to put back */
+	gid_t gid;
+	mode_t mode;
 };
 
 struct undo_log {
@@ -93,13 +96,18 @@ void undo_init(struct undo_log *u);
 int undo_push_remove(struct undo_log *u, int dirfd, const char *name, bool is_dir);
 /* Record that writing @data to @name under @dirfd reverts a change. */
 int undo_push_write(struct undo_log *u, int dirfd, const char *name, const char *data);
+/* Record the current owner and mode of the object open at @fd (@shown names it in
+ * messages), to be put back on rollback: for what existed before this run. */
+int undo_push_owner(struct undo_log *u, int fd, const char *shown);
 /* Take back everything, newest first; failures are warnings. Empties the log. */
 void undo_rollback(struct undo_log *u);
 /* Keep everything (success); closes the log's fds. */
 void undo_forget(struct undo_log *u);
 
 /* ---- filesystem helpers (fsutil.c); @what names the object in messages --- */
-/* mkdir @name under @dirfd (tracked if created), refuse symlinks; *@out_fd = the dir. */
+/* mkdir @name under @dirfd (tracked if created), refuse symlinks; *@out_fd = the dir.
+ * The directory, made now or before, must belong to root and be writable by root
+ * alone: anyone else could swap it while the jail is built (-EPERM, naming @what). */
 int fs_mkdirat_tracked(struct undo_log *u, int dirfd, const char *name, mode_t mode,
 		       const char *what, int *out_fd);
 /* mkdir -p of a relative path of plain components under @basefd. */

@@ -2,9 +2,11 @@
 /*
  * Undo log: every host object the jailer creates (jail directories, the
  * copied binary, device nodes, cgroup directories, cgroup membership) is
- * recorded relative to a directory fd. fds keep working after pivot_root,
- * when the host paths are no longer reachable, so a failure at any step can
- * be rolled back the same way.
+ * recorded relative to a directory fd, and so is the owner and mode of every
+ * directory that existed before and is handed to the jailed uid (the jail
+ * root, /dev, /run). fds keep working after pivot_root, when the host paths
+ * are no longer reachable, so a failure at any step can be rolled back the
+ * same way.
  */
 #include "jailer/jailer.h"
 
@@ -12,6 +14,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void undo_init(struct undo_log *u)
@@ -70,8 +73,29 @@ int undo_push_write(struct undo_log *u, int dirfd, const char *name, const char 
 	return 0;
 }
 
+int undo_push_owner(struct undo_log *u, int fd, const char *shown)
+{
+	struct undo_entry *e;
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	e = undo_new(u, fd, shown);
+	if (!e)
+		return -ENOMEM;
+	e->kind = UNDO_OWNER;
+	e->uid = st.st_uid;
+	e->gid = st.st_gid;
+	e->mode = st.st_mode & 07777;
+	return 0;
+}
+
 static void undo_one(const struct undo_entry *e)
 {
+	static const char *const verbs[] = {[UNDO_UNLINK] = "remove",
+					    [UNDO_RMDIR] = "remove",
+					    [UNDO_WRITE] = "restore",
+					    [UNDO_OWNER] = "restore the owner and mode of"};
 	int ret = 0;
 
 	switch (e->kind) {
@@ -84,10 +108,14 @@ static void undo_one(const struct undo_entry *e)
 	case UNDO_WRITE:
 		ret = fs_write_existing(e->dirfd, e->name, e->data);
 		break;
+	case UNDO_OWNER:
+		/* chown first: it may clear set-id bits, which the chmod puts back. */
+		ret = fchown(e->dirfd, e->uid, e->gid) || fchmod(e->dirfd, e->mode) ? -errno : 0;
+		break;
 	}
 	if (ret && ret != -ENOENT)
-		jail_warn("cleanup: could not %s '%s': %s",
-			  e->kind == UNDO_WRITE ? "restore" : "remove", e->name, strerror(-ret));
+		jail_warn("cleanup: could not %s '%s': %s", verbs[e->kind], e->name,
+			  strerror(-ret));
 }
 
 void undo_rollback(struct undo_log *u)

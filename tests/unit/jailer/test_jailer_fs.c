@@ -128,6 +128,44 @@ static void mkdir_refuses_symlinks_and_files(void **state)
 	assert_false(exists("new"));
 }
 
+/*
+ * A directory of the jail's path that someone else owns, or may write to, lets
+ * them rename it and put a symlink to any host directory in its place while
+ * the jailer works on it: refused, whether it is an ancestor or the jail root,
+ * and nothing is made below it.
+ */
+static void mkdir_refuses_foreign_or_writable_directories(void **state)
+{
+	static const mode_t writable[] = {0775, 0757, 0777, 01777};
+	struct undo_log u;
+	size_t i;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* chown to another uid */
+	assert_int_equal(mkdirat(tmpfd, "a", 0755), 0);
+	assert_int_equal(fchownat(tmpfd, "a", 4321, 4322, AT_SYMLINK_NOFOLLOW), 0);
+	undo_init(&u);
+	assert_int_equal(fs_mkdir_p_at(&u, tmpfd, "a/b/c", 0755, tmp, NULL), -EPERM);
+	assert_false(exists("a/b"));
+	assert_int_equal(u.n, 0);
+	/* As the last component too (a pre-made jail root). */
+	assert_int_equal(fs_mkdir_p_at(&u, tmpfd, "a", 0755, tmp, NULL), -EPERM);
+	assert_int_equal(fchownat(tmpfd, "a", 0, 4322, AT_SYMLINK_NOFOLLOW), 0);
+	for (i = 0; i < sizeof(writable) / sizeof(writable[0]); i++) {
+		assert_int_equal(fchmodat(tmpfd, "a", writable[i], 0), 0);
+		assert_int_equal(fs_mkdir_p_at(&u, tmpfd, "a/b", 0755, tmp, NULL), -EPERM);
+		assert_false(exists("a/b"));
+	}
+	/* Root's, writable by root alone (any group): fine, and left as it was. */
+	assert_int_equal(fchmodat(tmpfd, "a", 0750, 0), 0);
+	assert_int_equal(fs_mkdir_p_at(&u, tmpfd, "a/b", 0755, tmp, NULL), 0);
+	assert_int_equal(mode_of("a") & 07777, 0750);
+	assert_int_equal(u.n, 1);
+	undo_rollback(&u);
+	assert_false(exists("a/b"));
+}
+
 static void copy_is_exact_and_refuses_existing_destinations(void **state)
 {
 	static unsigned char data[300 * 1024 + 7]; /* more than one copy chunk */
@@ -317,6 +355,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(mkdir_p_exact_modes_and_rollback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(mkdir_refuses_symlinks_and_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(mkdir_refuses_foreign_or_writable_directories, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(copy_is_exact_and_refuses_existing_destinations, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(write_existing_and_read_small, setup, teardown),

@@ -70,6 +70,18 @@ static void expect_node(const char *rel, mode_t type, mode_t mode, unsigned int 
 	}
 }
 
+static void expect_owner(const char *rel, mode_t type, mode_t mode, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	if (fstatat(tmpfd, rel, &st, AT_SYMLINK_NOFOLLOW))
+		fail_msg("%s: %s", rel, strerror(errno));
+	assert_int_equal(st.st_mode & S_IFMT, type);
+	assert_int_equal(st.st_mode & 07777, mode);
+	assert_int_equal(st.st_uid, uid);
+	assert_int_equal(st.st_gid, gid);
+}
+
 static int count_entries(int dirfd)
 {
 	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3), n = 0;
@@ -124,6 +136,8 @@ static void existing_node_fails_and_keeps_what_was_there(void **state)
 	(void)state;
 	need_root();
 	assert_int_equal(mkdirat(tmpfd, "dev", 0755), 0);
+	assert_int_equal(fchmodat(tmpfd, "dev", 0751, 0), 0);
+	assert_int_equal(fchmodat(tmpfd, ".", 0710, 0), 0);
 	fd = openat(tmpfd, "dev/kvm", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	close(fd);
 	undo_init(&u);
@@ -133,6 +147,31 @@ static void existing_node_fails_and_keeps_what_was_there(void **state)
 	assert_int_equal(faccessat(tmpfd, "dev/kvm", F_OK, 0), 0);
 	assert_int_equal(faccessat(tmpfd, "dev/net", F_OK, 0), -1);
 	assert_int_equal(faccessat(tmpfd, "run", F_OK, 0), -1);
+	/* The root and dev were handed to uid:gid on the way: they are root's again. */
+	expect_owner(".", S_IFDIR, 0710, 0, 0);
+	expect_owner("dev", S_IFDIR, 0751, 0, 0);
+}
+
+/* Pre-existing jail directories of a run that fails later get their owner and mode back. */
+static void rollback_restores_preexisting_directories(void **state)
+{
+	struct jail_devices dev = {.have_uffd = false};
+	struct undo_log u;
+
+	(void)state;
+	need_root();
+	assert_int_equal(fchmodat(tmpfd, ".", 0755, 0), 0);
+	assert_int_equal(mkdirat(tmpfd, "run", 0700), 0);
+	assert_int_equal(fchmodat(tmpfd, "run", 01750, 0), 0);
+	assert_int_equal(fchownat(tmpfd, "run", 0, 7, AT_SYMLINK_NOFOLLOW), 0);
+	undo_init(&u);
+	assert_int_equal(jail_make_nodes(&u, tmpfd, T_UID, T_GID, &dev), 0);
+	expect_node(".", S_IFDIR, 0700, 0, 0);
+	expect_node("run", S_IFDIR, 0700, 0, 0);
+	undo_rollback(&u);
+	expect_owner(".", S_IFDIR, 0755, 0, 0);
+	expect_owner("run", S_IFDIR, 01750, 0, 7);
+	assert_int_equal(faccessat(tmpfd, "dev", F_OK, 0), -1);
 }
 
 /* Run @fn in a child; its exit code is the number of the first failed check. */
@@ -232,6 +271,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(nodes_have_modes_owners_and_numbers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(existing_node_fails_and_keeps_what_was_there, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(rollback_restores_preexisting_directories, setup,
 					    teardown),
 	    cmocka_unit_test(drops_to_uid_gid_without_capabilities),
 	    cmocka_unit_test_setup_teardown(pivots_into_the_jail_only_in_the_child, setup,
