@@ -11,6 +11,10 @@
 #   SAN=1               sanitizer builds cannot be static: they link
 #       dynamically, against the same private libmicrohttpd when STATIC=1.
 
+# The targets below must not become the default goal (this file is included
+# before the Makefile's `all`): remember it and put it back at the end.
+static_mk_goal := $(.DEFAULT_GOAL)
+
 STATIC    ?= 1
 MHD_CACHE ?= build-deps/libmicrohttpd
 MHD_DIR   := $(BUILD)/deps/libmicrohttpd
@@ -59,3 +63,4 @@ endif
 else
 STATIC_DEPS_FETCH := :
 endif
+.DEFAULT_GOAL := $(static_mk_goal)
