@@ -59,13 +59,25 @@ static int jail_dir(struct undo_log *u, int parentfd, const char *name, const ch
 	return ret;
 }
 
+/*
+ * The node is made with its final mode (umask 0 around mknodat) and chowned
+ * through an O_PATH fd of the node itself, checked to be what we made: the
+ * name is never followed again. fchmodat() has no "don't follow" on kernels
+ * before 6.6 (and there is no /proc in the jail to chmod an O_PATH fd by), so
+ * no chmod at all; chown leaves the permission bits of a device node alone.
+ */
 static int make_node(struct undo_log *u, int dirfd, const char *shown, const struct jail_node *n,
 		     uid_t uid, gid_t gid)
 {
-	int ret;
+	dev_t rdev = makedev(n->major, n->minor);
+	struct stat st;
+	mode_t old_mask;
+	int ret, fd;
 
-	if (mknodat(dirfd, n->name, S_IFCHR | JAIL_DEV_MODE, makedev(n->major, n->minor))) {
-		ret = -errno;
+	old_mask = umask(0);
+	ret = mknodat(dirfd, n->name, S_IFCHR | JAIL_DEV_MODE, rdev) ? -errno : 0;
+	umask(old_mask);
+	if (ret) {
 		if (n->optional)
 			jail_warn("cannot create %s in the jail: %s (continuing without it)", shown,
 				  strerror(-ret));
@@ -79,13 +91,26 @@ static int make_node(struct undo_log *u, int dirfd, const char *shown, const str
 		jail_err("cannot record %s for cleanup: %s", shown, strerror(-ret));
 		return ret;
 	}
-	/* mknod applied the umask; chown first, then the exact mode. */
-	if (fchownat(dirfd, n->name, uid, gid, AT_SYMLINK_NOFOLLOW) ||
-	    fchmodat(dirfd, n->name, JAIL_DEV_MODE, 0)) {
+	/* O_PATH: the device itself is not opened; O_NOFOLLOW: a symlink is not followed. */
+	fd = openat(dirfd, n->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
 		ret = -errno;
-		jail_err("cannot set mode/owner of %s in the jail: %s", shown, strerror(-ret));
+		jail_err("cannot open %s in the jail: %s", shown, strerror(-ret));
 		return ret;
 	}
+	if (fstat(fd, &st) || !S_ISCHR(st.st_mode) || st.st_rdev != rdev ||
+	    (st.st_mode & 07777) != JAIL_DEV_MODE) {
+		jail_err("%s in the jail was replaced while it was being made", shown);
+		close(fd);
+		return -EEXIST;
+	}
+	if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH)) {
+		ret = -errno;
+		jail_err("cannot set the owner of %s in the jail: %s", shown, strerror(-ret));
+		close(fd);
+		return ret;
+	}
+	close(fd);
 	return 0;
 }
 

@@ -186,8 +186,11 @@ int exec_check_jail(int exec_fd, const char *exec_file, int basefd, const char *
 		    const char *jail_dir);
 
 /* ---- jail steps ------------------------------------------------------------ */
-/* New mount namespace, bind the jail on itself, pivot_root into it, drop the old root. */
-int jail_pivot_root(const char *jail_dir);
+/* New mount namespace (before any jail directory is opened), / made a slave of the host's. */
+int jail_enter_mount_ns(void);
+/* Bind the jail directory open at @jail_fd on itself, pivot_root into it, drop the old
+ * root. No path is resolved: @jail_fd must be of this mount namespace. */
+int jail_pivot_root(int jail_fd);
 /* /, /dev, /dev/net, /run (0700) and the device nodes (0600), owned by uid:gid. */
 struct jail_devices {
 	bool have_uffd;

@@ -2,10 +2,16 @@
 /*
  * ember-jailer entry: the steps of Firecracker's jailer, in its order.
  *
- *   sanitize (fds >= 3 closed, environment cleared) -> parse and validate ->
- *   jail dir + copy of the binary -> netns -> rlimits -> cgroups ->
- *   mount namespace + pivot_root -> /dev nodes, /run -> daemonize ->
- *   pid file (new PID namespace) -> drop to uid/gid -> exec
+ *   sanitize (fds >= 3 closed, environment cleared) -> parse -> own mount
+ *   namespace -> validate -> jail dir + copy of the binary -> netns ->
+ *   rlimits -> cgroups -> bind mount of the jail + pivot_root -> /dev nodes,
+ *   /run -> daemonize -> pid file (new PID namespace) -> drop to uid/gid ->
+ *   exec
+ *
+ * The mount namespace comes before the chroot base is opened (Firecracker
+ * unshares it just before pivot_root): the jail is bind-mounted and entered
+ * through the directory fds opened and checked while it was made, never by
+ * path, and those must belong to the namespace it is mounted in.
  *
  * Everything this run creates is in the undo log until exec; any failure
  * rolls it back. After pivot_root the process ends with _exit(): the host's
@@ -191,7 +197,17 @@ static int validate(struct jail_ctx *c)
 		jail_err("must run as root (it creates device nodes, cgroups and namespaces)");
 		return -EPERM;
 	}
-	ret = check_exec_file(c);
+	/* Still the host's /dev/null (the daemon's stdio, as the host sees it). */
+	if (c->args.daemonize) {
+		c->devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (c->devnull_fd < 0) {
+			return jail_syserr("cannot open /dev/null");
+		}
+	}
+	/* Then the jail's own namespace: it is entered through the fds opened from here on. */
+	ret = jail_enter_mount_ns();
+	if (!ret)
+		ret = check_exec_file(c);
 	if (!ret)
 		ret = check_base(c);
 	if (!ret)
@@ -206,12 +222,6 @@ static int validate(struct jail_ctx *c)
 	if (ret)
 		return ret;
 	find_userfaultfd(c);
-	if (c->args.daemonize) {
-		c->devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (c->devnull_fd < 0) {
-			return jail_syserr("cannot open /dev/null");
-		}
-	}
 	return 0;
 }
 
@@ -378,7 +388,7 @@ static int jail_steps(struct jail_ctx *c)
 	int rootfd, ret;
 
 	c->pivoted = true;
-	ret = jail_pivot_root(c->jail_dir);
+	ret = jail_pivot_root(c->host_root_fd);
 	if (ret)
 		return ret;
 	rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -221,15 +221,32 @@ static void drops_to_uid_gid_without_capabilities(void **state)
 }
 
 static char jail_path[128];
+static bool swap_jail_path;
 
+/* As the jailer: own mount namespace, open the jail directory, later pivot into it by fd. */
 static int child_pivot(void)
 {
-	char cwd[64];
+	char cwd[64], moved[160];
+	int fd;
 
-	if (jail_pivot_root(jail_path))
+	if (jail_enter_mount_ns())
 		return 1;
+	fd = open(jail_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	if (swap_jail_path) {
+		/* What the owner of a jail directory could do while the jailer works. */
+		snprintf(moved, sizeof(moved), "%s.moved", jail_path);
+		if (rename(jail_path, moved) || symlink("decoy", jail_path))
+			return 6;
+	}
+	if (jail_pivot_root(fd))
+		return 1;
+	close(fd);
 	if (access("/marker", F_OK))
 		return 2;
+	if (access("/decoy_marker", F_OK) == 0)
+		return 7;
 	if (access(jail_path, F_OK) == 0 || access("/tmp", F_OK) == 0 || access("/proc", F_OK) == 0)
 		return 3;
 	if (!getcwd(cwd, sizeof(cwd)) || strcmp(cwd, "/"))
@@ -250,20 +267,45 @@ static bool host_mountinfo_mentions(const char *path)
 	return found;
 }
 
-static void pivots_into_the_jail_only_in_the_child(void **state)
+static void make_jail_and_decoy(void)
 {
 	int fd;
 
-	(void)state;
-	need_root();
 	snprintf(jail_path, sizeof(jail_path), "%s/root", tmp);
 	assert_int_equal(mkdirat(tmpfd, "root", 0755), 0);
 	fd = openat(tmpfd, "root/marker", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	close(fd);
+	assert_int_equal(mkdirat(tmpfd, "decoy", 0755), 0);
+	fd = openat(tmpfd, "decoy/decoy_marker", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	close(fd);
+}
+
+static void pivots_into_the_jail_only_in_the_child(void **state)
+{
+	(void)state;
+	need_root();
+	make_jail_and_decoy();
+	swap_jail_path = false;
 	assert_int_equal(in_child(child_pivot), 0);
 	/* The bind mount lived in the child's mount namespace only. */
 	assert_false(host_mountinfo_mentions(jail_path));
 	assert_int_equal(faccessat(tmpfd, "root/old_root", F_OK, 0), -1);
+}
+
+/*
+ * The jail path is renamed and replaced by a symlink to another directory
+ * after the jailer opened it: the jail is still the directory it opened.
+ */
+static void pivots_into_the_directory_held_not_the_path(void **state)
+{
+	(void)state;
+	need_root();
+	make_jail_and_decoy();
+	swap_jail_path = true;
+	assert_int_equal(in_child(child_pivot), 0);
+	assert_false(host_mountinfo_mentions(tmp));
+	assert_int_equal(faccessat(tmpfd, "root.moved/old_root", F_OK, 0), -1);
+	assert_int_equal(faccessat(tmpfd, "decoy/old_root", F_OK, 0), -1);
 }
 
 int main(void)
@@ -276,6 +318,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test(drops_to_uid_gid_without_capabilities),
 	    cmocka_unit_test_setup_teardown(pivots_into_the_jail_only_in_the_child, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(pivots_into_the_directory_held_not_the_path, setup,
 					    teardown),
 	};
 
