@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Helpers for the Linux guest suite, on top of tests/integration/lib.sh (its
+# PASS:/FAIL:/SKIP: protocol, api/api_ok/api_err, assert_*). A script sources
+# this file, defines test_* functions and ends with `run_tests "$@"`.
+#
+# The guest (tests/linux/guest/init) reports on the serial console with
+# lines "EMBER-TEST: key=value ..."; ember's stdout (the console) goes to
+# DIR/out of each VM, its stdin is the fifo DIR/in (the console's input, for
+# the guest's command server, scenario "cmd").
+#
+# Environment: EMBER_BUILD (build dir: ember, BUILD/linux/ from
+# tests/linux/build.sh, BUILD/tests/integration/ helpers),
+# EMBER_LINUX_TIMEOUT (seconds a guest gets to boot or answer; default 150),
+# EMBER_LINUX_KEEP (a dir: each case's console/stderr files are copied there).
+. "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
+
+LINUX=$BUILD/linux
+VMLINUX=$LINUX/vmlinux
+BZIMAGE=$LINUX/vmlinuz
+INITRD=$LINUX/initramfs.cpio
+ROOTFS=$LINUX/rootfs.ext4
+ROOTFS_PART=$LINUX/rootfs-part.img
+ROOTFS_PARTUUID=454d4252-01
+LTIMEOUT=${EMBER_LINUX_TIMEOUT:-150}
+# Quiet console (each byte costs ~0.45 ms when the guest runs emulated); no
+# PCI; i8042 as Firecracker sets it up; no rtc_cmos probe (seconds of port
+# I/O on a machine without a CMOS RTC); no crypto self-tests.
+BASE_ARGS="console=ttyS0 quiet reboot=k panic=1 pci=off i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd initcall_blacklist=cmos_init cryptomgr.notests tsc=reliable no_timer_check mitigations=off"
+
+PIDS=()
+declare -A VM_FD=()
+
+need_linux() {
+	need_kvm || return 1
+	local f
+	for f in "$VMLINUX" "$BZIMAGE" "$INITRD" "$ROOTFS" "$ROOTFS_PART"; do
+		[ -f "$f" ] || { fail "missing $f (make linux-guest BUILD=$BUILD)"; return 1; }
+	done
+}
+
+# vm_spawn DIR [ember args]: an ember with DIR/api.sock, DIR/out, DIR/err and
+# DIR/in (a fifo held open here: the guest console's input); current VM.
+vm_spawn() {
+	local dir=$1 fd
+	shift
+	mkdir -p "$dir"
+	rm -f "$dir/in"
+	mkfifo "$dir/in"
+	exec {fd}<>"$dir/in"
+	VM_FD[$dir]=$fd
+	SOCK=$dir/api.sock
+	VM=$dir
+	"${EMBER_WRAP[@]}" "$EMBER" --api-sock "$SOCK" "$@" <"$dir/in" >"$dir/out" 2>"$dir/err" &
+	EMBER_PID=$!
+	PIDS+=("$EMBER_PID")
+	wait_for test -S "$SOCK" || { fail "API socket never appeared in $dir: $(cat "$dir/err")"; return 1; }
+}
+EMBER_WRAP=()
+
+# talk_to DIR PID: api calls, wait_exit and guest_* at that VM.
+talk_to() { VM=$1; SOCK=$1/api.sock; EMBER_PID=$2; }
+
+kill_vm() {
+	[ -n "$EMBER_PID" ] || return 0
+	kill -9 "$EMBER_PID" 2>/dev/null
+	wait "$EMBER_PID" 2>/dev/null
+	EMBER_PID=""
+}
+
+# Every VM (and helper in PIDS) ends; fifos closed; sanitizer reports fail.
+stop_all() {
+	local p d
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	PIDS=()
+	EMBER_PID=""
+	for d in "${!VM_FD[@]}"; do exec {VM_FD[$d]}>&-; done
+	VM_FD=()
+	# EMBER_LINUX_KEEP=DIR: every case's VM dirs (out, err) kept for a look.
+	if [ -n "${EMBER_LINUX_KEEP:-}" ]; then
+		local keep=$EMBER_LINUX_KEEP/$SCRIPT_NAME.${FUNCNAME[1]}
+		mkdir -p "$keep" && for d in "$TMP"/*/; do
+			[ -f "$d/out" ] && mkdir -p "$keep/$(basename "$d")" && cp "$d"/out "$d"/err "$keep/$(basename "$d")/" 2>/dev/null
+		done
+	fi
+	if grep -qsE 'Sanitizer|runtime error:' "$TMP"/*/err; then
+		fail "sanitizer report in an ember's stderr: $(grep -lsE 'Sanitizer|runtime error:' "$TMP"/*/err)"
+	fi
+}
+
+# linux_config SCENARIO [VCPUS] [MEM_MIB] [EXTRA_ARGS] [KERNEL]: machine config
+# and boot source (initramfs always) of the current VM.
+linux_config() {
+	local t=$1 vcpus=${2:-1} mem=${3:-256} extra=${4-} kernel=${5:-$VMLINUX}
+	api_ok PUT /machine-config "{\"vcpu_count\": $vcpus, \"mem_size_mib\": $mem}"
+	api_ok PUT /boot-source "{\"kernel_image_path\": \"$kernel\", \"initrd_path\": \"$INITRD\",
+		\"boot_args\": \"$BASE_ARGS ember.t=$t${extra:+ $extra}\"}"
+}
+
+vm_start() { api_ok PUT /actions '{"action_type": "InstanceStart"}'; }
+
+# The guest's report lines of DIR (default: current VM), "EMBER-TEST: " cut.
+guest_lines() { tr -d '\r' <"${1:-$VM}/out" 2>/dev/null | sed -n 's/^.*EMBER-TEST: //p'; }
+
+# wait_guest REGEX [TIMEOUT_S] [DIR]: a report line matching REGEX (grep -E,
+# anchored) appears; fails after the timeout or when ember exits first.
+wait_guest() {
+	local re=$1 t=${2:-$LTIMEOUT} dir=${3:-$VM} i pid=$EMBER_PID
+	for i in $(seq 1 $((t * 10))); do
+		guest_lines "$dir" | grep -qE "^($re)\$" && return 0
+		if [ -n "$pid" ] && [ "$dir" = "$VM" ] && ! kill -0 "$pid" 2>/dev/null; then
+			guest_lines "$dir" | grep -qE "^($re)\$" && return 0
+			fail "ember exited before the guest printed '$re': $(guest_tail "$dir")"
+			return 1
+		fi
+		sleep 0.1
+	done
+	fail "no '$re' from the guest within $t s: $(guest_tail "$dir")"
+	return 1
+}
+guest_tail() { tr -d '\r' <"${1:-$VM}/out" 2>/dev/null | tail -n 4 | tr '\n' '|'; }
+
+# gval KEY [DIR]: the value of the last KEY=... the guest reported.
+gval() {
+	guest_lines "${2:-$VM}" | tr ' ' '\n' | sed -n "s/^$1=//p" | tail -n 1
+}
+
+# guest_cmd ID CMD: run CMD in the guest's command server (scenario cmd),
+# wait for "ID rc=N"; sets GRC=N. Output lines of CMD: guest_lines.
+GRC=""
+guest_cmd() {
+	local id=$1 cmd=$2 t=${3:-$LTIMEOUT}
+	GRC=""
+	printf '%s %s\n' "$id" "$cmd" >&"${VM_FD[$VM]}"
+	wait_guest "$id rc=[0-9]+" "$t" || return 1
+	GRC=$(guest_lines | sed -n "s/^$id rc=//p" | tail -n 1)
+}
+# guest_ok ID CMD: as guest_cmd, and CMD must succeed.
+guest_ok() {
+	guest_cmd "$@" || return 1
+	[ "$GRC" = 0 ] || { fail "guest command '$2' failed (rc=$GRC): $(guest_tail)"; return 1; }
+}
+
+# expect_exit CODE [TIMEOUT]: the current ember ends with CODE.
+expect_exit() {
+	wait_exit "${2:-$LTIMEOUT}" || { fail "ember did not exit within ${2:-$LTIMEOUT} s"; return 1; }
+	assert_eq "$1" "$EXIT_CODE" "ember exit code"
+}
+
+# count_check FILES...: the count=N lines of FILES together (raw bytes
+# concatenated: a line cut by the snapshot joins up) run 1..max with no gap
+# and no repeat; sets COUNT_MAX.
+count_check() {
+	local got
+	got=$(cat "$@" | tr -d '\r' | sed -n 's/^.*EMBER-TEST: count=\([0-9]*\)$/\1/p')
+	COUNT_MAX=$(printf '%s\n' "$got" | tail -n 1)
+	[ -n "$COUNT_MAX" ] || { fail "no count lines in $*"; return 1; }
+	if [ "$got" != "$(seq 1 "$COUNT_MAX")" ]; then
+		# Files, not <(...): the nested host may have no /dev/fd.
+		seq 1 "$COUNT_MAX" >"$TMP/count.want"
+		echo "$got" >"$TMP/count.got"
+		fail "count lines of $* are not 1..$COUNT_MAX once each: $(diff "$TMP/count.want" "$TMP/count.got" | head -6 | tr '\n' ' ')"
+		return 1
+	fi
+}
+
+# A copy of an image (writable per case), sparse.
+img_copy() { cp --sparse=always "$1" "$2"; }
+
+run_linux_tests() {
+	run_tests "$@"
+}
