@@ -3,7 +3,8 @@
 # defect 7): a directory of the jail's path that another uid owns, or that
 # its group or others may write to, is refused before anything is made or
 # chowned below it; a run that fails after handing pre-existing jail
-# directories to the jail's uid gives them back their owner and mode.
+# directories to the jail's uid gives them back their owner and mode; and
+# control characters in what the jailer reports are escaped.
 # Uses tests/integration/jail_probe.c (built statically, as test_jailer.sh).
 . "$(dirname "$0")/lib.sh"
 
@@ -103,6 +104,17 @@ test_failed_run_restores_owner_and_mode() {
 	assert_eq "710 0:0" "$(owner_mode "$JAIL/dev")" "/dev after the failed run"
 	assert_eq "$JAIL/dev $JAIL/jail_probe.pid" "$(find "$JAIL" -mindepth 1 | sort | tr '\n' ' ' | sed 's/ $//')" \
 		"jail contents after the failed run"
+}
+
+# A path given to the jailer is shown with its control characters escaped: one error, one line.
+test_messages_escape_control_characters() {
+	jh_setup || return 0
+	"$JAILER" --id "$ID" --exec-file "$TMP/no"$'\n'"such"$'\x1b' --uid $JT_UID --gid $JT_GID \
+		--chroot-base-dir "$BASE" >"$TMP/out" 2>"$TMP/err" </dev/null
+	assert_eq 1 "$?" "jailer exit code"
+	assert_eq 1 "$(wc -l <"$TMP/err")" "error lines ($(cat "$TMP/err"))"
+	assert_contains "$(cat "$TMP/err")" "exec file '$TMP/no\x0asuch\x1b': No such file or directory" \
+		"error message"
 }
 
 run_tests "$@"

@@ -26,6 +26,14 @@ void log_set_thread_name(const char *name);
 int log_level_parse(const char *s, enum log_level *out);
 const char *log_level_name(enum log_level level);
 
+/*
+ * Copy @len bytes of @src to @dst (NUL-terminated, at most @cap - 1 bytes),
+ * each control character (below 0x20, and 0x7f) as "\xNN". Stops before an
+ * escape that would not fit whole. Returns the length written. log_msg()
+ * passes every line through it, so no message can forge a line.
+ */
+size_t log_escape(char *dst, size_t cap, const char *src, size_t len);
+
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* @len bytes as they are to the log sink: async-signal-safe (no lock, no formatting). */
