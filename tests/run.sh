@@ -35,6 +35,9 @@
 # tests/integration/test_*.sh; the selftest uses it), EMBER_RESPONSES (the
 # API response log; default a file under build/).
 set -u
+# Counting loops read pipes in this shell: no <(...), which needs /dev/fd
+# (absent in the nested host's chroot).
+shopt -s lastpipe
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
@@ -74,7 +77,7 @@ r_skip() { skipped=$((skipped + 1)); skip_reasons+=("$1: $2"); echo "SKIP: $1: $
 # enforce its PLAN, its exit status and the timeout. Sets RR_RC, RR_OUT (the
 # file holding CMD's output, valid until the next call).
 RR_OUT=$(mktemp /tmp/ember-run.XXXXXX)
-trap 'rm -f "$RR_OUT" "$RR_OUT.rc"' EXIT
+trap 'rm -f "$RR_OUT"' EXIT
 run_reporting() {
 	local label=$1 tag=$2 to=$3 line name rest key n kind sfx="" words
 	shift 3
@@ -82,8 +85,7 @@ run_reporting() {
 	local -A planned=() reported=()
 	local plan_seen=0 nres=0 nfail=0
 	: >"$RR_OUT"
-	rm -f "$RR_OUT.rc"
-	while IFS= read -r line; do
+	{ timeout -k 10 "$to" "$@" 2>&1 </dev/null; } | while IFS= read -r line; do
 		printf '%s\n' "$line" >>"$RR_OUT"
 		case $line in
 		PLAN:\ *)
@@ -108,8 +110,8 @@ run_reporting() {
 		FAIL) nfail=$((nfail + 1)); r_fail "$name$sfx" "$rest" ;;
 		SKIP) r_skip "$name$sfx" "$rest" ;;
 		esac
-	done < <(timeout -k 10 "$to" "$@" 2>&1 </dev/null; echo $? >"$RR_OUT.rc")
-	RR_RC=$(cat "$RR_OUT.rc" 2>/dev/null || echo "lost")
+	done
+	RR_RC=${PIPESTATUS[0]}
 	for key in "${!planned[@]}"; do
 		n=${reported["$key"]:-0}
 		[ "$n" = 1 ] && continue
@@ -150,7 +152,7 @@ count_cmocka() { # name logfile exitcode
 	while IFS= read -r f; do
 		[ -n "$f" ] && [ "$bad" -gt 0 ] || continue
 		failed=$((failed + 1)); bad=$((bad - 1)); fail_names+=("$name: $f")
-	done < <(sed -n 's/^\[  FAILED  \] \([^ ]*\)$/\1/p' "$log" | sort -u)
+	done <<<"$(sed -n 's/^\[  FAILED  \] \([^ ]*\)$/\1/p' "$log" | sort -u)"
 	# A crash, sanitizer abort or timeout ends the binary before cmocka can
 	# count it; a binary that ran no test at all is broken too.
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
@@ -249,12 +251,14 @@ run_integration() { # build
 	done
 }
 
-LINUX_SUITE=tests/linux/run.sh
+LINUX_SUITE=${EMBER_LINUX_SUITE:-tests/linux/run.sh} # (another path, or none: /nonexistent)
 # The builds the Linux suite runs on: the first, and each other one it
-# declares support for (`tests/linux/run.sh --supports BUILD` exits 0).
+# declares support for (it documents a --supports option, and
+# `tests/linux/run.sh --supports BUILD` exits 0).
 linux_builds() {
 	local b
 	echo "${BUILDS[0]}"
+	grep -q -- '--supports' "$LINUX_SUITE" || return 0
 	for b in "${BUILDS[@]:1}"; do
 		bash "$LINUX_SUITE" --supports "$b" >/dev/null 2>&1 </dev/null && echo "$b"
 	done
