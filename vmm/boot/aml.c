@@ -306,7 +306,8 @@ static void aml_close_with(struct aml_buf *b, size_t mark, const uint8_t *extra,
 		aml_fail(b, n);
 		return;
 	}
-	memcpy(head + n, extra, extra_len);
+	if (extra_len)
+		memcpy(head + n, extra, extra_len);
 	aml_insert(b, mark, head, (size_t)n + extra_len);
 }
 
