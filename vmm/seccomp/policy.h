@@ -21,10 +21,16 @@ const char *seccomp_thread_name(enum seccomp_thread t);
 /*
  * One rule: @syscall with every condition in @args true (AND). The conditions
  * end at the first entry with op 0. Several rules for one syscall are OR-ed.
+ *
+ * Bit i of @dword: args[i] compares the low 32 bits of the argument only
+ * (Firecracker's "dword"), whatever is in its upper half, which the kernel
+ * ignores for a 32-bit parameter. libseccomp compares all 64 bits, so
+ * seccomp_compile() rewrites such a condition into masked comparisons.
  */
 struct seccomp_rule {
 	int syscall;
 	struct scmp_arg_cmp args[SECCOMP_MAX_ARGS];
+	uint8_t dword;
 };
 
 struct seccomp_policy {

@@ -15,8 +15,11 @@
  *
  * All three categories are required and no other key is accepted (as
  * Firecracker). Unknown keys anywhere are errors rather than silently
- * ignored: a typo must not quietly weaken a filter. "dword" "eq" compares the
- * low 32 bits only, as Firecracker does. Values are JSON integers 0..2^63-1.
+ * ignored: a typo must not quietly weaken a filter. A "dword" condition, with
+ * any operator, compares the low 32 bits of the argument only, as
+ * Firecracker's seccompiler emits it (one 32-bit load and compare of the low
+ * word, whatever the upper half holds): the rule records the type and
+ * seccomp_compile() does the rest. Values are JSON integers 0..2^63-1.
  */
 #include "vmm/seccomp/json.h"
 
@@ -240,7 +243,8 @@ static int parse_op(const json_t *arg, struct scmp_arg_cmp *cmp, const struct wh
 	return json_fail(&sub, "bad operator: %s (expected " OP_CHOICES ")", json_type_name(v));
 }
 
-static int parse_arg(const json_t *arg, struct scmp_arg_cmp *cmp, const struct where *w)
+static int parse_arg(const json_t *arg, struct scmp_arg_cmp *cmp, bool *is_dword,
+		     const struct where *w)
 {
 	static const char *const keys[] = {"index", "type", "op", "val", "comment", NULL};
 	const char *type;
@@ -274,6 +278,7 @@ static int parse_arg(const json_t *arg, struct scmp_arg_cmp *cmp, const struct w
 	if (ret)
 		return ret;
 	cmp->arg = (unsigned int)index;
+	*is_dword = dword;
 	if (cmp->op == SCMP_CMP_MASKED_EQ) {
 		cmp->datum_b = val;
 		if (dword)
@@ -284,6 +289,7 @@ static int parse_arg(const json_t *arg, struct scmp_arg_cmp *cmp, const struct w
 		cmp->datum_a = 0xffffffffULL;
 		cmp->datum_b = val;
 	} else {
+		/* ne/lt/le/gt/ge: on the low word, by seccomp_compile() (policy.h). */
 		cmp->datum_a = val;
 	}
 	return 0;
@@ -329,10 +335,13 @@ static int parse_rule(const json_t *rule, struct seccomp_rule *out, const struct
 	json_array_foreach(args, i, arg)
 	{
 		struct where at = where_sub(&sub, NULL, (long)i);
+		bool dword = false;
 
-		ret = parse_arg(arg, &out->args[i], &at);
+		ret = parse_arg(arg, &out->args[i], &dword, &at);
 		if (ret)
 			return ret;
+		if (dword)
+			out->dword |= (uint8_t)(1u << i);
 	}
 	return 0;
 }

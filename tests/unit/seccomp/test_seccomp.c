@@ -546,6 +546,88 @@ static void test_json_actions_enforced(void **state)
 	seccomp_filters_free(&f);
 }
 
+/* getppid() with a first argument: the kernel ignores it, a filter sees it. */
+static uint64_t probe_arg;
+
+static int probe_getppid_arg(void)
+{
+	return syscall(SYS_getppid, probe_arg) > 0 ? 0 : 1;
+}
+
+static bool dword_holds(const char *op, uint32_t x, uint64_t v)
+{
+	if (!strcmp(op, "eq"))
+		return x == v;
+	if (!strcmp(op, "ne"))
+		return x != v;
+	if (!strcmp(op, "lt"))
+		return x < v;
+	if (!strcmp(op, "le"))
+		return x <= v;
+	if (!strcmp(op, "gt"))
+		return x > v;
+	return x >= v; /* ge */
+}
+
+/*
+ * A "dword" condition compares the argument's low 32 bits only, with every
+ * operator, as Firecracker's seccompiler does: a value whose upper half is
+ * set must neither pass a rule its low word fails ("gt 10" with
+ * 0x1_00000005) nor fail one its low word passes ("lt 10" with
+ * 0xffffffff_00000005). Each operator at ordinary and edge values.
+ */
+static void test_json_dword_compares_the_low_word(void **state)
+{
+	static const struct {
+		const char *op;
+		uint64_t val;
+	} conds[] = {
+	    {"eq", 10},		{"ne", 10},	    {"lt", 10},		{"le", 10},
+	    {"gt", 10},		{"ge", 10},	    {"lt", 0},		{"ge", 0},
+	    {"le", 0xffffffff}, {"gt", 0xffffffff}, {"gt", 0},		{"lt", 0xffffffff},
+	    {"ne", 0},		{"ne", 0xffffffff}, {"le", 0x80000000}, {"ge", 0x80000001},
+	};
+	static const uint32_t lows[] = {0,	    9,		10,	    11,	       0x7fffffff,
+					0x80000000, 0x80000001, 0xfffffffe, 0xffffffff};
+	static const uint32_t highs[] = {0, 1, 0x80000000, 0xffffffff};
+	struct child_result res;
+	char filter[512];
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(conds) / sizeof(conds[0]); c++) {
+		struct seccomp_filters f = {0};
+
+		snprintf(filter, sizeof(filter),
+			 "{\"default_action\": \"trap\", \"filter_action\": \"allow\", "
+			 "\"filter\": [{\"syscall\": \"getppid\", \"args\": [{\"index\": 0, "
+			 "\"type\": \"dword\", \"op\": \"%s\", \"val\": %llu}]}, "
+			 "{\"syscall\": \"write\"}, {\"syscall\": \"exit_group\"}, "
+			 "{\"syscall\": \"sigaltstack\"}]}",
+			 conds[c].op, (unsigned long long)conds[c].val);
+		build_from_json(filter, &f);
+		for (size_t l = 0; l < sizeof(lows) / sizeof(lows[0]); l++) {
+			for (size_t h = 0; h < sizeof(highs) / sizeof(highs[0]); h++) {
+				bool want = dword_holds(conds[c].op, lows[l], conds[c].val);
+				bool allowed;
+
+				probe_arg = (uint64_t)highs[h] << 32 | lows[l];
+				run_filtered(&f, SECCOMP_VCPU, "dword", probe_getppid_arg, &res);
+				allowed = WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0;
+				if (allowed != want)
+					fail_msg("dword %s %llu, argument %#llx: %s, expected %s "
+						 "(status %#x, stderr: %s)",
+						 conds[c].op, (unsigned long long)conds[c].val,
+						 (unsigned long long)probe_arg,
+						 allowed ? "allowed" : "not allowed",
+						 want ? "allowed" : "trapped", res.status, res.err);
+				if (!want)
+					expect_trapped(&res, "dword", SYS_getppid, "vcpu");
+			}
+		}
+		seccomp_filters_free(&f);
+	}
+}
+
 static void test_sigsys_from_kill_is_ignored(void **state)
 {
 	struct seccomp_filters f = {0};
@@ -571,6 +653,7 @@ int main(void)
 	    cmocka_unit_test(test_vmm_filter_covers_device_backends),
 	    cmocka_unit_test(test_memory_and_futex_rules),
 	    cmocka_unit_test(test_json_actions_enforced),
+	    cmocka_unit_test(test_json_dword_compares_the_low_word),
 	    cmocka_unit_test(test_sigsys_from_kill_is_ignored),
 	};
 

@@ -86,23 +86,28 @@ static void test_valid_document(void **state)
 	assert_int_equal(r[1].syscall, SYS_ioctl);
 	assert_int_equal(seccomp_rule_nr_args(&r[1]), 1);
 	assert_cmp(&r[1].args[0], 1, SCMP_CMP_MASKED_EQ, 0xffffffffULL, 44672);
+	assert_int_equal(r[1].dword, 1);
 
 	assert_int_equal(r[2].syscall, SYS_mmap);
 	assert_int_equal(seccomp_rule_nr_args(&r[2]), 2);
 	assert_cmp(&r[2].args[0], 2, SCMP_CMP_MASKED_EQ, 4, 0);
 	assert_cmp(&r[2].args[1], 3, SCMP_CMP_NE, 16, 0);
+	/* dword ne: compiled on the low word (seccomp_compile), recorded as such. */
+	assert_int_equal(r[2].dword, 2);
 
 	assert_int_equal(r[3].syscall, SYS_lseek);
 	assert_int_equal(seccomp_rule_nr_args(&r[3]), 3);
 	assert_cmp(&r[3].args[0], 0, SCMP_CMP_EQ, 9, 0);
 	assert_cmp(&r[3].args[1], 1, SCMP_CMP_LT, 1, 0);
 	assert_cmp(&r[3].args[2], 2, SCMP_CMP_LE, 2, 0);
+	assert_int_equal(r[3].dword, 0);
 
 	/* A 64-bit value beyond double precision survives; a dword mask is cut to 32 bits. */
 	assert_int_equal(r[4].syscall, SYS_pread64);
 	assert_cmp(&r[4].args[0], 4, SCMP_CMP_GT, 3, 0);
 	assert_cmp(&r[4].args[1], 5, SCMP_CMP_GE, 9007199254740993ULL, 0);
 	assert_cmp(&r[4].args[2], 0, SCMP_CMP_MASKED_EQ, 0xffffffffULL, 5);
+	assert_int_equal(r[4].dword, 4);
 
 	assert_int_equal(p[SECCOMP_API].default_action, SCMP_ACT_KILL_PROCESS);
 	assert_int_equal(p[SECCOMP_API].filter_action, SCMP_ACT_ERRNO(13));
@@ -378,6 +383,40 @@ static void test_compile_error(void **state)
 		assert_null(f.prog[t].insns);
 }
 
+/* dword comparisons multiply into rules: a rule that would need too many is refused, named. */
+static void test_dword_expansion_limit(void **state)
+{
+	static const char doc[] =
+	    "{\"vmm\": {\"default_action\": \"trap\", \"filter_action\": \"allow\", "
+	    "\"filter\": [{\"syscall\": \"read\", \"args\": ["
+	    "{\"index\": 0, \"type\": \"dword\", \"op\": \"ne\", \"val\": 1}, "
+	    "{\"index\": 1, \"type\": \"dword\", \"op\": \"ne\", \"val\": 1}, "
+	    "{\"index\": 2, \"type\": \"dword\", \"op\": \"ne\", \"val\": 1}]}]}, "
+	    "\"api\": {\"default_action\": \"trap\", \"filter_action\": \"allow\", "
+	    "\"filter\": [{\"syscall\": \"read\", \"args\": ["
+	    "{\"index\": 0, \"type\": \"dword\", \"op\": \"ne\", \"val\": 1}, "
+	    "{\"index\": 2, \"type\": \"dword\", \"op\": \"lt\", \"val\": 1024}, "
+	    "{\"index\": 1, \"type\": \"dword\", \"op\": \"ge\", \"val\": 0}]}]}, "
+	    "\"vcpu\": {\"default_action\": \"trap\", \"filter_action\": \"allow\", "
+	    "\"filter\": []}}";
+	struct seccomp_policy p[SECCOMP_NR_THREADS];
+	struct seccomp_program prog;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(seccomp_json_parse(doc, strlen(doc), p, err, sizeof(err)), 0);
+	/* 32 * 32 * 32 alternatives: too many. */
+	assert_int_equal(seccomp_compile(&p[SECCOMP_VMM], &prog, err, sizeof(err)), -E2BIG);
+	if (!strstr(err, "a rule for read: its dword comparisons need more than 1024 rules"))
+		fail_msg("unexpected error: %s", err);
+	assert_null(prog.insns);
+	/* 32 * 1, "ge 0" holds for anything: fine. */
+	assert_int_equal(seccomp_compile(&p[SECCOMP_API], &prog, err, sizeof(err)), 0);
+	assert_true(prog.len > 0 && prog.len <= BPF_MAXINSNS);
+	seccomp_program_free(&prog);
+	free_all(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +430,7 @@ int main(void)
 	    cmocka_unit_test(test_error_arg),
 	    cmocka_unit_test(test_files),
 	    cmocka_unit_test(test_compile_error),
+	    cmocka_unit_test(test_dword_expansion_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
