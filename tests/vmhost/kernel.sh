@@ -119,6 +119,9 @@ main() {
 	PATH=$PATH:/sbin:/usr/sbin
 	mkdir -p "$dest/cache"
 	dest=$(cd "$dest" && pwd)
+	# Concurrent callers (parallel test runs) wait for the first to finish.
+	exec 9>"$dest/.lock"
+	flock 9
 
 	local pkg kver
 	pkg=$(resolve_pkg)

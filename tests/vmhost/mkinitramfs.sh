@@ -92,6 +92,9 @@ main() {
 	kver=$(cat "$kdir/version")
 	mkdir -p "$VMHOST_DIR"
 	VMHOST_DIR=$(cd "$VMHOST_DIR" && pwd)
+	# Concurrent callers (parallel test runs) wait for the first to finish.
+	exec 9>"$VMHOST_DIR/.lock"
+	flock 9
 	keepalive=$VMHOST_DIR/kvm_keepalive
 	out=$VMHOST_DIR/initramfs.cpio
 	make --no-print-directory -s -C "$ROOT" -f tests/vmhost/vmhost.mk \

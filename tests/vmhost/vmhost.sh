@@ -86,10 +86,18 @@ cmd_check() {
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	[ -n "$QEMU_PID" ] && kill -KILL "$QEMU_PID" 2>/dev/null && wait "$QEMU_PID" 2>/dev/null
-	[ -n "$TAIL_PID" ] && kill "$TAIL_PID" 2>/dev/null && wait "$TAIL_PID" 2>/dev/null
-	[ -n "$RUN" ] && cp "$RUN/console" "$VMHOST_DIR/last-console.log" 2>/dev/null
-	[ -n "$RUN" ] && rm -rf "$RUN"
+	if [ -n "$QEMU_PID" ]; then
+		kill -KILL "$QEMU_PID" 2>/dev/null || true
+		wait "$QEMU_PID" 2>/dev/null || true
+	fi
+	if [ -n "$TAIL_PID" ]; then
+		kill "$TAIL_PID" 2>/dev/null || true
+		wait "$TAIL_PID" 2>/dev/null || true
+	fi
+	if [ -n "$RUN" ]; then
+		cp "$RUN/console" "$VMHOST_DIR/last-console.log" 2>/dev/null || true
+		rm -rf "$RUN"
+	fi
 	exit "$rc"
 }
 
@@ -263,8 +271,14 @@ usage() {
 	exit 2
 }
 
-case ${1-} in
-check) cmd_check ;;
-run) shift; cmd_run "$@" ;;
-*) usage ;;
-esac
+main() {
+	case ${1-} in
+	check) cmd_check ;;
+	run) shift; cmd_run "$@" ;;
+	*) usage ;;
+	esac
+}
+
+# On one line: bash reads a script as it runs it, so a run in progress must
+# not read further once main returns, e.g. after the file was edited.
+main "$@"; exit
