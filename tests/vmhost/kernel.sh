@@ -33,15 +33,22 @@ die() {
 }
 
 # The versioned image package the linux-image-amd64 metapackage points to now.
-resolve_pkg() {
+# apt-cache takes a second: its answer is kept in DEST/.resolved until apt's
+# package lists change (apt-get update).
+resolve_pkg() { # DEST
 	if [ -n "${EMBER_KERNEL_PKG:-}" ]; then
 		echo "$EMBER_KERNEL_PKG"
 		return
 	fi
-	local pkg
+	local pkg lists=/var/lib/apt/lists
+	if [ -s "$1/.resolved" ] && [ "$1/.resolved" -nt "$lists" ]; then
+		cat "$1/.resolved"
+		return
+	fi
 	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
 		awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ {print $2; exit}')
 	[ -n "$pkg" ] || die "apt-cache knows no linux-image-amd64; run 'apt-get update' (as root) first"
+	echo "$pkg" >"$1/.resolved"
 	echo "$pkg"
 }
 
@@ -124,7 +131,7 @@ main() {
 	flock 9
 
 	local pkg kver
-	pkg=$(resolve_pkg)
+	pkg=$(resolve_pkg "$dest")
 	kver=${pkg#linux-image-}
 	if [ ! -f "$dest/$kver/version" ]; then
 		unpack "$(download "$pkg" "$dest/cache")" "$dest" "$kver"
@@ -132,7 +139,11 @@ main() {
 		find "$dest/cache" -name 'linux-image-*.deb' ! -name "${pkg}_*.deb" -delete
 	fi
 	[ -f "$dest/$kver/vmlinux" ] || extract_vmlinux "$dest/$kver"
-	ln -sfn "$kver" "$dest/current"
+	# Replaced atomically (rename): a reader never finds it missing.
+	if [ "$(readlink "$dest/current" 2>/dev/null)" != "$kver" ]; then
+		ln -sfn "$kver" "$dest/.current.tmp"
+		mv -T "$dest/.current.tmp" "$dest/current"
+	fi
 	echo "$dest/$kver"
 }
 

@@ -89,6 +89,7 @@ main() {
 	need_tools
 	local kdir kver keepalive files digest out
 	kdir=${1:-$("$HERE/kernel.sh")}
+	kdir=$(cd "$kdir" && pwd -P) # modprobe prints the paths under it as given
 	kver=$(cat "$kdir/version")
 	mkdir -p "$VMHOST_DIR"
 	VMHOST_DIR=$(cd "$VMHOST_DIR" && pwd)
@@ -99,9 +100,18 @@ main() {
 	out=$VMHOST_DIR/initramfs.cpio
 	make --no-print-directory -s -C "$ROOT" -f tests/vmhost/vmhost.mk \
 		VMHOST_DIR="$VMHOST_DIR" vmhost-keepalive >&2 || die "building kvm_keepalive failed"
+	# Fast path: nothing newer than the archive and built for this kernel.
+	if [ -f "$out" ] && [ "$(cat "$out.kver" 2>/dev/null)" = "$kver" ] &&
+		[ -z "$(find "$HERE/init" "$HERE/mkinitramfs.sh" "$(command -v busybox)" \
+			"$keepalive" -newer "$out" 2>/dev/null)" ]; then
+		echo "$out"
+		return
+	fi
 	files=$(module_files "$kdir" "$kver")
 	digest=$(inputs_digest "$kver" "$keepalive" "$files")
 	if [ -f "$out" ] && [ "$(cat "$out.stamp" 2>/dev/null)" = "$digest" ]; then
+		touch "$out"
+		echo "$kver" >"$out.kver"
 		echo "$out"
 		return
 	fi
@@ -111,6 +121,7 @@ main() {
 	build "$kdir" "$kver" "$keepalive" "$files" "$TMPD/tree" "$TMPD/initramfs.cpio"
 	mv "$TMPD/initramfs.cpio" "$out"
 	echo "$digest" >"$out.stamp"
+	echo "$kver" >"$out.kver"
 	echo "$out"
 }
 

@@ -106,6 +106,17 @@ on_signal() { # NAME CODE
 	exit "$2"
 }
 
+# A SIGKILLed run (its QEMU dies with it) can only leave its temp dir behind:
+# remove those whose vmhost.sh is gone.
+sweep_stale_runs() {
+	local d pid
+	for d in "${TMPDIR:-/tmp}"/vmhost.*; do
+		pid=$(cat "$d/pid" 2>/dev/null) || continue
+		[ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && rm -rf "$d"
+	done
+	true
+}
+
 # The script the init runs in the chroot: environment, cwd, CMD.
 write_cmd() { # CWD ENV_NAMES CMD...
 	local cwd=$1 names=$2 name
@@ -230,7 +241,9 @@ cmd_run() {
 	kdir=$("$HERE/kernel.sh") || infra "fetching the kernel failed"
 	initramfs=$("$HERE/mkinitramfs.sh" "$kdir") || infra "building the initramfs failed"
 
+	sweep_stale_runs
 	RUN=$(mktemp -d "${TMPDIR:-/tmp}/vmhost.XXXXXX")
+	echo $$ >"$RUN/pid"
 	mkdir "$RUN/share"
 	printf 'VMHOST_CHECKOUT=%q\nVMHOST_MODULES=%q\n' "$ROOT" \
 		"$kdir/modules/lib/modules/$(cat "$kdir/version")" >"$RUN/share/config"
