@@ -1,19 +1,24 @@
 # The nested KVM test host (tests/vmhost/README.md). Included from the top
-# Makefile; also usable alone: make -f tests/vmhost/vmhost.mk vmhost
-#   make vmhost          kernel + initramfs + keep-alive, ready for vmhost.sh run
-#   make vmhost-check    what is missing to run the host (Debian package names)
-#   make vmhost-test     the integration tests inside the host against $(BUILD)
-# Its artefacts are shared by every BUILD: build/kernel, build/vmhost.
+# Makefile (`-include tests/vmhost/vmhost.mk`); also usable alone:
+#   make -f tests/vmhost/vmhost.mk vmhost
+# Targets:
+#   vmhost            kernel + initramfs + keep-alive, ready for `vmhost.sh run`
+#                     (vmhost.sh run also prepares them itself when missing/stale)
+#   vmhost-check      what is missing to run the host (Debian package names)
+#   vmhost-keepalive  just $(VMHOST_DIR)/kvm_keepalive
+# Variables: CC (default cc); VMHOST_DIR (default build/vmhost, shared by every
+# BUILD, as build/kernel is); VMHOST_DEBS, the Debian packages vmhost.sh
+# needs beyond the usual build tools, for the `deps` target.
 
+# Wherever it is included, this fragment never becomes the default goal.
+VMHOST_SAVED_GOAL := $(.DEFAULT_GOAL)
 CC             ?= cc
-BUILD          ?= build
 VMHOST_DIR     ?= build/vmhost
-# The Debian packages vmhost.sh needs (added to `make deps`).
-VMHOST_DEBS    := qemu-system-x86 busybox-static kmod cpio
+VMHOST_DEBS    := qemu-system-x86 busybox-static kmod cpio xz-utils
 # Static: it runs in the initramfs, before any root filesystem exists.
 VMHOST_CFLAGS  := -std=c11 -Wall -Wextra -Werror -O2 -static
 
-.PHONY: vmhost vmhost-check vmhost-keepalive vmhost-test
+.PHONY: vmhost vmhost-check vmhost-keepalive
 
 vmhost-keepalive: $(VMHOST_DIR)/kvm_keepalive
 
@@ -22,11 +27,9 @@ $(VMHOST_DIR)/kvm_keepalive: tests/vmhost/kvm_keepalive.c
 	$(CC) $(VMHOST_CFLAGS) -o $@ $<
 
 vmhost: $(VMHOST_DIR)/kvm_keepalive
-	@tests/vmhost/mkinitramfs.sh >/dev/null
+	@VMHOST_DIR=$(VMHOST_DIR) tests/vmhost/mkinitramfs.sh >/dev/null
 
 vmhost-check:
 	@tests/vmhost/vmhost.sh check
 
-vmhost-test: vmhost
-	@$(MAKE) --no-print-directory BUILD=$(BUILD) all $(if $(ITEST_BINS),$(ITEST_BINS))
-	@tests/vmhost/vmhost.sh run --timeout 3600 -- tests/run.sh $(BUILD)
+.DEFAULT_GOAL := $(VMHOST_SAVED_GOAL)
