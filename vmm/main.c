@@ -20,6 +20,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -474,6 +475,22 @@ int main(int argc, char **argv)
 	};
 	static struct ember e;
 	int code;
+
+	/*
+	 * One malloc arena for every thread, set before any thread exists.
+	 * glibc gives each new thread its own arena (a 64 MiB mmap'ed heap);
+	 * when free() shrinks such a heap it first reads
+	 * /proc/sys/vm/overcommit_memory (once, then cached), an openat() that
+	 * the API and vCPU filters rightly forbid: closing a few connections
+	 * that held large requests ended ember with 148 (issue #8). The main
+	 * arena gives memory back with brk() and munmap() only, which every
+	 * filter allows, and creating no arena also skips the CPU count glibc
+	 * reads for the arena limit. Ember's threads hardly contend on malloc
+	 * (the API thread serves one request at a time; vCPUs do not allocate
+	 * while running); Firecracker's musl allocator has no arenas either.
+	 * (Sanitizer builds replace malloc and ignore this.)
+	 */
+	mallopt(M_ARENA_MAX, 1);
 
 	code = parse_cli(argc, argv, &cli);
 	if (code >= 0)
