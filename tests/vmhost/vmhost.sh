@@ -83,6 +83,7 @@ cmd_check() {
 }
 
 # ---- run ---------------------------------------------------------------------
+# shellcheck disable=SC2317 # trap handlers
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
@@ -101,6 +102,7 @@ cleanup() {
 	exit "$rc"
 }
 
+# shellcheck disable=SC2317 # trap handler
 on_signal() { # NAME CODE
 	echo "vmhost: interrupted by SIG$1" >&2
 	exit "$2"
@@ -137,6 +139,7 @@ write_cmd() { # CWD ENV_NAMES CMD...
 env_names() { # EXTRA_NAMES
 	local names="PATH CI $*"
 	names+=" $(compgen -e | grep '^EMBER_' || true)"
+	# shellcheck disable=SC2086 # one line, single spaces
 	echo $names
 }
 
@@ -269,8 +272,8 @@ cmd_run() {
 
 # The init powers off right after writing the status; give it a bounded while.
 wait_qemu_exit() {
-	local i
-	for i in $(seq 1 100); do
+	local _
+	for _ in $(seq 1 100); do
 		kill -0 "$QEMU_PID" 2>/dev/null || break
 		sleep 0.1
 	done
