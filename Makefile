@@ -75,6 +75,10 @@ all: $(BINS) guest
 
 # ---- dependencies -----------------------------------------------------------
 # Installs what is missing with apt-get when root, else prints the command.
+# Tools as command:Debian package: the build, the API tests (curl, node for
+# the OpenAPI check), network tests (ip), ACPI table checks (iasl).
+DEPS_TOOLS := gcc:gcc make:make pkg-config:pkg-config curl:curl node:nodejs npm:npm \
+	      ip:iproute2 python3:python3 iasl:acpica-tools
 deps:
 	@missing=""; \
 	for p in $(PKGS) $(TEST_PKGS); do \
@@ -86,7 +90,7 @@ deps:
 	    cmocka) missing="$$missing $(DEB_cmocka)";; \
 	    libcurl) missing="$$missing $(DEB_libcurl)";; esac; \
 	done; \
-	for t in gcc:gcc make:make pkg-config:pkg-config curl:curl node:nodejs npm:npm ip:iproute2 python3:python3 $(STATIC_DEPS_TOOLS); do \
+	for t in $(DEPS_TOOLS) $(STATIC_DEPS_TOOLS); do \
 	  command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
