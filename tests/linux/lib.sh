@@ -13,6 +13,8 @@
 # EMBER_LINUX_TIMEOUT (seconds a guest gets to boot or answer; default 150),
 # EMBER_LINUX_KEEP (a dir: each case's console/stderr files are copied there).
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
+# Case names "linux-boot/boot_1_vcpu": distinct from tests/integration's.
+SCRIPT_NAME=linux-${SCRIPT_NAME#test_}
 
 LINUX=$BUILD/linux
 VMLINUX=$LINUX/vmlinux
@@ -90,7 +92,7 @@ stop_all() {
 # linux_config SCENARIO [VCPUS] [MEM_MIB] [EXTRA_ARGS] [KERNEL]: machine config
 # and boot source (initramfs always) of the current VM.
 linux_config() {
-	local t=$1 vcpus=${2:-1} mem=${3:-256} extra=${4-} kernel=${5:-$VMLINUX}
+	local t=$1 vcpus=${2:-1} mem=${3:-128} extra=${4-} kernel=${5:-$VMLINUX}
 	api_ok PUT /machine-config "{\"vcpu_count\": $vcpus, \"mem_size_mib\": $mem}"
 	api_ok PUT /boot-source "{\"kernel_image_path\": \"$kernel\", \"initrd_path\": \"$INITRD\",
 		\"boot_args\": \"$BASE_ARGS ember.t=$t${extra:+ $extra}\"}"
@@ -101,20 +103,29 @@ vm_start() { api_ok PUT /actions '{"action_type": "InstanceStart"}'; }
 # The guest's report lines of DIR (default: current VM), "EMBER-TEST: " cut.
 guest_lines() { tr -d '\r' <"${1:-$VM}/out" 2>/dev/null | sed -n 's/^.*EMBER-TEST: //p'; }
 
+# nap S: sleep without a fork (every process costs when the host itself runs
+# emulated, and polling loops would take CPU from the guest).
+_nap_fifo=$(mktemp -u /tmp/ember-lnx-nap.XXXXXX)
+mkfifo "$_nap_fifo" && exec {NAP_FD}<>"$_nap_fifo" && rm -f "$_nap_fifo"
+nap() { read -r -t "$1" -u "$NAP_FD" _ || true; }
+
 # wait_guest REGEX [TIMEOUT_S] [DIR]: a report line matching REGEX (grep -E,
 # anchored) appears; fails after the timeout or when ember exits first.
+# One grep per 0.25 s.
 wait_guest() {
-	local re=$1 t=${2:-$LTIMEOUT} dir=${3:-$VM} i pid=$EMBER_PID
-	for i in $(seq 1 $((t * 10))); do
-		guest_lines "$dir" | grep -qE "^($re)\$" && return 0
+	local re="EMBER-TEST: ($1)"$'\r'"?\$" t=${2:-$LTIMEOUT} dir=${3:-$VM} pid=$EMBER_PID
+	local end=$((SECONDS + t))
+	while :; do
+		grep -aqE "$re" "$dir/out" 2>/dev/null && return 0
 		if [ -n "$pid" ] && [ "$dir" = "$VM" ] && ! kill -0 "$pid" 2>/dev/null; then
-			guest_lines "$dir" | grep -qE "^($re)\$" && return 0
-			fail "ember exited before the guest printed '$re': $(guest_tail "$dir")"
+			grep -aqE "$re" "$dir/out" 2>/dev/null && return 0
+			fail "ember exited before the guest printed '$1': $(guest_tail "$dir")"
 			return 1
 		fi
-		sleep 0.1
+		[ "$SECONDS" -lt "$end" ] || break
+		nap 0.25
 	done
-	fail "no '$re' from the guest within $t s: $(guest_tail "$dir")"
+	fail "no '$1' from the guest within $t s: $(guest_tail "$dir")"
 	return 1
 }
 guest_tail() { tr -d '\r' <"${1:-$VM}/out" 2>/dev/null | tail -n 4 | tr '\n' '|'; }
@@ -127,10 +138,12 @@ gval() {
 # guest_cmd ID CMD: run CMD in the guest's command server (scenario cmd),
 # wait for "ID rc=N"; sets GRC=N. Output lines of CMD: guest_lines.
 GRC=""
+# guest_send ID CMD: hand CMD to the command server, wait for nothing (reboot -f).
+guest_send() { printf '%s %s\n' "$1" "$2" >&"${VM_FD[$VM]}"; }
 guest_cmd() {
 	local id=$1 cmd=$2 t=${3:-$LTIMEOUT}
 	GRC=""
-	printf '%s %s\n' "$id" "$cmd" >&"${VM_FD[$VM]}"
+	guest_send "$id" "$cmd"
 	wait_guest "$id rc=[0-9]+" "$t" || return 1
 	GRC=$(guest_lines | sed -n "s/^$id rc=//p" | tail -n 1)
 }
@@ -142,7 +155,15 @@ guest_ok() {
 
 # expect_exit CODE [TIMEOUT]: the current ember ends with CODE.
 expect_exit() {
-	wait_exit "${2:-$LTIMEOUT}" || { fail "ember did not exit within ${2:-$LTIMEOUT} s"; return 1; }
+	local t=${2:-$LTIMEOUT} end
+	end=$((SECONDS + t))
+	while kill -0 "$EMBER_PID" 2>/dev/null; do
+		[ "$SECONDS" -lt "$end" ] || { fail "ember did not exit within $t s"; return 1; }
+		nap 0.2
+	done
+	wait "$EMBER_PID"
+	EXIT_CODE=$?
+	EMBER_PID=""
 	assert_eq "$1" "$EXIT_CODE" "ember exit code"
 }
 

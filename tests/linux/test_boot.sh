@@ -19,9 +19,9 @@ boot_info() {
 	assert_eq "$online" "$(gval online)" "the guest's online CPUs"
 }
 
-test_boot_1_vcpu() { need_linux || return; boot_info 1 256; stop_all; }
-test_boot_2_vcpus() { need_linux || return; boot_info 2 256; stop_all; }
-test_boot_4_vcpus() { need_linux || return; boot_info 4 256; stop_all; }
+test_boot_1_vcpu() { need_linux || return; boot_info 1 128; stop_all; }
+test_boot_2_vcpus() { need_linux || return; boot_info 2 128; stop_all; }
+test_boot_4_vcpus() { need_linux || return; boot_info 4 128; stop_all; }
 
 # 4.5 GiB: 3.25 GiB below the MMIO hole (0xd0000000), the rest above 4 GiB.
 # The guest's MemTotal can only exceed 4 GiB if it uses the memory above.
@@ -34,12 +34,12 @@ test_boot_4_5_gib_memory() {
 	stop_all
 }
 
-test_boot_bzimage() { need_linux || return; boot_info 2 256 "$BZIMAGE"; stop_all; }
+test_boot_bzimage() { need_linux || return; boot_info 2 128 "$BZIMAGE"; stop_all; }
 
 test_reboot_exits_0() {
 	need_linux || return
 	vm_spawn "$TMP/a" || return
-	linux_config reboot 1 256 ember.nomods
+	linux_config reboot 1 128 ember.nomods
 	vm_start
 	wait_guest "reboot=now" && expect_exit 0 60
 	stop_all
@@ -48,7 +48,7 @@ test_reboot_exits_0() {
 test_panic_ends_vm() {
 	need_linux || return
 	vm_spawn "$TMP/a" || return
-	linux_config panic 1 256 ember.nomods
+	linux_config panic 1 128 ember.nomods
 	vm_start
 	wait_guest "panic=now" && expect_exit 0 90
 	assert_contains "$(tr -d '\r' <"$TMP/a/out")" "Kernel panic - not syncing" "serial output"
@@ -60,7 +60,7 @@ test_panic_ends_vm() {
 test_ctrl_alt_del_reaches_init() {
 	need_linux || return
 	vm_spawn "$TMP/a" || return
-	linux_config cad 1 256 ember.nomods
+	linux_config cad 1 128 ember.nomods
 	vm_start
 	wait_guest "cad=ready" || { stop_all; return; }
 	api PUT /actions '{"action_type": "SendCtrlAltDel"}'
@@ -74,7 +74,7 @@ test_ctrl_alt_del_reaches_init() {
 test_pause_resume() {
 	need_linux || return
 	vm_spawn "$TMP/a" || return
-	linux_config count 2 256 ember.nomods
+	linux_config count 2 128 ember.nomods
 	vm_start
 	wait_guest "count=3" || { stop_all; return; }
 	api_ok PATCH /vm '{"state": "Paused"}'

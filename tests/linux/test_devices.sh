@@ -16,7 +16,7 @@ NS=""
 # cmd) with extra kernel ARGS; devices are added by the caller, then vm_start.
 cmd_vm() {
 	vm_spawn "$1" || return 1
-	linux_config cmd "${3:-1}" 256 "$2"
+	linux_config cmd "${3:-1}" 128 "$2"
 }
 put_root() { # IMAGE [RO]
 	api_ok PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$1\", \"is_root_device\": true, \"is_read_only\": ${2:-false}}"
@@ -49,7 +49,7 @@ test_root_rw_and_readonly_drive() {
 		assert_eq 1 "$(gval vdb_ro)" "/sys/block/vdb/ro"
 		guest_cmd x1 "echo overwrite | dd of=/dev/vdb conv=fsync 2>/dev/null"
 		[ "$GRC" != 0 ] || fail "a write to the read-only drive succeeded in the guest"
-		guest_cmd q1 "sync; reboot -f"
+		guest_send q1 "sync; reboot -f"
 		expect_exit 0 60
 		assert_eq "$sum" "$(md5sum <"$TMP/ro.img")" "read-only image after the run"
 		local written
@@ -165,7 +165,7 @@ test_vsock_both_directions() {
 		PIDS+=("$!")
 		wait_for test -S "$TMP/v.sock_5000"
 		guest_ok c1 "echo hello-from-guest | socat -u - VSOCK-CONNECT:2:5000"
-		wait_for grep -q hello-from-guest "$TMP/from-guest"
+		wait_for grep -qs hello-from-guest "$TMP/from-guest"
 		assert_eq "hello-from-guest" "$(cat "$TMP/from-guest" 2>/dev/null)" "what the guest sent over vsock"
 	fi
 	stop_all

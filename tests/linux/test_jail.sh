@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The Linux boot under ember-jailer (chroot, new mount/PID namespaces, uid
-# drop) and under ember's default seccomp filters: the guest boots, runs,
+# The Linux boot under ember-jailer (pivot_root jail, new mount and network
+# namespaces, uid/gid drop; no --new-pid-ns: its parent exits at once, and
+# ember's exit code is what this checks) and under ember's default seccomp filters: the guest boots, runs,
 # resets, and ember ends with 0, never 148, with seccomp.num_faults 0 in the
 # last metrics line.
 . "$(dirname "$0")/lib.sh"
@@ -20,7 +21,8 @@ test_jailed_boot() {
 	need_linux || return
 	need_root || return
 	[ -x "$JAILER" ] || { fail "missing $JAILER"; return; }
-	local id=lnx-$$-$RANDOM base=$TMP/base jail lib
+	local id=lnx-$$-$RANDOM base=$TMP/base jail lib ns=ember-lnxj-$$-$RANDOM
+	ip netns add "$ns" || { fail "ip netns add failed"; return; }
 	jail=$base/ember/$id/root
 	mkdir -p "$jail/run" "$TMP/a"
 	for lib in $(ldd "$EMBER" 2>/dev/null | grep -oE '/[^ ]+'); do
@@ -37,21 +39,27 @@ test_jailed_boot() {
 	VM_FD[$TMP/a]=$fd
 	VM=$TMP/a
 	"$JAILER" --id "$id" --exec-file "$EMBER" --uid $JT_UID --gid $JT_GID \
-		--chroot-base-dir "$base" --new-pid-ns -- --api-sock /run/ember.sock --metrics-path /metrics \
+		--chroot-base-dir "$base" --netns "/var/run/netns/$ns" -- --api-sock /run/ember.sock --metrics-path /metrics \
 		<"$TMP/a/in" >"$TMP/a/out" 2>"$TMP/a/err" &
 	EMBER_PID=$!
 	PIDS+=("$EMBER_PID")
 	SOCK=$jail/run/ember.sock
 	if wait_for test -S "$SOCK"; then
-		api_ok PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 256}'
+		api_ok PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 128}'
 		api_ok PUT /boot-source "{\"kernel_image_path\": \"/vmlinux\", \"initrd_path\": \"/initrd\",
 			\"boot_args\": \"$BASE_ARGS ember.t=cmd ember.nomods\"}"
 		vm_start
 		if wait_guest "cmd=ready"; then
+			# The VMM runs as the given uid/gid, jailed, in the netns.
+			assert_eq "$JT_UID" "$(awk '$1 == "Uid:" {print $2}' "/proc/$EMBER_PID/status")" "ember's uid"
+			assert_eq "$JT_GID" "$(awk '$1 == "Gid:" {print $2}' "/proc/$EMBER_PID/status")" "ember's gid"
+			assert_eq "$(stat -L -c %i "/var/run/netns/$ns")" "$(stat -L -c %i "/proc/$EMBER_PID/ns/net")" "ember's network namespace (inode)"
+			[ -e "/proc/$EMBER_PID/root/vmlinux" ] && [ ! -e "/proc/$EMBER_PID/root/etc" ] ||
+				fail "ember's root is not the jail: $(ls "/proc/$EMBER_PID/root/" 2>&1 | tr '\n' ' ')"
 			guest_ok i1 "cpu_info"
 			assert_eq 2 "$(gval cpus)" "CPUs of the jailed guest"
 			api_ok PUT /actions '{"action_type": "FlushMetrics"}'
-			guest_cmd q1 "reboot -f"
+			guest_send q1 "reboot -f"
 			expect_exit 0 60
 			check_metrics "$jail/metrics"
 			assert_not_contains "$(cat "$TMP/a/err")" "bad syscall" "ember stderr"
@@ -60,6 +68,7 @@ test_jailed_boot() {
 		fail "API socket never appeared in the jail: $(cat "$TMP/a/err")"
 	fi
 	stop_all
+	ip netns del "$ns" 2>/dev/null
 }
 
 # Default filters, every thread: boot, console input, pause/resume,
@@ -68,7 +77,7 @@ test_seccomp_default_filters_no_violation() {
 	need_linux || return
 	: >"$TMP/metrics"
 	vm_spawn "$TMP/a" --metrics-path "$TMP/metrics" || { stop_all; return; }
-	linux_config cmd 2 256 ember.nomods
+	linux_config cmd 2 128 ember.nomods
 	vm_start
 	if wait_guest "cmd=ready"; then
 		guest_ok i1 "cpu_info"
@@ -76,7 +85,7 @@ test_seccomp_default_filters_no_violation() {
 		api_ok PATCH /vm '{"state": "Resumed"}'
 		guest_ok i2 "say alive=yes"
 		api_ok PUT /actions '{"action_type": "FlushMetrics"}'
-		guest_cmd q1 "reboot -f"
+		guest_send q1 "reboot -f"
 		expect_exit 0 60
 		check_metrics "$TMP/metrics"
 		assert_not_contains "$(cat "$TMP/a/err")" "bad syscall" "ember stderr"
@@ -90,7 +99,7 @@ test_seccomp_with_devices_no_violation() {
 	: >"$TMP/metrics"
 	img_copy "$ROOTFS" "$TMP/root.ext4"
 	vm_spawn "$TMP/a" --metrics-path "$TMP/metrics" || { stop_all; return; }
-	linux_config cmd 2 256 "root=/dev/vda rw"
+	linux_config cmd 2 128 "root=/dev/vda rw"
 	api_ok PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$TMP/root.ext4\", \"is_root_device\": true, \"is_read_only\": false}"
 	api_ok PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$TMP/v.sock\"}"
 	api_ok PUT /entropy '{}'
@@ -102,9 +111,9 @@ test_seccomp_with_devices_no_violation() {
 		PIDS+=("$!")
 		wait_for test -S "$TMP/v.sock_5000"
 		guest_ok v1 "echo over-vsock | socat -u - VSOCK-CONNECT:2:5000"
-		wait_for grep -q over-vsock "$TMP/from-guest" || fail "nothing arrived over vsock"
+		wait_for grep -qs over-vsock "$TMP/from-guest" || fail "nothing arrived over vsock"
 		api_ok PUT /actions '{"action_type": "FlushMetrics"}'
-		guest_cmd q1 "reboot -f"
+		guest_send q1 "reboot -f"
 		expect_exit 0 60
 		check_metrics "$TMP/metrics"
 		assert_not_contains "$(cat "$TMP/a/err")" "bad syscall" "ember stderr"

@@ -9,7 +9,7 @@
 
 HANDLER=$BUILD/tests/integration/uffd_handler
 SNAPTOOL=$BUILD/tests/integration/snapshot_tool
-MEM=256
+MEM=128
 
 # counter_vm DIR [MACHINE_EXTRA_JSON]: a counting Linux in DIR, at count=3.
 counter_vm() {
