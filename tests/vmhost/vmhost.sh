@@ -195,12 +195,14 @@ supervise() { # TIMEOUT STALL
 		fi
 		if ! kill -0 "$QEMU_PID" 2>/dev/null; then
 			[ -f "$RUN/share/status" ] && return 0
-			wait "$QEMU_PID" || true
+			local how=0
+			{ wait "$QEMU_PID"; } 2>/dev/null || how=$?
 			QEMU_PID=""
+			how=$([ "$how" -gt 128 ] && echo "killed by signal $((how - 128))" || echo "status $how")
 			sed 's/^/vmhost: qemu: /' "$RUN/qemu.log" >&2
 			console_tail
-			[ -z "$T_BOOTED" ] && infra "QEMU exited before the inner host booted"
-			infra "QEMU exited before CMD finished"
+			[ -z "$T_BOOTED" ] && infra "QEMU exited ($how) before the inner host booted"
+			infra "QEMU exited ($how) before CMD finished"
 		fi
 		t=$(date +%s)
 		if [ -z "$T_BOOTED" ]; then
@@ -217,7 +219,9 @@ supervise() { # TIMEOUT STALL
 			[ $((t - last_change)) -ge "$stall" ] && infra "CMD printed nothing for $stall s (stall)"
 		fi
 		[ "$timeout" -gt 0 ] && [ $((t - t0)) -ge "$timeout" ] && infra "timeout after $timeout s"
-		sleep 0.2
+		# Bash reports a background job killed by a signal ("Killed  setpriv ...")
+		# while it waits for a foreground command: not on our stderr.
+		{ sleep 0.2; } 2>/dev/null
 	done
 }
 
