@@ -22,12 +22,22 @@
 /* How long a stopping server waits for replies the VMM already produced. */
 #define API_DELIVERY_WAIT_MS 2000
 
+/* One accepted connection (its MHD socket context). */
+struct api_conn {
+	struct api_conn *next;
+	int fd;
+	bool counted; /* one of the API_MAX_CONNECTIONS */
+	bool refused; /* answered with the 503 and shut */
+};
+
 struct api_server {
 	struct MHD_Daemon *daemon;
 	struct vmm_channel *ch;
 	size_t max_payload;
 	char *sock_path;
-	unsigned int connections; /* open and accepted; touched by the MHD thread only */
+	/* Touched by the MHD thread only: */
+	struct api_conn *conns;	  /* every connection MHD has not yet closed */
+	unsigned int connections; /* those counted against API_MAX_CONNECTIONS */
 	const struct seccomp_filters *seccomp;
 	bool filtered; /* the MHD thread has its seccomp filter */
 	/*
@@ -42,6 +52,7 @@ struct api_server {
 
 /* Per-request state, from the headers to the completed callback. */
 struct request_ctx {
+	bool headers_seen; /* on_request() ran once */
 	char *body;
 	size_t len, cap;
 	size_t received; /* body bytes seen, also past the limit */
@@ -55,9 +66,6 @@ static const char server_full[] = "HTTP/1.1 503\r\n"
 				  "Connection: close\r\n"
 				  "Content-Length: 40\r\n\r\n"
 				  "{ \"error\": \"Too many open connections\" }";
-
-/* Marks a connection refused for being over the limit (its socket context). */
-static char connection_refused;
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, const struct api_reply *reply)
 {
@@ -174,15 +182,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	size_t announced;
 
 	(void)version;
-	if (ci && ci->socket_context == &connection_refused)
+	if (!ci || !ci->socket_context || ((struct api_conn *)ci->socket_context)->refused)
 		return MHD_NO;
 	if (!rc) {
-		/* Headers are in, the body (if any) not yet. */
-		log_set_thread_name("fc_api");
 		rc = calloc(1, sizeof(*rc));
 		if (!rc)
 			return MHD_NO;
 		*con_cls = rc;
+	}
+	if (!rc->headers_seen) {
+		/* Headers are in, the body (if any) not yet. */
+		rc->headers_seen = true;
+		log_set_thread_name("fc_api");
 		announced = announced_length(conn);
 		if (announced > srv->max_payload) {
 			rc->answered = true;
@@ -211,8 +222,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct request_ctx *rc = *con_cls;
 	struct api_server *srv = cls;
 
-	(void)conn;
-	(void)toe;
+	/* The request is complete: an idle keep-alive connection may wait for ever. */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0U);
 	if (rc && rc->to_vmm) {
 		pthread_mutex_lock(&srv->lock);
 		srv->undelivered--;
@@ -227,11 +239,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 /* Over the limit: Firecracker's 503, then the socket is shut so MHD drops it. */
-static void refuse_connection(struct MHD_Connection *conn)
+static void refuse_connection(struct MHD_Connection *conn, struct api_conn *c)
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 
+	if (c)
+		c->refused = true;
 	if (!ci)
 		return;
 	if (send(ci->connect_fd, server_full, sizeof(server_full) - 1,
@@ -260,27 +274,94 @@ static bool api_install_seccomp(struct api_server *srv)
 	return true;
 }
 
+/* The client has closed (or reset) its end: no request can come from it any more. */
+static bool peer_gone(int fd)
+{
+	char c;
+	ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/*
+ * libmicrohttpd accepts the connections of one wake-up before it reads the
+ * closes that came with them (and frees closed connections after that): a
+ * client that closes a connection and opens the next one at once would find
+ * the old one still counted. Before refusing one, stop counting those whose
+ * client has gone; each leaves the list when MHD frees it.
+ */
+static void uncount_gone(struct api_server *srv)
+{
+	for (struct api_conn *c = srv->conns; c; c = c->next) {
+		if (c->counted && peer_gone(c->fd)) {
+			c->counted = false;
+			srv->connections--;
+		}
+	}
+}
+
+static void forget_connection(struct api_server *srv, struct api_conn *gone)
+{
+	for (struct api_conn **p = &srv->conns; *p; p = &(*p)->next) {
+		if (*p == gone) {
+			*p = gone->next;
+			break;
+		}
+	}
+	if (gone->counted)
+		srv->connections--;
+	free(gone);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			  enum MHD_ConnectionNotificationCode toe)
 {
+	const union MHD_ConnectionInfo *ci;
 	struct api_server *srv = cls;
+	struct api_conn *c;
 
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED && !api_install_seccomp(srv)) {
-		/* Never serve without the filter. */
-		*socket_context = &connection_refused;
-		refuse_connection(conn);
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED) {
+		if (*socket_context)
+			forget_connection(srv, *socket_context);
+		*socket_context = NULL;
 		return;
 	}
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		if (srv->connections >= API_MAX_CONNECTIONS) {
-			*socket_context = &connection_refused;
-			refuse_connection(conn);
-			return;
-		}
-		srv->connections++;
-	} else if (*socket_context != &connection_refused) {
-		srv->connections--;
+	c = calloc(1, sizeof(*c));
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (c) {
+		c->fd = ci ? ci->connect_fd : -1;
+		c->next = srv->conns;
+		srv->conns = c;
+		*socket_context = c;
 	}
+	/* Never serve without the filter. */
+	if (!c || !api_install_seccomp(srv)) {
+		refuse_connection(conn, c);
+		return;
+	}
+	if (srv->connections >= API_MAX_CONNECTIONS)
+		uncount_gone(srv);
+	if (srv->connections >= API_MAX_CONNECTIONS) {
+		refuse_connection(conn, c);
+		return;
+	}
+	c->counted = true;
+	srv->connections++;
+	/* Its first request is incomplete until it is all in. */
+	MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, API_REQUEST_TIMEOUT_S);
+}
+
+/*
+ * A new request line on a connection (MHD's URI log callback): the request
+ * is incomplete until its body is in and answered. Returns the request's
+ * context (MHD's *con_cls), allocated in on_request().
+ */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)cls;
+	(void)uri;
+	MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, API_REQUEST_TIMEOUT_S);
+	return NULL;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -369,7 +450,7 @@ int api_server_start(struct api_server **out, const char *sock_path, size_t max_
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 	    on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, srv, MHD_OPTION_END);
+	    on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, on_request_line, srv, MHD_OPTION_END);
 	if (!srv->daemon) {
 		snprintf(err, errlen, "libmicrohttpd could not start on %s", sock_path);
 		close(fd);

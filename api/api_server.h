@@ -5,7 +5,15 @@
  * thread only parses and validates; every request that needs the VM goes
  * through the vmm_channel to the VMM thread. Wire details follow Firecracker:
  * "Server: Firecracker API" on every response, at most 10 connections (the
- * 11th gets a 503), bodies up to @max_payload bytes.
+ * 11th gets a 503; a connection whose client has closed it no longer
+ * counts), bodies up to @max_payload bytes.
+ *
+ * Beyond Firecracker, which waits for ever: a connection holding an
+ * incomplete request (from its accept until its first request is complete,
+ * and from each later request line until that request is complete) is
+ * closed after API_REQUEST_TIMEOUT_S seconds without a byte from the
+ * client, so ten stalled clients cannot lock the API out. An idle
+ * keep-alive connection between requests has no timeout.
  */
 #ifndef EMBER_API_SERVER_H
 #define EMBER_API_SERVER_H
@@ -17,7 +25,9 @@
 struct seccomp_filters;
 
 #define API_MAX_CONNECTIONS 10
-#define API_SERVER_HEADER   "Firecracker API"
+/* Requests are small and local: 10 s of silence mid-request is a stalled client. */
+#define API_REQUEST_TIMEOUT_S 10U
+#define API_SERVER_HEADER     "Firecracker API"
 
 struct api_server;
 

@@ -5,7 +5,9 @@
   api_load.py SOCK keepalive-idle N        N keep-alive connections, one GET / each, all closed
   api_load.py SOCK keepalive-mixed N REQS  N concurrent keep-alive clients, REQS GET/PUT each
   api_load.py SOCK per-request REQS        one new connection per GET /, REQS times
+  api_load.py SOCK per-request N REQS      the same from N concurrent clients
   api_load.py SOCK big-bodies N SIZE       N keep-alive connections, a SIZE-byte PUT body each
+  api_load.py SOCK stalled                 1 idle keep-alive and 9 stalled requests; see stalled()
 
 Prints one line "<status line>: <count>" per distinct answer (sorted), and
 "closed: <count>" for connections closed without an answer; exits 1 if any
@@ -95,11 +97,18 @@ def keepalive_mixed(sock, n, reqs, tally):
         t.join()
 
 
-def per_request(sock, reqs, tally):
-    for _ in range(reqs):
-        c = connect(sock)
-        tally.add(request(c, "GET", "/"))
-        c.close()
+def per_request(sock, n, reqs, tally):
+    def client():
+        for _ in range(reqs):
+            c = connect(sock)
+            tally.add(request(c, "GET", "/"))
+            c.close()
+
+    threads = [threading.Thread(target=client) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def big_bodies(sock, n, size, tally):
@@ -111,6 +120,52 @@ def big_bodies(sock, n, size, tally):
         c.close()
 
 
+STALLED = [
+    b"PUT /machi",  # half a request line
+    b"PUT /machine-config HTTP/1.1\r\n",  # a request line
+    b"PUT /machine-config HTTP/1.1\r\nContent-Le",  # half a header
+    b"PUT /machine-config HTTP/1.1\r\nContent-Length: 40\r\n",  # headers, no end
+    b"PUT /machine-config HTTP/1.1\r\nContent-Length: 40\r\n\r\n{\"vcpu",  # half a body
+]
+
+
+def stalled(sock, tally):
+    """One keep-alive connection that completed a request, then 9 stalled
+    requests: the API is full. New connections are tried every 0.2 s until
+    one is served (the others get the 503, or are closed before they can
+    read it); prints the seconds that took ("served after: S") and
+    checks that the stalled ones were closed by the server ("stalled
+    closed: N") while the idle keep-alive one still answers ("keep-alive:
+    <status>")."""
+    idle = connect(sock)
+    tally.add(request(idle, "GET", "/"))
+    held = []
+    for i in range(9):
+        c = connect(sock)
+        c.sendall(STALLED[i % len(STALLED)])
+        held.append(c)
+    start = time.monotonic()
+    while time.monotonic() - start < 30:
+        c = connect(sock)
+        status = request(c, "GET", "/")
+        c.close()
+        if status == "HTTP/1.1 200 OK":
+            break
+        time.sleep(0.2)
+    print(f"served after: {round(time.monotonic() - start)}")
+    closed = 0
+    for c in held:
+        c.settimeout(1)
+        try:
+            closed += c.recv(1) == b""
+        except OSError:
+            pass
+        c.close()
+    print(f"stalled closed: {closed}")
+    print(f"keep-alive: {request(idle, 'GET', '/')}")
+    idle.close()
+
+
 def main():
     sock, mode = sys.argv[1], sys.argv[2]
     args = [int(a) for a in sys.argv[3:]]
@@ -120,9 +175,11 @@ def main():
     elif mode == "keepalive-mixed":
         keepalive_mixed(sock, args[0], args[1], tally)
     elif mode == "per-request":
-        per_request(sock, args[0], tally)
+        per_request(sock, args[0] if len(args) > 1 else 1, args[-1], tally)
     elif mode == "big-bodies":
         big_bodies(sock, args[0], args[1], tally)
+    elif mode == "stalled":
+        stalled(sock, tally)
     else:
         sys.exit(f"unknown mode {mode}")
     for status, count in sorted(tally.counts.items()):

@@ -68,4 +68,33 @@ test_large_bodies_on_many_connections() {
 	assert_alive "large bodies on 5 connections"
 }
 
+# Ten clients that each open a new connection per request never have more
+# than ten open: none may get the 503 because closed connections were still
+# counted (issue #8, 3).
+test_closed_connections_do_not_count() {
+	need_python || return
+	start_ember || return
+	load per-request 10 300
+	assert_eq "HTTP/1.1 200 OK: 3000" "$LOAD_OUT" "10 clients x 300 connections"
+	assert_alive "10 clients with a connection per request"
+}
+
+# Nine stalled requests (half a request line, a request line, half a header,
+# headers without their end, half a body) and one idle keep-alive connection
+# fill the API; the stalled ones are closed after API_REQUEST_TIMEOUT_S (10 s)
+# of silence and new connections are served again; the idle keep-alive one
+# stays open (issue #8, 3).
+test_stalled_requests_time_out() {
+	need_python || return
+	start_ember || return
+	load stalled
+	local after
+	after=$(echo "$LOAD_OUT" | sed -n 's/^served after: //p')
+	[ -n "$after" ] && [ "$after" -ge 9 ] && [ "$after" -le 14 ] ||
+		fail "a new connection was served after '${after}' s, expected about 10: $LOAD_OUT"
+	assert_contains "$LOAD_OUT" "stalled closed: 9" "stalled connections"
+	assert_contains "$LOAD_OUT" "keep-alive: HTTP/1.1 200 OK" "idle keep-alive connection"
+	assert_alive "stalled requests"
+}
+
 run_tests "$@"
