@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/api_json.h"
 #include "vmm/base/metrics.h"
@@ -78,6 +79,131 @@ char *api_http_error_body(const char *reason)
 		     reason) < 0)
 		return NULL;
 	return body;
+}
+
+/* Rust's str::from_utf8: well-formed UTF-8, no overlong forms, no surrogates, <= U+10FFFF. */
+static bool valid_utf8(const unsigned char *s)
+{
+	while (*s) {
+		unsigned int c = *s++, n, cp;
+
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return false;
+		for (unsigned int i = 0; i < n; i++, s++) {
+			if ((*s & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (*s & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+	}
+	return true;
+}
+
+const char *api_http_line_error(const char *method, const char *uri, const char *version)
+{
+	static const char *const methods[] = {"GET", "PUT", "PATCH", "DELETE"};
+	bool known = false;
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		known |= !strcmp(method, methods[i]);
+	if (!known)
+		return "Invalid HTTP Method: Unsupported HTTP method.";
+	if (!*uri)
+		return "Invalid URI: Empty URI not allowed.";
+	if (!valid_utf8((const unsigned char *)uri))
+		return "Invalid URI: Cannot parse URI as UTF-8.";
+	if (strcmp(version, "HTTP/1.0") && strcmp(version, "HTTP/1.1"))
+		return "Invalid HTTP Version: Unsupported HTTP version.";
+	return NULL;
+}
+
+/* Rust's u32::from_str of a trimmed value: an optional '+', then decimal digits only. */
+static bool parse_u32(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (*s == '+')
+		s++;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > UINT32_MAX)
+			return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* micro_http's Encoding::try_from() of an Accept-Encoding value. */
+static const char *accept_encoding_error(const char *value, char *buf, size_t len)
+{
+	const char *entry = value;
+
+	if (!*value)
+		return "Invalid request.";
+	for (;;) {
+		size_t n = strcspn(entry, ","), b = 0;
+
+		/* Each entry is compared trimmed and reported as it is. */
+		while (b < n && strchr(" \t", entry[b]))
+			b++;
+		while (n > b && strchr(" \t", entry[n - 1]))
+			n--;
+		if ((n - b == strlen("identity;q=0") &&
+		     !strncmp(entry + b, "identity;q=0", n - b)) ||
+		    (n - b == strlen("*;q=0") && !strncmp(entry + b, "*;q=0", n - b) &&
+		     !strstr(value, "identity"))) {
+			snprintf(buf, len,
+				 "Invalid header. Reason: Invalid value. Key:Accept-Encoding; "
+				 "Value:%.*s",
+				 (int)strcspn(entry, ","), entry);
+			return buf;
+		}
+		entry += strcspn(entry, ",");
+		if (!*entry++)
+			return NULL;
+	}
+}
+
+const char *api_http_header_error(const char *name, const char *value, uint64_t *content_length,
+				  char *buf, size_t len)
+{
+	if (!strcasecmp(name, "Content-Length")) {
+		if (parse_u32(value, content_length))
+			return NULL;
+		/* micro_http quotes the value with the blank after the colon: assume one. */
+		snprintf(buf, len, "Invalid header. Reason: Invalid value. Key:%s; Value: %s", name,
+			 value);
+		return buf;
+	}
+	if (!strcasecmp(name, "Accept-Encoding"))
+		return accept_encoding_error(value, buf, len);
+	return NULL;
+}
+
+const char *api_request_path(const char *uri)
+{
+	static const char scheme[] = "http://";
+	const char *p;
+
+	if (!strncmp(uri, scheme, strlen(scheme))) {
+		p = strchr(uri + strlen(scheme), '/');
+		return p ? p : "";
+	}
+	return uri[0] == '/' ? uri : "";
 }
 
 static enum api_route_result reply_with(struct api_reply *reply, int status, char *body)

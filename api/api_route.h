@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "api/api_parse.h"
 #include "vmm/controller/controller.h"
@@ -49,5 +50,24 @@ void api_reply_free(struct api_reply *reply);
 
 /* Firecracker's (micro_http's) answer to a request it cannot even parse. */
 char *api_http_error_body(const char *reason);
+
+/*
+ * micro_http's checks of a request line, in its order (method, URI,
+ * version): NULL if it accepts the line, else the reason for
+ * api_http_error_body(). @uri is the request-target as sent.
+ */
+const char *api_http_line_error(const char *method, const char *uri, const char *version);
+
+/*
+ * micro_http's check of one request header (name and value as received,
+ * the value without surrounding blanks), called in the order received:
+ * NULL if it accepts it, else the reason (written into @buf). A valid
+ * Content-Length sets *content_length.
+ */
+const char *api_http_header_error(const char *name, const char *value, uint64_t *content_length,
+				  char *buf, size_t len);
+
+/* micro_http's Uri::get_abs_path(): what Firecracker routes on ("" when the target has none). */
+const char *api_request_path(const char *uri);
 
 #endif

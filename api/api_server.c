@@ -2,6 +2,7 @@
 #include "api/api_server.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -53,6 +54,8 @@ struct api_server {
 /* Per-request state, from the headers to the completed callback. */
 struct request_ctx {
 	bool headers_seen; /* on_request() ran once */
+	char *uri;	   /* the request-target as sent (MHD's URI log callback) */
+	char *error;	   /* an HTTP-level error, answered once the request is in */
 	char *body;
 	size_t len, cap;
 	size_t received; /* body bytes seen, also past the limit */
@@ -90,15 +93,12 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, const struct api_
 	return ret;
 }
 
-static enum MHD_Result send_payload_error(struct MHD_Connection *conn, size_t size, size_t limit)
+/* An HTTP-level error: micro_http's 400 {"error": ...}, sent before any body is read. */
+static enum MHD_Result send_http_error(struct MHD_Connection *conn, const char *reason)
 {
 	struct api_reply reply = {.status = 400};
-	char reason[160];
 	enum MHD_Result ret;
 
-	snprintf(reason, sizeof(reason),
-		 "Request payload with size %zu is larger than the limit of %zu allowed by server.",
-		 size, limit);
 	reply.body = api_http_error_body(reason);
 	if (!reply.body)
 		return MHD_NO;
@@ -107,21 +107,22 @@ static enum MHD_Result send_payload_error(struct MHD_Connection *conn, size_t si
 	return ret;
 }
 
-/* The path of the request target: origin-form as is, absolute-form without scheme://host. */
-static const char *target_path(const char *url)
+static enum MHD_Result send_payload_error(struct MHD_Connection *conn, uint64_t size, size_t limit)
 {
-	const char *p = strstr(url, "://");
+	char reason[160];
 
-	if (url[0] == '/' || !p)
-		return url;
-	p = strchr(p + 3, '/');
-	return p ? p : "/";
+	snprintf(reason, sizeof(reason),
+		 "Request payload with size %" PRIu64
+		 " is larger than the limit of %zu allowed by server.",
+		 size, limit);
+	return send_http_error(conn, reason);
 }
 
 static enum MHD_Result serve(struct api_server *srv, struct MHD_Connection *conn,
 			     const char *method, const char *url, struct request_ctx *rc)
 {
-	const char *path = target_path(url);
+	/* Firecracker routes on the target as sent: no percent-decoding, query included. */
+	const char *path = api_request_path(rc->uri ? rc->uri : url);
 	struct vmm_response resp;
 	struct api_reply reply;
 	struct api_call call;
@@ -163,12 +164,60 @@ static int append_body(struct request_ctx *rc, const char *data, size_t size, si
 	return 0;
 }
 
-/* Content-Length as announced, 0 when absent or not a number. */
-static size_t announced_length(struct MHD_Connection *conn)
-{
-	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+/* The headers, in order, through api_http_header_error() until one fails. */
+struct header_check {
+	uint64_t content_length;
+	const char *error;
+	char buf[256];
+};
 
-	return v ? strtoull(v, NULL, 10) : 0;
+static enum MHD_Result check_header(void *cls, enum MHD_ValueKind kind, const char *name,
+				    const char *value)
+{
+	struct header_check *hc = cls;
+
+	(void)kind;
+	hc->error = api_http_header_error(name, value ? value : "", &hc->content_length, hc->buf,
+					  sizeof(hc->buf));
+	return hc->error ? MHD_NO : MHD_YES;
+}
+
+/*
+ * What micro_http checks before Firecracker sees a request, in its order:
+ * the request line, the headers, the payload limit. NULL if the request
+ * passes, else the reason for the 400, in @buf. libmicrohttpd has already
+ * refused (with its own answer) what it cannot parse at all.
+ */
+static const char *request_error(struct api_server *srv, struct MHD_Connection *conn,
+				 const char *method, const char *uri, const char *version,
+				 char *buf, size_t len)
+{
+	struct header_check hc = {0};
+	const char *error = api_http_line_error(method, uri, version);
+
+	if (!error) {
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, check_header, &hc);
+		error = hc.error;
+	}
+	if (!error && hc.content_length > srv->max_payload) {
+		snprintf(buf, len,
+			 "Request payload with size %" PRIu64
+			 " is larger than the limit of %zu allowed by server.",
+			 hc.content_length, srv->max_payload);
+		error = buf;
+	}
+	if (error && error != buf)
+		snprintf(buf, len, "%s", error);
+	return error ? buf : NULL;
+}
+
+/* libmicrohttpd will read a body after the headers (a non-zero Content-Length, or chunks). */
+static bool expects_body(struct MHD_Connection *conn)
+{
+	const char *len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+
+	return (len && len[strspn(len, "0")]) ||
+	       MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -179,9 +228,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct api_server *srv = cls;
 	struct request_ctx *rc = *con_cls;
-	size_t announced;
+	char error[512];
 
-	(void)version;
 	if (!ci || !ci->socket_context || ((struct api_conn *)ci->socket_context)->refused)
 		return MHD_NO;
 	if (!rc) {
@@ -194,12 +242,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		/* Headers are in, the body (if any) not yet. */
 		rc->headers_seen = true;
 		log_set_thread_name("fc_api");
-		announced = announced_length(conn);
-		if (announced > srv->max_payload) {
+		if (!request_error(srv, conn, method, rc->uri ? rc->uri : url, version, error,
+				   sizeof(error)))
+			return MHD_YES;
+		/*
+		 * A request with a body is answered now, before the body, and the
+		 * connection closes; one without is answered once it is complete
+		 * (the connection stays open, as micro_http keeps it).
+		 */
+		if (expects_body(conn)) {
 			rc->answered = true;
-			return send_payload_error(conn, announced, srv->max_payload);
+			return send_http_error(conn, error);
 		}
-		return MHD_YES;
+		rc->error = strdup(error);
+		return rc->error ? MHD_YES : MHD_NO;
 	}
 	if (rc->answered) {
 		*upload_data_size = 0;
@@ -211,6 +267,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (rc->error)
+		return send_http_error(conn, rc->error);
 	if (rc->received > srv->max_payload)
 		return send_payload_error(conn, rc->received, srv->max_payload);
 	return serve(srv, conn, method, url, rc);
@@ -232,6 +290,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		pthread_mutex_unlock(&srv->lock);
 	}
 	if (rc) {
+		free(rc->uri);
+		free(rc->error);
 		free(rc->body);
 		free(rc);
 	}
@@ -358,10 +418,16 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
  */
 static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
 {
+	struct request_ctx *rc = calloc(1, sizeof(*rc));
+
 	(void)cls;
-	(void)uri;
 	MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, API_REQUEST_TIMEOUT_S);
-	return NULL;
+	/* On ENOMEM, on_request() allocates it and routes on MHD's (decoded) URL. */
+	if (rc && !(rc->uri = strdup(uri ? uri : ""))) {
+		free(rc);
+		rc = NULL;
+	}
+	return rc;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)

@@ -14,6 +14,18 @@
  * closed after API_REQUEST_TIMEOUT_S seconds without a byte from the
  * client, so ten stalled clients cannot lock the API out. An idle
  * keep-alive connection between requests has no timeout.
+ *
+ * HTTP-level errors are micro_http's: a 400 {"error": "<reason>\nAll previous
+ * unanswered requests will be dropped." } for an unsupported method, a URI
+ * that is not UTF-8, a version other than HTTP/1.0 and 1.1, a Content-Length
+ * above u32, a refused Accept-Encoding, a body over the limit; the target is
+ * routed as sent (query and percent signs included). libmicrohttpd 0.9.75
+ * answers some requests itself, before any callback, and has no hook to
+ * change that answer (its own HTML page, status line sent twice, no Server
+ * header): a Content-Length that is not a decimal number (400) or is above
+ * 2^64-1 (413), a version other than HTTP/1.x (505) or not of the form
+ * HTTP/d.d (400), a header line without a colon (400), headers over its
+ * 32 KiB buffer (431); a request line without a space is closed unanswered.
  */
 #ifndef EMBER_API_SERVER_H
 #define EMBER_API_SERVER_H

@@ -151,6 +151,46 @@ static void test_unsupported_methods(void **state)
 	expect_reply("get", "/", NULL, 400, want); /* methods are case-sensitive */
 }
 
+/* micro_http's request-line and header checks and Uri::get_abs_path() (issue #8, 4). */
+static void test_http_level_checks(void **state)
+{
+	char buf[256];
+	uint64_t len = 7;
+
+	(void)state;
+	assert_null(api_http_line_error("GET", "/", "HTTP/1.1"));
+	assert_null(api_http_line_error("DELETE", "/drives/x", "HTTP/1.0"));
+	assert_string_equal(api_http_line_error("HEAD", "/", "HTTP/2.0"),
+			    "Invalid HTTP Method: Unsupported HTTP method.");
+	assert_string_equal(api_http_line_error("PUT", "", "HTTP/2.0"),
+			    "Invalid URI: Empty URI not allowed.");
+	assert_string_equal(api_http_line_error("PUT", "/\xed\xa0\x80", "HTTP/1.1"),
+			    "Invalid URI: Cannot parse URI as UTF-8.");
+	assert_null(api_http_line_error("PUT", "/\xf0\x9f\x98\x80", "HTTP/1.1"));
+	assert_string_equal(api_http_line_error("PUT", "/", "HTTP/1.2"),
+			    "Invalid HTTP Version: Unsupported HTTP version.");
+
+	assert_null(api_http_header_error("Content-Length", "+12", &len, buf, sizeof(buf)));
+	assert_int_equal(len, 12);
+	assert_null(api_http_header_error("CONTENT-LENGTH", "4294967295", &len, buf, sizeof(buf)));
+	assert_int_equal(len, 4294967295U);
+	assert_string_equal(
+	    api_http_header_error("Content-Length", "4294967296", &len, buf, sizeof(buf)),
+	    "Invalid header. Reason: Invalid value. Key:Content-Length; Value: 4294967296");
+	assert_null(api_http_header_error("Accept-Encoding", "gzip", &len, buf, sizeof(buf)));
+	assert_null(api_http_header_error("Accept-Encoding", "identity;q=0.5", &len, buf, 256));
+	assert_string_equal(
+	    api_http_header_error("accept-encoding", "br,identity;q=0 ,x", &len, buf, sizeof(buf)),
+	    "Invalid header. Reason: Invalid value. Key:Accept-Encoding; Value:identity;q=0 ");
+	assert_null(api_http_header_error("X-Custom", "", &len, buf, sizeof(buf)));
+
+	assert_string_equal(api_request_path("/drives/a?b"), "/drives/a?b");
+	assert_string_equal(api_request_path("http://localhost:80/vm/config"), "/vm/config");
+	assert_string_equal(api_request_path("http://localhost"), "");
+	assert_string_equal(api_request_path("https://localhost/version"), "");
+	assert_string_equal(api_request_path("version"), "");
+}
+
 static void test_reply_from_response(void **state)
 {
 	struct vmm_response resp;
@@ -208,6 +248,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_put_patch_routes, setup),
 	    cmocka_unit_test_setup(test_put_patch_errors, setup),
 	    cmocka_unit_test_setup(test_unsupported_methods, setup),
+	    cmocka_unit_test(test_http_level_checks),
 	    cmocka_unit_test_setup(test_reply_from_response, setup),
 	};
 
