@@ -274,6 +274,41 @@ static bool path_id_valid(const struct body_parser *p, const char *path_id, char
 	return false;
 }
 
+/* DELETE /resource/{id}: hot-unplug, which the VMM thread refuses (no PCI in Ember). */
+static const struct {
+	const char *resource;
+	enum hot_unplug_device device;
+} delete_routes[] = {
+    {"drives", UNPLUG_BLOCK},
+    {"pmem", UNPLUG_PMEM},
+    {"network-interfaces", UNPLUG_NET},
+};
+
+/* DELETE without a body: true with @result set if @res can be unplugged. */
+static bool route_delete(const struct segment *res, const struct segment *id, struct api_call *call,
+			 struct api_reply *reply, enum api_route_result *result)
+{
+	char err[FAULT_MESSAGE_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(delete_routes); i++) {
+		if (!segment_is(res, delete_routes[i].resource))
+			continue;
+		call->req.type = REQ_HOT_UNPLUG;
+		call->req.u.unplug.device = delete_routes[i].device;
+		/* No id segment and an empty one are both Firecracker's EmptyID. */
+		call->req.u.unplug.id = strndup(id->s, id->len);
+		if (!call->req.u.unplug.id)
+			*result = fault(reply,
+					"Internal VMM error: Cannot allocate memory (os error 12)");
+		else if (api_checked_id(call->req.u.unplug.id, err, sizeof(err)))
+			*result = fault(reply, err);
+		else
+			*result = API_ROUTE_VMM;
+		return true;
+	}
+	return false;
+}
+
 /* PUT/PATCH with a body on /resource/operation: true with @result set if one matches. */
 static bool route_body_sub(const char *method, const struct segment *res, const struct segment *sub,
 			   const char *body, size_t len, struct api_call *call,
@@ -341,7 +376,8 @@ enum api_route_result api_route(const char *method, const char *path, const char
 
 	memset(call, 0, sizeof(*call));
 	memset(reply, 0, sizeof(*reply));
-	if (strcmp(method, "GET") && strcmp(method, "PUT") && strcmp(method, "PATCH"))
+	if (strcmp(method, "GET") && strcmp(method, "PUT") && strcmp(method, "PATCH") &&
+	    strcmp(method, "DELETE"))
 		return reply_with(
 		    reply, 400,
 		    api_http_error_body("Invalid HTTP Method: Unsupported HTTP method."));
@@ -354,6 +390,12 @@ enum api_route_result api_route(const char *method, const char *path, const char
 		if (has_body)
 			return fault(reply, "GET request cannot have a body.");
 		if (route_get(&res, &sub, call, reply, &result))
+			return result;
+	} else if (!strcmp(method, "DELETE")) {
+		/* Firecracker's text for a DELETE with a body, whatever the path. */
+		if (has_body)
+			return fault(reply, "Empty Delete request.");
+		if (route_delete(&res, &sub, call, reply, &result))
 			return result;
 	} else {
 		if (!has_body)

@@ -24,6 +24,11 @@
 	"The requested operation is not supported after starting the microVM."
 #define NOT_SUPPORTED_PRE_BOOT                                                                     \
 	"The requested operation is not supported before starting the microVM."
+/*
+ * Firecracker 1.16 hot-unplugs virtio devices on its PCI transport only
+ * (VmmActionError::PciNotEnabled otherwise); Ember's devices are virtio-mmio.
+ */
+#define PCI_NOT_ENABLED "PCI is not enabled"
 #define INVALID_VCPU_COUNT                                                                         \
 	"The number of vCPUs must be greater than 0, less than 32 and must be 1 or an even "       \
 	"number if SMT is enabled."
@@ -383,6 +388,7 @@ static bool post_boot_only(enum vmm_request_type type)
 	case REQ_PATCH_DRIVE:
 	case REQ_PATCH_NET:
 	case REQ_CREATE_SNAPSHOT:
+	case REQ_HOT_UNPLUG:
 		return true;
 	default:
 		return false;
@@ -489,6 +495,9 @@ void controller_handle(struct controller *c, const struct vmm_request *req,
 		return;
 	case REQ_LOAD_SNAPSHOT:
 		controller_load_snapshot(c, &req->u.snapshot_load, resp);
+		return;
+	case REQ_HOT_UNPLUG:
+		vmm_response_fail(resp, PCI_NOT_ENABLED);
 		return;
 	}
 	vmm_response_fail(resp, "Invalid request type %d.", (int)req->type);

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 const char *vmm_state_name(enum vmm_state state)
 {
@@ -77,6 +78,10 @@ void vmm_request_free(struct vmm_request *req)
 		break;
 	case REQ_LOAD_SNAPSHOT:
 		snapshot_load_params_free(&req->u.snapshot_load);
+		break;
+	case REQ_HOT_UNPLUG:
+		free(req->u.unplug.id);
+		req->u.unplug.id = NULL;
 		break;
 	default:
 		break;

@@ -40,6 +40,15 @@ enum vmm_request_type {
 	REQ_PUT_ENTROPY,
 	REQ_CREATE_SNAPSHOT, /* PUT /snapshot/create */
 	REQ_LOAD_SNAPSHOT,   /* PUT /snapshot/load */
+	REQ_HOT_UNPLUG,	     /* DELETE /drives|/network-interfaces|/pmem/{id} */
+};
+
+/* Firecracker's VirtioDeviceType of a DELETE (hot-unplug). */
+enum hot_unplug_device { UNPLUG_BLOCK, UNPLUG_NET, UNPLUG_PMEM };
+
+struct hot_unplug {
+	enum hot_unplug_device device;
+	char *id;
 };
 
 struct vmm_request {
@@ -59,6 +68,7 @@ struct vmm_request {
 		struct entropy_config entropy;
 		struct snapshot_create_params snapshot_create;
 		struct snapshot_load_params snapshot_load;
+		struct hot_unplug unplug;
 	} u;
 };
 

@@ -146,9 +146,38 @@ static void test_unsupported_methods(void **state)
 				   "All previous unanswered requests will be dropped.\" }";
 
 	(void)state;
-	expect_reply("DELETE", "/drives/root", NULL, 400, want);
 	expect_reply("POST", "/actions", "{}", 400, want);
+	expect_reply("OPTIONS", "/", NULL, 400, want);
 	expect_reply("get", "/", NULL, 400, want); /* methods are case-sensitive */
+}
+
+/* DELETE as Firecracker 1.16 routes it (issue #8, 5): hot-unplug, refused by the VMM thread. */
+static void test_delete_routes(void **state)
+{
+	(void)state;
+	assert_int_equal(route("DELETE", "/drives/rootfs", NULL), API_ROUTE_VMM);
+	assert_int_equal(call.req.type, REQ_HOT_UNPLUG);
+	assert_int_equal(call.req.u.unplug.device, UNPLUG_BLOCK);
+	assert_string_equal(call.req.u.unplug.id, "rootfs");
+	api_call_free(&call);
+	assert_int_equal(route("DELETE", "/network-interfaces/eth0/x", NULL), API_ROUTE_VMM);
+	assert_int_equal(call.req.u.unplug.device, UNPLUG_NET);
+	assert_string_equal(call.req.u.unplug.id, "eth0");
+	api_call_free(&call);
+	assert_int_equal(route("DELETE", "/pmem/p_1", NULL), API_ROUTE_VMM);
+	assert_int_equal(call.req.u.unplug.device, UNPLUG_PMEM);
+	api_call_free(&call);
+	expect_fault("DELETE", "/drives", NULL, "The ID cannot be empty.");
+	expect_fault("DELETE", "/drives/", NULL, "The ID cannot be empty.");
+	expect_fault("DELETE", "/pmem//x", NULL, "The ID cannot be empty.");
+	expect_fault("DELETE", "/network-interfaces/eth-0", NULL,
+		     "API Resource IDs can only contain alphanumeric characters and underscores.");
+	/* A body is refused on any path, before the path is looked at. */
+	expect_fault("DELETE", "/drives/rootfs", "{}", "Empty Delete request.");
+	expect_fault("DELETE", "/nope", "x", "Empty Delete request.");
+	expect_fault("DELETE", "/machine-config", NULL,
+		     "Invalid request method and/or path: DELETE machine-config.");
+	expect_fault("DELETE", "/", NULL, "Invalid request method and/or path: DELETE .");
 }
 
 /* micro_http's request-line and header checks and Uri::get_abs_path() (issue #8, 4). */
@@ -248,6 +277,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_put_patch_routes, setup),
 	    cmocka_unit_test_setup(test_put_patch_errors, setup),
 	    cmocka_unit_test_setup(test_unsupported_methods, setup),
+	    cmocka_unit_test_setup(test_delete_routes, setup),
 	    cmocka_unit_test(test_http_level_checks),
 	    cmocka_unit_test_setup(test_reply_from_response, setup),
 	};

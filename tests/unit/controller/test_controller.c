@@ -283,6 +283,30 @@ static void test_pre_boot_requests_refused_after_boot(void **state)
 	assert_int_equal(simple(f, REQ_GET_INSTANCE_INFO), 200);
 }
 
+/* DELETE (hot-unplug, issue #8 5): refused before boot, and after it as Firecracker without PCI. */
+static void test_hot_unplug(void **state)
+{
+	struct fixture *f = *state;
+	struct vmm_request req = {.type = REQ_HOT_UNPLUG};
+	struct vm_config cfg;
+
+	req.u.unplug.device = UNPLUG_BLOCK;
+	req.u.unplug.id = "rootfs";
+	assert_int_equal(handle(f, &req), 400);
+	assert_string_equal(last_fault, PRE_BOOT_MSG);
+	boot(f);
+	req.u.unplug.device = UNPLUG_NET;
+	assert_int_equal(handle(f, &req), 400);
+	assert_string_equal(last_fault, "PCI is not enabled");
+	assert_int_equal(simple(f, REQ_PAUSE_VM), 204);
+	req.u.unplug.device = UNPLUG_PMEM;
+	assert_int_equal(handle(f, &req), 400);
+	assert_string_equal(last_fault, "PCI is not enabled");
+	get_config(f, &cfg);
+	assert_int_equal(cfg.nr_drives, 0);
+	vm_config_free(&cfg);
+}
+
 /* ---- machine configuration ---- */
 
 static void test_put_machine_config(void **state)
@@ -698,6 +722,7 @@ int main(void)
 	    T(test_initial_state),
 	    T(test_post_boot_requests_refused_before_boot),
 	    T(test_pre_boot_requests_refused_after_boot),
+	    T(test_hot_unplug),
 	    T(test_put_machine_config),
 	    T(test_machine_config_ranges),
 	    T(test_patch_machine_config),
