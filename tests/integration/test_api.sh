@@ -184,9 +184,10 @@ test_unknown_paths_and_methods() {
 	expect_fault PATCH /boot-source '{}' 'Invalid request method and/or path: PATCH boot-source.'
 	expect_fault PUT /nothing - 'Empty PUT request.'
 	expect_fault GET / '{}' 'GET request cannot have a body.'
-	api DELETE /machine-config
-	assert_eq 400 "$STATUS" "DELETE status"
-	assert_eq "$(printf '{ "error": "Invalid HTTP Method: Unsupported HTTP method.\nAll previous unanswered requests will be dropped." }')" "$BODY" "DELETE body"
+	expect_fault DELETE /machine-config - 'Invalid request method and/or path: DELETE machine-config.'
+	api POST /machine-config
+	assert_eq 400 "$STATUS" "POST status"
+	assert_eq "$(printf '{ "error": "Invalid HTTP Method: Unsupported HTTP method.\nAll previous unanswered requests will be dropped." }')" "$BODY" "POST body"
 	api_ok GET /
 }
 

@@ -332,7 +332,10 @@ static void test_errors(void **state)
 	expect(f, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", 400,
 	       "{\"fault_message\":\"Start microvm error: Cannot start microvm without kernel "
 	       "configuration.\"}");
-	expect(f, "DELETE", "/machine-config", NULL, 400,
+	expect(
+	    f, "DELETE", "/machine-config", NULL, 400,
+	    "{\"fault_message\":\"Invalid request method and/or path: DELETE machine-config.\"}");
+	expect(f, "POST", "/machine-config", NULL, 400,
 	       "{ \"error\": \"Invalid HTTP Method: Unsupported HTTP method.\nAll previous "
 	       "unanswered requests will be dropped.\" }");
 }
