@@ -132,6 +132,144 @@ static bool is_float_token(const struct jde_doc *doc, size_t start, size_t end)
 	return false;
 }
 
+/* ---- numbers, as serde_json reads them ---- */
+
+/*
+ * serde_json keeps an integer as u64 (or, negative, as i64) and reads
+ * everything else as f64: a fraction or exponent, an integer beyond those
+ * ranges, and "-0".
+ */
+enum number_kind { NUM_U64, NUM_I64, NUM_F64 };
+
+/* serde's overflow!(a * 10 + b, max) */
+static bool mul10_add_overflows(uint64_t a, uint64_t b, uint64_t max)
+{
+	return a >= max / 10 && (a > max / 10 || b > max % 10);
+}
+
+static enum number_kind number_kind(const struct jde_doc *doc, size_t i, size_t end, uint64_t *u)
+{
+	bool negative = doc->text[i] == '-';
+	uint64_t mag = 0;
+
+	if (is_float_token(doc, i, end))
+		return NUM_F64;
+	for (size_t p = i + negative; p < end; p++) {
+		uint64_t d = (uint64_t)(doc->text[p] - '0');
+
+		if (mul10_add_overflows(mag, d, UINT64_MAX))
+			return NUM_F64;
+		mag = mag * 10 + d;
+	}
+	*u = mag;
+	if (!negative)
+		return NUM_U64;
+	return mag == 0 || mag > (uint64_t)INT64_MAX + 1 ? NUM_F64 : NUM_I64;
+}
+
+static double pow10_exact(int n)
+{
+	char text[8];
+
+	snprintf(text, sizeof(text), "1e%d", n); /* a Rust literal: correctly rounded */
+	return strtod(text, NULL);
+}
+
+/* serde_json's f64_from_parts() (without its float_roundtrip feature): -ERANGE past f64. */
+static int f64_from_parts(bool positive, uint64_t significand, int32_t exponent, double *out)
+{
+	double f = (double)significand;
+
+	for (;;) {
+		int32_t mag = exponent < 0 ? -exponent : exponent;
+
+		if (mag <= 308) {
+			if (exponent >= 0) {
+				f *= pow10_exact(mag);
+				if (isinf(f))
+					return -ERANGE;
+			} else {
+				f /= pow10_exact(mag);
+			}
+			break;
+		}
+		if (f == 0.0)
+			break;
+		if (exponent >= 0)
+			return -ERANGE;
+		f /= 1e308;
+		exponent += 308;
+	}
+	*out = positive ? f : -f;
+	return 0;
+}
+
+static int32_t saturating_add(int32_t a, int32_t b)
+{
+	int64_t r = (int64_t)a + b;
+
+	return r > INT32_MAX ? INT32_MAX : r < INT32_MIN ? INT32_MIN : (int32_t)r;
+}
+
+/*
+ * The f64 serde_json makes of the (valid JSON) number token [i, end): the
+ * significand keeps the digits that fit a u64 (later integer digits scale
+ * the exponent, later fraction digits are dropped), then f64_from_parts().
+ * -ERANGE where serde_json reports "number out of range".
+ */
+static int serde_f64(const struct jde_doc *doc, size_t i, size_t end, double *out)
+{
+	const char *t = doc->text;
+	bool positive = t[i] != '-', positive_exp = true, full = false;
+	uint64_t sig = 0;
+	int32_t exp10 = 0, e = 0;
+	size_t p = i + !positive;
+
+	for (; p < end && t[p] >= '0' && t[p] <= '9'; p++) {
+		uint64_t d = (uint64_t)(t[p] - '0');
+
+		if (full || mul10_add_overflows(sig, d, UINT64_MAX)) {
+			full = true;
+			exp10++;
+		} else {
+			sig = sig * 10 + d;
+		}
+	}
+	/* Fraction digits are added while they fit (even after a long integer), then dropped. */
+	full = false;
+	if (p < end && t[p] == '.') {
+		for (p++; p < end && t[p] >= '0' && t[p] <= '9'; p++) {
+			uint64_t d = (uint64_t)(t[p] - '0');
+
+			if (full || mul10_add_overflows(sig, d, UINT64_MAX)) {
+				full = true;
+				continue;
+			}
+			sig = sig * 10 + d;
+			exp10--;
+		}
+	}
+	if (p < end && (t[p] == 'e' || t[p] == 'E')) {
+		p++;
+		if (t[p] == '+' || t[p] == '-')
+			positive_exp = t[p++] == '+';
+		for (; p < end && t[p] >= '0' && t[p] <= '9'; p++) {
+			int32_t d = t[p] - '0';
+
+			if (e >= INT32_MAX / 10 && (e > INT32_MAX / 10 || d > INT32_MAX % 10)) {
+				/* serde_json: an error rather than infinity, else zero. */
+				if (sig && positive_exp)
+					return -ERANGE;
+				*out = positive ? 0.0 : -0.0;
+				return 0;
+			}
+			e = e * 10 + d;
+		}
+		exp10 = positive_exp ? saturating_add(exp10, e) : saturating_add(exp10, -e);
+	}
+	return f64_from_parts(positive, sig, exp10, out);
+}
+
 /*
  * Rust's Display of an f64 (shortest digits that round-trip, never an
  * exponent) plus serde_json's ".0" for integral values. Without an exponent
@@ -258,8 +396,12 @@ static int invalid_type(const struct jde_doc *doc, size_t i, const char *exp)
 	default:
 		break;
 	}
-	if (is_float_token(doc, i, end)) {
-		format_float(strtod(doc->text + i, NULL), what, sizeof(what));
+	if (number_kind(doc, i, end, &(uint64_t){0}) == NUM_F64) {
+		double f;
+
+		if (serde_f64(doc, i, end, &f))
+			return jde_fail(doc, end, "number out of range");
+		format_float(f, what, sizeof(what));
 		return jde_fail(doc, end, "invalid type: floating point `%s`, expected %s", what,
 				exp);
 	}
@@ -291,21 +433,25 @@ static int de_struct(const struct jde_doc *doc, size_t *pos, const struct jde_st
 static int de_unsigned(const struct jde_doc *doc, size_t i, size_t end, uint64_t max,
 		       const char *exp, struct jde_value *v)
 {
-	bool negative = doc->text[i] == '-';
+	uint64_t u = 0;
 
-	if (!is_number_start(doc->text[i]) || is_float_token(doc, i, end))
+	if (!is_number_start(doc->text[i]))
 		return invalid_type(doc, i, exp);
-	errno = 0;
-	/* "-0" is zero; any other negative integer is out of range. */
-	if (negative)
-		v->u = strtoll(doc->text + i, NULL, 10) ? UINT64_MAX : 0;
-	else
-		v->u = strtoull(doc->text + i, NULL, 10);
-	if (errno || v->u > max || (negative && v->u))
-		return jde_fail(doc, end, "invalid value: integer `%.*s`, expected %s",
-				(int)(end - i), doc->text + i, exp);
-	v->set = true;
-	return 0;
+	switch (number_kind(doc, i, end, &u)) {
+	case NUM_F64:
+		return invalid_type(doc, i, exp);
+	case NUM_I64:
+		break;
+	case NUM_U64:
+		if (u <= max) {
+			v->u = u;
+			v->set = true;
+			return 0;
+		}
+		break;
+	}
+	return jde_fail(doc, end, "invalid value: integer `%.*s`, expected %s", (int)(end - i),
+			doc->text + i, exp);
 }
 
 static int de_enum(const struct jde_doc *doc, size_t i, size_t end, const struct jde_field *f,
@@ -636,7 +782,8 @@ int jde_parse(const char *text, size_t len, const struct jde_struct *st, struct 
 
 	memset(vals, 0, st->nr_fields * sizeof(*vals));
 	err[0] = '\0';
-	root = json_loadb(text, len, JSON_DECODE_ANY, &e);
+	/* Integers as reals: jansson's own integers stop at 2^63-1, serde's u64 does not. */
+	root = json_loadb(text, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &e);
 	if (!root)
 		return syntax_error(&doc, &e);
 	json_decref(root);

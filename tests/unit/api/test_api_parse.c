@@ -514,11 +514,6 @@ static void test_escapes_and_values(void **state)
 	    0);
 	assert_string_equal(req.u.metrics.metrics_path, "/a/b\xc3\xa9");
 	vmm_request_free(&req);
-	/* "-0" is a valid u8 for serde. */
-	assert_int_equal(parse(&put_machine_config_parser,
-			       "{\"vcpu_count\": -0, \"mem_size_mib\": 1}", &req, &info),
-			 0);
-	assert_int_equal(req.u.machine.vcpu_count, 0);
 	/* Rust's Debug of the offending string, and Display of floats. */
 	expect_fault(
 	    &put_machine_config_parser, "{\"vcpu_count\": \"a\\\"b\\n\\t\\u0001\"}",
@@ -592,6 +587,54 @@ static void test_float_extremes(void **state)
 		     shown);
 }
 
+/*
+ * Issue #8 (6): integers as serde_json reads them. A u64 takes up to 2^64-1
+ * (jansson alone stops at 2^63-1); beyond, an integer is an f64, and so is
+ * "-0"; a negative integer within i64 is an integer out of range.
+ */
+static void test_integer_ranges(void **state)
+{
+	struct vmm_request req;
+	struct parse_info info;
+
+	(void)state;
+	assert_int_equal(parse(&put_entropy_parser,
+			       "{\"rate_limiter\": {\"ops\": {\"size\": 18446744073709551615, "
+			       "\"one_time_burst\": 9223372036854775808, \"refill_time\": "
+			       "18446744073709551615}}}",
+			       &req, &info),
+			 0);
+	assert_true(req.u.entropy.rate_limiter.ops.size == UINT64_MAX);
+	assert_true(req.u.entropy.rate_limiter.ops.one_time_burst == 9223372036854775808ULL);
+	assert_true(req.u.entropy.rate_limiter.ops.refill_time_ms == UINT64_MAX);
+	vmm_request_free(&req);
+	assert_int_equal(parse(&put_machine_config_parser,
+			       "{\"vcpu_count\": 1, \"mem_size_mib\": 18446744073709551615}", &req,
+			       &info),
+			 0);
+	assert_true(req.u.machine.mem_size_mib == UINT64_MAX);
+	vmm_request_free(&req);
+	expect_fault(&put_entropy_parser,
+		     "{\"rate_limiter\": {\"ops\": {\"size\": 18446744073709551616}}}",
+		     DE "invalid type: floating point `18446744073709552000.0`, expected u64 at "
+			"line 1 column 54.");
+	expect_fault(&put_machine_config_parser, "{\"vcpu_count\": 100000000000000000000000}",
+		     DE "invalid type: floating point `100000000000000000000000.0`, expected u8 at "
+			"line 1 column 39.");
+	expect_fault(&put_machine_config_parser, "{\"vcpu_count\": -0}",
+		     DE "invalid type: floating point `-0.0`, expected u8 at line 1 column 17.");
+	expect_fault(&put_machine_config_parser, "{\"vcpu_count\": -9223372036854775808}",
+		     DE "invalid value: integer `-9223372036854775808`, expected u8 at line 1 "
+			"column 35.");
+	expect_fault(&put_machine_config_parser, "{\"vcpu_count\": -9223372036854775809}",
+		     DE
+		     "invalid type: floating point `-9223372036854776000.0`, expected u8 at line "
+		     "1 column 35.");
+	/* Past f64 is a number error wherever it is. */
+	expect_fault(&put_machine_config_parser, "{\"vcpu_count\": 1e400}",
+		     DE "number out of range at line 1 column 20.");
+}
+
 static void test_metrics_counted(void **state)
 {
 	struct vmm_request req;
@@ -649,6 +692,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_metrics_and_serial, setup),
 	    cmocka_unit_test_setup(test_escapes_and_values, setup),
 	    cmocka_unit_test_setup(test_float_extremes, setup),
+	    cmocka_unit_test_setup(test_integer_ranges, setup),
 	    cmocka_unit_test_setup(test_metrics_counted, setup),
 	    cmocka_unit_test(test_checked_id),
 	};
