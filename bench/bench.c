@@ -393,7 +393,7 @@ static int bench_config_file_to_serial(struct result *r, int runs)
 			close(out);
 			reap(pid, true);
 			free(v);
-			return fail(r, "no serial output within 10 s");
+			return fail(r, "no serial output (ember exited, or 10 s passed)");
 		}
 		v[i] = t1 - t0;
 		close(out);
@@ -440,7 +440,7 @@ static int bench_start_to_serial(struct result *r, struct result *api, int runs)
 			break;
 		}
 		if (t1 < 0) {
-			fail(r, "no serial output within 10 s of InstanceStart");
+			fail(r, "no serial output after InstanceStart (ember exited, or 10 s passed)");
 			break;
 		}
 		v[i] = t1 - t0;
@@ -713,6 +713,22 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* 1-minute load average, or -1. */
+static double loadavg(void)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+	double l = -1;
+
+	if (f) {
+		if (fscanf(f, "%lf", &l) != 1)
+			l = -1;
+		fclose(f);
+	}
+	return l;
+}
+
+static double load_start, load_end;
+
 /* The table and the JSON; returns the number of failed benchmarks, or -1 if the JSON could not be
  * written. */
 static int print_and_write(struct result *rs, int nr, const char *json_path)
@@ -744,10 +760,17 @@ static int print_and_write(struct result *rs, int nr, const char *json_path)
 	}
 	printf("(medians; a target shown with '!' was missed; ember is %s, ember-jailer %s)\n",
 	       linkage(ember_path), linkage(jailer_path));
+	printf("(load average %.2f at the start, %.2f at the end, %ld CPUs%s)\n", load_start,
+	       load_end, sysconf(_SC_NPROCESSORS_ONLN),
+	       load_start > sysconf(_SC_NPROCESSORS_ONLN) * 0.5 ||
+		       load_end > sysconf(_SC_NPROCESSORS_ONLN) * 0.5
+		   ? ": the machine was busy, the timings are not representative"
+		   : "");
 	if (!f)
 		return -1;
 	fprintf(f, "{\n  \"ember_linkage\": \"%s\",\n  \"ember_jailer_linkage\": \"%s\",\n",
 		linkage(ember_path), linkage(jailer_path));
+	fprintf(f, "  \"loadavg_start\": %.2f,\n  \"loadavg_end\": %.2f,\n", load_start, load_end);
 	fprintf(f, "  \"failed\": %d,\n  \"results\": [\n", failed);
 	for (int i = 0; i < nr; i++) {
 		struct result *r = &rs[i];
@@ -829,6 +852,7 @@ int main(int argc, char **argv)
 		if (rs[i].needs_root && geteuid() != 0)
 			snprintf(rs[i].skipped, sizeof(rs[i].skipped), "needs root");
 	}
+	load_start = loadavg();
 	/* Each runs even when an earlier one failed: the table shows them all. */
 	bench_spawn_to_api(&rs[0], &rs[1], &rs[2], runs);
 	if (kvm) {
@@ -841,6 +865,7 @@ int main(int argc, char **argv)
 		bench_jailer_to_api(&rs[10], runs);
 	bench_size(&rs[11], ember_path);
 	bench_size(&rs[12], jailer_path);
+	load_end = loadavg();
 	failed = print_and_write(rs, nr, argv[2]);
 	{
 		char cmd[300];
