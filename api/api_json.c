@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "api/api_json.h"
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/parse_rate_limiter.h"
 
@@ -30,12 +32,53 @@ static json_t *str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+/*
+ * jansson's integers are signed 64-bit: a u64 above INT64_MAX goes in as
+ * the string "\0ember-u64:<digits>" and dump() writes it back as the bare
+ * number serde writes. No string of the configuration can look like it: C
+ * strings hold no NUL.
+ */
+#define U64_MARK "ember-u64:"
+
+json_t *api_json_u64(uint64_t v)
+{
+	char text[48];
+	int n;
+
+	if (v <= INT64_MAX)
+		return json_integer((json_int_t)v);
+	n = snprintf(text, sizeof(text), "%c" U64_MARK "%" PRIu64, '\0', v);
+	return json_stringn(text, (size_t)n);
+}
+
+/* Each "\u0000ember-u64:<digits>" string token of @text -> <digits>, in place. */
+static void unmark_u64(char *text)
+{
+	static const char quoted[] = "\"\\u0000" U64_MARK;
+	char *p = text;
+
+	while ((p = strstr(p, quoted))) {
+		char *digits = p + strlen(quoted);
+		size_t n = strspn(digits, "0123456789");
+
+		if (!n || digits[n] != '"') {
+			p++;
+			continue;
+		}
+		memmove(p, digits, n);
+		memmove(p + n, digits + n + 1, strlen(digits + n + 1) + 1);
+		p += n;
+	}
+}
+
 /* Serialize and release @root. */
 static char *dump(json_t *root)
 {
 	char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
 
 	json_decref(root);
+	if (text)
+		unmark_u64(text);
 	return text;
 }
 
@@ -53,8 +96,8 @@ char *api_json_version(const char *vmm_version)
 
 static json_t *machine_config_json(const struct machine_config *mc)
 {
-	json_t *o = json_pack("{s:I, s:I, s:b}", "vcpu_count", (json_int_t)mc->vcpu_count,
-			      "mem_size_mib", (json_int_t)mc->mem_size_mib, "smt", mc->smt);
+	json_t *o = json_pack("{s:I, s:o, s:b}", "vcpu_count", (json_int_t)mc->vcpu_count,
+			      "mem_size_mib", api_json_u64(mc->mem_size_mib), "smt", mc->smt);
 
 	if (!o)
 		return NULL;

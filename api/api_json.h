@@ -7,6 +7,9 @@
 #ifndef EMBER_API_JSON_H
 #define EMBER_API_JSON_H
 
+#include <jansson.h>
+#include <stdint.h>
+
 #include "vmm/controller/controller.h"
 #include "vmm/config/vmm_config.h"
 
@@ -26,6 +29,12 @@ char *api_json_machine_config(const struct machine_config *mc);
 char *api_json_vm_config(const struct vm_config *cfg);
 /* Error bodies: {"fault_message": ...} */
 char *api_json_fault(const char *message);
+
+/*
+ * A u64 in a body built by this file: a JSON integer, also above INT64_MAX
+ * (where jansson's integers stop), as serde writes it. New reference.
+ */
+json_t *api_json_u64(uint64_t v);
 
 /* Firecracker's spelling of a log level ("Warning", not "Warn"). */
 const char *api_level_name(enum log_level level);

@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "api/api_json.h"
+
 enum { TB_SIZE, TB_BURST, TB_REFILL, TB_NR };
 
 static const struct jde_field token_bucket_fields[] = {
@@ -59,10 +61,9 @@ static json_t *bucket_json(bool has, const struct token_bucket_config *tb)
 {
 	if (!bucket_enabled(has, tb))
 		return json_null();
-	return json_pack("{s:I, s:o, s:I}", "size", (json_int_t)tb->size, "one_time_burst",
-			 tb->one_time_burst ? json_integer((json_int_t)tb->one_time_burst)
-					    : json_null(),
-			 "refill_time", (json_int_t)tb->refill_time_ms);
+	return json_pack("{s:o, s:o, s:o}", "size", api_json_u64(tb->size), "one_time_burst",
+			 tb->one_time_burst ? api_json_u64(tb->one_time_burst) : json_null(),
+			 "refill_time", api_json_u64(tb->refill_time_ms));
 }
 
 json_t *api_json_rate_limiter(bool has, const struct rate_limiter_config *rl)

@@ -105,6 +105,42 @@ static void test_vm_config(void **state)
 		    "\"entropy\":null,\"serial\":{\"serial_out_path\":\"/s\"}}");
 }
 
+/* Issue #8 (6): u64 values above INT64_MAX are written as the numbers they are. */
+static void test_u64_values(void **state)
+{
+	struct machine_config mc = {.vcpu_count = 1, .mem_size_mib = UINT64_MAX};
+	struct vm_config cfg;
+
+	(void)state;
+	expect_json(api_json_machine_config(&mc),
+		    "{\"vcpu_count\":1,\"mem_size_mib\":18446744073709551615,\"smt\":false,"
+		    "\"track_dirty_pages\":false,\"huge_pages\":\"None\"}");
+	vm_config_init(&cfg);
+	cfg.has_entropy = true;
+	cfg.entropy.has_rate_limiter = true;
+	cfg.entropy.rate_limiter.has_ops = true;
+	cfg.entropy.rate_limiter.ops.size = 9223372036854775808ULL;
+	cfg.entropy.rate_limiter.ops.one_time_burst = UINT64_MAX;
+	cfg.entropy.rate_limiter.ops.refill_time_ms = INT64_MAX;
+	expect_json(api_json_vm_config(&cfg),
+		    "{\"drives\":[],\"boot-source\":null,\"logger\":null,\"machine-config\":{"
+		    "\"vcpu_count\":1,\"mem_size_mib\":128,\"smt\":false,\"track_dirty_pages\":"
+		    "false,\"huge_pages\":\"None\"},\"metrics\":null,\"network-interfaces\":[],"
+		    "\"vsock\":null,\"entropy\":{\"rate_limiter\":{\"bandwidth\":null,\"ops\":{"
+		    "\"size\":9223372036854775808,\"one_time_burst\":18446744073709551615,"
+		    "\"refill_time\":9223372036854775807}}},\"serial\":null}");
+	/* A string that merely looks like the marker stays a string. */
+	cfg.has_entropy = false;
+	cfg.has_metrics = true;
+	cfg.metrics.metrics_path = "\\u0000ember-u64:12";
+	expect_json(api_json_vm_config(&cfg),
+		    "{\"drives\":[],\"boot-source\":null,\"logger\":null,\"machine-config\":{"
+		    "\"vcpu_count\":1,\"mem_size_mib\":128,\"smt\":false,\"track_dirty_pages\":"
+		    "false,\"huge_pages\":\"None\"},\"metrics\":{\"metrics_path\":"
+		    "\"\\\\u0000ember-u64:12\"},\"network-interfaces\":[],\"vsock\":null,"
+		    "\"entropy\":null,\"serial\":null}");
+}
+
 static void test_fault_and_levels(void **state)
 {
 	(void)state;
@@ -125,6 +161,7 @@ int main(void)
 	    cmocka_unit_test(test_instance_info_and_version),
 	    cmocka_unit_test(test_machine_config),
 	    cmocka_unit_test(test_vm_config),
+	    cmocka_unit_test(test_u64_values),
 	    cmocka_unit_test(test_fault_and_levels),
 	};
 
