@@ -440,7 +440,8 @@ static int bench_start_to_serial(struct result *r, struct result *api, int runs)
 			break;
 		}
 		if (t1 < 0) {
-			fail(r, "no serial output after InstanceStart (ember exited, or 10 s passed)");
+			fail(r,
+			     "no serial output after InstanceStart (ember exited, or 10 s passed)");
 			break;
 		}
 		v[i] = t1 - t0;
