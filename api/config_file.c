@@ -100,7 +100,7 @@ int config_file_parse(const char *json_text, struct vmm_request **reqs, size_t *
 {
 	struct jde_field fields[NR_SECTIONS];
 	struct jde_value by_key[NR_SECTIONS], vals[NR_SECTIONS];
-	struct jde_struct schema = {"VmmConfig", fields, NR_SECTIONS};
+	struct jde_struct schema = {"VmmConfig", fields, NR_SECTIONS, false};
 	char msg[FAULT_MESSAGE_MAX];
 	int ret;
 

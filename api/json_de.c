@@ -632,6 +632,13 @@ static int de_member(const struct jde_doc *doc, size_t *pos, const struct jde_st
 	if (!key)
 		return -ENOMEM;
 	f = find_field(st, key, &idx);
+	if (!f && st->ignore_unknown) {
+		/* serde skips the value whatever it is (the syntax is already checked). */
+		free(key);
+		*pos = skip_ws(doc, skip_ws(doc, key_end) + 1);
+		*pos = skip_value(doc, *pos);
+		return 0;
+	}
 	if (!f)
 		ret = unknown_field(doc, key_end, st, key);
 	else if (vals[idx].seen)

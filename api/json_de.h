@@ -75,6 +75,8 @@ struct jde_struct {
 	const char *name; /* Rust type name: "expected struct <name>" */
 	const struct jde_field *fields;
 	size_t nr_fields;
+	/* The Rust type lacks #[serde(deny_unknown_fields)]: unknown keys are skipped. */
+	bool ignore_unknown;
 };
 
 /* One decoded field; an array of nr_fields of these per struct. */

@@ -14,7 +14,7 @@ static const struct jde_field action_fields[] = {
     JDE_ENUM_FIELD("action_type", JDE_REQUIRED, action_types),
 };
 
-static const struct jde_struct action_schema = {"ActionBody", action_fields, 1};
+static const struct jde_struct action_schema = {"ActionBody", action_fields, 1, false};
 
 static int build_action(struct jde_value *v, struct vmm_request *req, struct parse_info *info,
 			char *err, size_t errlen)
@@ -40,7 +40,7 @@ static const struct jde_field vm_fields[] = {
     JDE_ENUM_FIELD("state", JDE_REQUIRED, vm_states),
 };
 
-static const struct jde_struct vm_schema = {"Vm", vm_fields, 1};
+static const struct jde_struct vm_schema = {"Vm", vm_fields, 1, false};
 
 static int build_vm(struct jde_value *v, struct vmm_request *req, struct parse_info *info,
 		    char *err, size_t errlen)

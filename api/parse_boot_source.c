@@ -14,7 +14,8 @@ static const struct jde_field boot_source_fields[] = {
     [BS_ARGS] = JDE_FIELD("boot_args", JDE_STRING, JDE_OPTION),
 };
 
-static const struct jde_struct boot_source_schema = {"BootSourceConfig", boot_source_fields, BS_NR};
+static const struct jde_struct boot_source_schema = {"BootSourceConfig", boot_source_fields, BS_NR,
+						     false};
 
 static int build(struct jde_value *v, struct vmm_request *req, struct parse_info *info, char *err,
 		 size_t errlen)

@@ -34,7 +34,7 @@ static const struct jde_field drive_fields[] = {
     [DR_ENGINE] = JDE_ENUM_FIELD("io_engine", JDE_DEFAULT, io_engines),
 };
 
-static const struct jde_struct drive_schema = {"BlockDeviceConfig", drive_fields, DR_NR};
+static const struct jde_struct drive_schema = {"BlockDeviceConfig", drive_fields, DR_NR, false};
 
 enum { DU_ID, DU_PATH, DU_RATE, DU_NR };
 
@@ -45,7 +45,7 @@ static const struct jde_field drive_update_fields[] = {
 };
 
 static const struct jde_struct drive_update_schema = {"BlockDeviceUpdateConfig",
-						      drive_update_fields, DU_NR};
+						      drive_update_fields, DU_NR, false};
 
 int api_body_id_matches(const struct parse_info *info, const char *body_id, char *err,
 			size_t errlen)

@@ -11,7 +11,7 @@ static const struct jde_field entropy_fields[] = {
     JDE_STRUCT_FIELD("rate_limiter", JDE_OPTION, &rate_limiter_schema),
 };
 
-static const struct jde_struct entropy_schema = {"EntropyDeviceConfig", entropy_fields, 1};
+static const struct jde_struct entropy_schema = {"EntropyDeviceConfig", entropy_fields, 1, false};
 
 static int build(struct jde_value *v, struct vmm_request *req, struct parse_info *info, char *err,
 		 size_t errlen)

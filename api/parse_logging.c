@@ -34,7 +34,7 @@ static const struct jde_field logger_fields[] = {
     [LOG_F_SHOW_ORIGIN] = JDE_FIELD("show_log_origin", JDE_BOOL, JDE_OPTION),
 };
 
-static const struct jde_struct logger_schema = {"LoggerConfig", logger_fields, LOG_F_NR};
+static const struct jde_struct logger_schema = {"LoggerConfig", logger_fields, LOG_F_NR, false};
 
 static int build_logger(struct jde_value *v, struct vmm_request *req, struct parse_info *info,
 			char *err, size_t errlen)
@@ -65,7 +65,8 @@ static const struct jde_field metrics_fields[] = {
     JDE_FIELD("metrics_path", JDE_PATH, JDE_REQUIRED),
 };
 
-static const struct jde_struct metrics_schema = {"MetricsConfig", metrics_fields, 1};
+/* MetricsConfig lacks deny_unknown_fields: other keys are skipped. */
+static const struct jde_struct metrics_schema = {"MetricsConfig", metrics_fields, 1, true};
 
 static int build_metrics(struct jde_value *v, struct vmm_request *req, struct parse_info *info,
 			 char *err, size_t errlen)

@@ -40,9 +40,10 @@ static const struct jde_field machine_patch_fields[] = {
     [MC_HUGE_PAGES] = JDE_ENUM_FIELD("huge_pages", JDE_OPTION, huge_pages_names),
 };
 
-static const struct jde_struct machine_put_schema = {"MachineConfig", machine_put_fields, MC_NR};
+static const struct jde_struct machine_put_schema = {"MachineConfig", machine_put_fields, MC_NR,
+						     false};
 static const struct jde_struct machine_patch_schema = {"MachineConfigUpdate", machine_patch_fields,
-						       MC_NR};
+						       MC_NR, false};
 
 /* The deprecated cpu_template field: "None" means no template (NULL). */
 static int take_cpu_template(const struct jde_value *v, char **out, struct parse_info *info,

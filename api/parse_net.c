@@ -58,7 +58,7 @@ static const struct jde_field net_fields[] = {
     [NI_TX] = JDE_STRUCT_FIELD("tx_rate_limiter", JDE_OPTION, &rate_limiter_schema),
 };
 
-static const struct jde_struct net_schema = {"NetworkInterfaceConfig", net_fields, NI_NR};
+static const struct jde_struct net_schema = {"NetworkInterfaceConfig", net_fields, NI_NR, false};
 
 enum { NU_ID, NU_RX, NU_TX, NU_NR };
 
@@ -69,7 +69,7 @@ static const struct jde_field net_update_fields[] = {
 };
 
 static const struct jde_struct net_update_schema = {"NetworkInterfaceUpdateConfig",
-						    net_update_fields, NU_NR};
+						    net_update_fields, NU_NR, false};
 
 static int build_put(struct jde_value *v, struct vmm_request *req, struct parse_info *info,
 		     char *err, size_t errlen)

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Firecracker's RateLimiterConfig and TokenBucketConfig; refill_time is in
- * milliseconds. Firecracker's TokenBucketConfig alone lacks
- * deny_unknown_fields (serde skips unknown keys in a bucket); Ember refuses
- * them there too, like everywhere else, rather than ignore a misspelt limit.
+ * milliseconds. TokenBucketConfig lacks deny_unknown_fields: unknown keys
+ * in a bucket are skipped, as serde does (a misspelt optional key such as
+ * "one_time_brust" is silently ignored there, in Firecracker too).
  */
 #include "api/parse_rate_limiter.h"
 
@@ -20,7 +20,7 @@ static const struct jde_field token_bucket_fields[] = {
 };
 
 static const struct jde_struct token_bucket_schema = {"TokenBucketConfig", token_bucket_fields,
-						      TB_NR};
+						      TB_NR, true};
 
 enum { RL_BANDWIDTH, RL_OPS, RL_NR };
 
@@ -29,7 +29,8 @@ static const struct jde_field rate_limiter_fields[] = {
     [RL_OPS] = JDE_STRUCT_FIELD("ops", JDE_OPTION, &token_bucket_schema),
 };
 
-const struct jde_struct rate_limiter_schema = {"RateLimiterConfig", rate_limiter_fields, RL_NR};
+const struct jde_struct rate_limiter_schema = {"RateLimiterConfig", rate_limiter_fields, RL_NR,
+					       false};
 
 static void bucket_from(const struct jde_value *v, bool *has, struct token_bucket_config *tb)
 {

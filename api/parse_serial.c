@@ -10,7 +10,7 @@ static const struct jde_field serial_fields[] = {
     JDE_FIELD("serial_out_path", JDE_PATH, JDE_OPTION),
 };
 
-static const struct jde_struct serial_schema = {"SerialConfig", serial_fields, 1};
+static const struct jde_struct serial_schema = {"SerialConfig", serial_fields, 1, false};
 
 static int build(struct jde_value *v, struct vmm_request *req, struct parse_info *info, char *err,
 		 size_t errlen)

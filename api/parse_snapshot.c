@@ -35,7 +35,8 @@ static const struct jde_field create_fields[] = {
     [SC_MEM] = JDE_FIELD("mem_file_path", JDE_PATH, JDE_REQUIRED),
 };
 
-static const struct jde_struct create_schema = {"CreateSnapshotParams", create_fields, SC_NR};
+static const struct jde_struct create_schema = {"CreateSnapshotParams", create_fields, SC_NR,
+						false};
 
 static int build_create(struct jde_value *v, struct vmm_request *req, struct parse_info *info,
 			char *err, size_t errlen)
@@ -61,7 +62,7 @@ static const struct jde_field backend_fields[] = {
     [MB_TYPE] = JDE_ENUM_FIELD("backend_type", JDE_REQUIRED, backend_types),
 };
 
-static const struct jde_struct backend_schema = {"MemBackendConfig", backend_fields, MB_NR};
+static const struct jde_struct backend_schema = {"MemBackendConfig", backend_fields, MB_NR, false};
 
 enum { NO_ID, NO_DEV, NO_NR };
 
@@ -70,13 +71,15 @@ static const struct jde_field override_fields[] = {
     [NO_DEV] = JDE_FIELD("host_dev_name", JDE_STRING, JDE_REQUIRED),
 };
 
-static const struct jde_struct override_schema = {"NetworkOverride", override_fields, NO_NR};
+/* NetworkOverride and VsockOverride lack deny_unknown_fields: other keys are skipped. */
+static const struct jde_struct override_schema = {"NetworkOverride", override_fields, NO_NR, true};
 
 static const struct jde_field vsock_override_fields[] = {
     JDE_FIELD("uds_path", JDE_STRING, JDE_REQUIRED),
 };
 
-static const struct jde_struct vsock_override_schema = {"VsockOverride", vsock_override_fields, 1};
+static const struct jde_struct vsock_override_schema = {"VsockOverride", vsock_override_fields, 1,
+							true};
 
 enum {
 	SL_PATH,
@@ -103,7 +106,7 @@ static const struct jde_field load_fields[] = {
     [SL_CLOCK] = JDE_FIELD("clock_realtime", JDE_BOOL, JDE_DEFAULT),
 };
 
-static const struct jde_struct load_schema = {"LoadSnapshotConfig", load_fields, SL_NR};
+static const struct jde_struct load_schema = {"LoadSnapshotConfig", load_fields, SL_NR, false};
 
 static bool flag(const struct jde_value *v)
 {

@@ -16,7 +16,7 @@ static const struct jde_field vsock_fields[] = {
     [VS_PATH] = JDE_FIELD("uds_path", JDE_STRING, JDE_REQUIRED),
 };
 
-static const struct jde_struct vsock_schema = {"VsockDeviceConfig", vsock_fields, VS_NR};
+static const struct jde_struct vsock_schema = {"VsockDeviceConfig", vsock_fields, VS_NR, false};
 
 static int build(struct jde_value *v, struct vmm_request *req, struct parse_info *info, char *err,
 		 size_t errlen)

@@ -482,8 +482,9 @@ static void test_metrics_and_serial(void **state)
 		     DE "missing field `metrics_path` at line 1 column 2.");
 	expect_fault(&put_metrics_parser, "{\"metrics_path\": null}",
 		     DE "invalid type: null, expected path string at line 1 column 21.");
+	/* MetricsConfig skips unknown keys: a missing metrics_path is the error. */
 	expect_fault(&put_metrics_parser, "{\"path\": \"x\"}",
-		     DE "unknown field `path`, expected `metrics_path` at line 1 column 7.");
+		     DE "missing field `metrics_path` at line 1 column 13.");
 
 	assert_int_equal(
 	    parse(&put_serial_parser, "{\"serial_out_path\": \"/tmp/s\"}", &req, &info), 0);
@@ -635,6 +636,57 @@ static void test_integer_ranges(void **state)
 		     DE "number out of range at line 1 column 20.");
 }
 
+/*
+ * Issue #8 (6): the types without deny_unknown_fields skip unknown keys,
+ * whatever their value: TokenBucketConfig, MetricsConfig, NetworkOverride,
+ * VsockOverride. Known keys are still checked, duplicates still refused.
+ */
+static void test_unknown_keys_skipped(void **state)
+{
+	struct vmm_request req;
+	struct parse_info info;
+
+	(void)state;
+	assert_int_equal(
+	    parse(&put_entropy_parser,
+		  "{\"rate_limiter\": {\"bandwidth\": {\"size\": 5, \"x\": [1, {\"y\": "
+		  "null}], \"refill_time\": 7, \"one_time_brust\": 1}}}",
+		  &req, &info),
+	    0);
+	assert_int_equal(req.u.entropy.rate_limiter.bandwidth.size, 5);
+	assert_int_equal(req.u.entropy.rate_limiter.bandwidth.refill_time_ms, 7);
+	assert_int_equal(req.u.entropy.rate_limiter.bandwidth.one_time_burst, 0);
+	vmm_request_free(&req);
+	expect_fault(&put_entropy_parser,
+		     "{\"rate_limiter\": {\"ops\": {\"x\": 1, \"size\": true}}}",
+		     DE "invalid type: boolean `true`, expected u64 at line 1 column 46.");
+	expect_fault(&put_entropy_parser,
+		     "{\"rate_limiter\": {\"ops\": {\"size\": 1, \"size\": 2}}}",
+		     DE "duplicate field `size` at line 1 column 43.");
+	/* RateLimiterConfig itself denies them. */
+	expect_fault(&put_entropy_parser, "{\"rate_limiter\": {\"ops\": null, \"x\": 1}}",
+		     DE "unknown field `x`, expected `bandwidth` or `ops` at line 1 column 34.");
+
+	assert_int_equal(parse(&put_metrics_parser,
+			       "{\"flush\": {\"a\": 1}, \"metrics_path\": \"/m\", \"z\": 0}", &req,
+			       &info),
+			 0);
+	assert_string_equal(req.u.metrics.metrics_path, "/m");
+	vmm_request_free(&req);
+
+	assert_int_equal(
+	    parse(&put_snapshot_load_parser,
+		  "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"network_overrides\": "
+		  "[{\"iface_id\": \"eth0\", \"mtu\": 9000, \"host_dev_name\": \"tap1\"}], "
+		  "\"vsock_override\": {\"uds_path\": \"/v\", \"cid\": 4}}",
+		  &req, &info),
+	    0);
+	assert_int_equal(req.u.snapshot_load.nr_net_overrides, 1);
+	assert_string_equal(req.u.snapshot_load.net_overrides[0].host_dev_name, "tap1");
+	assert_string_equal(req.u.snapshot_load.vsock_uds_path, "/v");
+	vmm_request_free(&req);
+}
+
 static void test_metrics_counted(void **state)
 {
 	struct vmm_request req;
@@ -693,6 +745,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_escapes_and_values, setup),
 	    cmocka_unit_test_setup(test_float_extremes, setup),
 	    cmocka_unit_test_setup(test_integer_ranges, setup),
+	    cmocka_unit_test_setup(test_unknown_keys_skipped, setup),
 	    cmocka_unit_test_setup(test_metrics_counted, setup),
 	    cmocka_unit_test(test_checked_id),
 	};
