@@ -7,8 +7,11 @@
  *
  * Arguments are checked where the kernel would otherwise give a thread much
  * more than it needs: ioctl request numbers (exact KVM and tty requests),
- * futex commands (no PI or requeue operations), mmap/mprotect (never
- * PROT_EXEC), madvise advice, tgkill signals, accept4 and getrandom flags.
+ * futex commands (no PI or requeue operations), mmap/mremap/mprotect (fresh
+ * anonymous read/write memory only: see MEMORY_RULES), madvise advice,
+ * tgkill signals, accept4 and getrandom flags. What cannot be checked is a
+ * path: seccomp sees the pointer, not the string (unlink, rename, openat:
+ * the jail bounds those).
  * Once filtered, only the VMM thread creates sockets (virtio-vsock's AF_UNIX
  * streams); socket() of any other family, or in any other thread, traps. A
  * 32-bit argument is compared on its low 32 bits only ("dword"), as the
@@ -47,17 +50,41 @@
 #define FUTEX(cmd)		ALLOW_IF(futex, MASKED_EQ(1, FUTEX_CMD_BITS, (cmd)))
 
 /*
+ * Memory, once a thread is filtered. Everything Ember maps from a file or
+ * shares (guest memory, kvm_run, the io_uring rings, a snapshot's memory
+ * file) is mapped before the filters go in; afterwards only malloc maps:
+ * arenas (MAP_NORESERVE, PROT_NONE, then mprotect to read/write), large
+ * blocks, and thread stacks (MAP_STACK). So mmap: MAP_PRIVATE|MAP_ANONYMOUS
+ * with nothing but MAP_NORESERVE or MAP_STACK besides (no file or shared
+ * mapping, no MAP_HUGETLB, MAP_LOCKED, MAP_POPULATE, MAP_GROWSDOWN, ...),
+ * MAP_FIXED (over whatever is mapped there) only with PROT_NONE, which is how
+ * glibc gives back the end of a thread's heap under strict overcommit
+ * (shrink_heap) and leaves nothing usable; mremap only MREMAP_MAYMOVE
+ * (realloc; MREMAP_FIXED would be MAP_FIXED); and PROT_READ|PROT_WRITE at
+ * most (never PROT_EXEC) for mmap and mprotect. prot and flags are ints in
+ * the C API and the kernel defines no bit above 31: the low word is compared.
+ */
+#define LOW_BITS_BUT(bits)	(0xffffffffULL & ~(uint64_t)(bits))
+#define PROT_RW_AT_MOST(i)	MASKED_EQ(i, LOW_BITS_BUT(PROT_READ | PROT_WRITE), 0)
+#define MAP_ANON_PRIVATE(extra)						\
+	MASKED_EQ(3, LOW_BITS_BUT(MAP_NORESERVE | MAP_STACK | (extra)),	\
+		  MAP_PRIVATE | MAP_ANONYMOUS)
+#define MEMORY_RULES							\
+	ALLOW(brk), ALLOW(munmap),					\
+	ALLOW_IF(mremap, MASKED_EQ(3, LOW_BITS_BUT(MREMAP_MAYMOVE), 0)), \
+	ALLOW_IF(mmap, PROT_RW_AT_MOST(2), MAP_ANON_PRIVATE(0)),		\
+	ALLOW_IF(mmap, DWORD_EQ(2, PROT_NONE), MAP_ANON_PRIVATE(MAP_FIXED)), \
+	ALLOW_IF(mprotect, PROT_RW_AT_MOST(2))
+
+/*
  * What glibc itself needs in every thread: locks and condition variables,
- * malloc (brk, anonymous mappings, arena growth with mprotect, trimming with
- * MADV_DONTNEED), thread exit, signal return, time, and the final exit.
- * write is here because every thread logs.
+ * malloc (MEMORY_RULES, trimming with MADV_DONTNEED), thread exit, signal
+ * return, time, and the final exit. write is here because every thread logs.
  */
 #define LIBC_RULES							\
 	FUTEX(FUTEX_WAIT), FUTEX(FUTEX_WAKE),				\
 	FUTEX(FUTEX_WAIT_BITSET), FUTEX(FUTEX_WAKE_BITSET),		\
-	ALLOW(brk), ALLOW(munmap), ALLOW(mremap),			\
-	ALLOW_IF(mmap, MASKED_EQ(2, PROT_EXEC, 0)),			\
-	ALLOW_IF(mprotect, MASKED_EQ(2, PROT_EXEC, 0)),			\
+	MEMORY_RULES,							\
 	ALLOW_IF(madvise, DWORD_EQ(2, MADV_DONTNEED)),			\
 	ALLOW(clock_gettime), ALLOW(rt_sigprocmask), ALLOW(rt_sigreturn), \
 	ALLOW(restart_syscall), ALLOW(write), ALLOW(exit), ALLOW(exit_group) \
@@ -66,11 +93,13 @@
 #ifdef __SANITIZE_ADDRESS__
 /*
  * ASan builds only (make SAN=1, the test build; never the production
- * binary). The sanitizer runtime in every thread: its alternate signal stack
- * and the advice it gives its own mappings.
+ * binary). The sanitizer runtime in every thread: its alternate signal stack,
+ * its allocator's anonymous mappings at fixed places in the region it
+ * reserved (MAP_FIXED), and the advice it gives its own mappings.
  */
 #define SANITIZER_RULES							\
 	, ALLOW(sigaltstack),						\
+	ALLOW_IF(mmap, PROT_RW_AT_MOST(2), MAP_ANON_PRIVATE(MAP_FIXED)),	\
 	ALLOW_IF(madvise, DWORD_EQ(2, MADV_NOHUGEPAGE)),		\
 	ALLOW_IF(madvise, DWORD_EQ(2, MADV_DONTDUMP))
 /*
@@ -96,6 +125,13 @@
  * time), and the exit: the terminal restored (tcsetattr: TCGETS + TCSETS),
  * libmicrohttpd stopped (shutdown of the listening socket) and the API
  * socket file removed.
+ *
+ * unlink (the API and vsock socket files at exit, a snapshot's temporary
+ * file when creating it failed) and rename (a snapshot file into place) take
+ * nothing but paths, which seccomp cannot read: they stay unchecked, and the
+ * jail (chroot, unprivileged uid) is what bounds them. Their variants with
+ * something checkable are not allowed at all: unlinkat (AT_REMOVEDIR),
+ * renameat2 (RENAME_EXCHANGE, RENAME_WHITEOUT), rmdir, link, symlink.
  */
 static const struct seccomp_rule vmm_rules[] = {
 	LIBC_RULES,

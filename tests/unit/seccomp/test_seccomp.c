@@ -494,6 +494,196 @@ static void test_memory_and_futex_rules(void **state)
 	}
 }
 
+/* ---- memory: only fresh anonymous read/write memory after the filter ---------------- */
+
+/* <asm-generic/mman-common.h> values <sys/mman.h> may lack. */
+#ifndef PROT_SEM
+#define PROT_SEM 0x8
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
+static unsigned long probe_prot, probe_flags;
+
+/* mmap(probe_prot, probe_flags) of one page; with MAP_FIXED over a page mapped just before. */
+static int probe_mmap_args(void)
+{
+	long base = 0, p;
+
+	if (probe_flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+		base = syscall(SYS_mmap, NULL, 4096, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (base == -1)
+			return 1;
+	}
+	p = syscall(SYS_mmap, base, 4096, probe_prot, probe_flags, -1, 0);
+	return p != -1 ? 0 : 3;
+}
+
+/* mremap(probe_flags): a page grown to two (MREMAP_FIXED: onto pages mapped just before),
+ * or without MREMAP_MAYMOVE two pages shrunk to one. */
+static int probe_mremap_args(void)
+{
+	long a = syscall(SYS_mmap, NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	long b = syscall(SYS_mmap, NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+
+	if (a == -1 || b == -1)
+		return 1;
+	if (!(probe_flags & MREMAP_MAYMOVE)) /* in place: shrink */
+		return syscall(SYS_mremap, b, 8192, 4096, probe_flags) != -1 ? 0 : 3;
+	return syscall(SYS_mremap, a, 4096, 8192, probe_flags, b) != -1 ? 0 : 3;
+}
+
+static int probe_mprotect_args(void)
+{
+	long p = syscall(SYS_mmap, NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+
+	if (p == -1)
+		return 1;
+	return syscall(SYS_mprotect, p, 4096, probe_prot) == 0 ? 0 : 3;
+}
+
+static void expect_memory_call(int (*probe)(void), unsigned long prot, unsigned long flags,
+			       bool allowed, long nr, const char *what)
+{
+	struct child_result res;
+
+	probe_prot = prot;
+	probe_flags = flags;
+	for (unsigned int t = 0; t < SECCOMP_NR_THREADS; t++) {
+		run_filtered(&defaults, t, "mem", probe, &res);
+		if (allowed && (!WIFEXITED(res.status) || WEXITSTATUS(res.status) != 0))
+			fail_msg(
+			    "%s filter: %s (prot %#lx, flags %#lx) not allowed: status %#x, %s",
+			    seccomp_thread_name(t), what, prot, flags, res.status, res.err);
+		if (!allowed &&
+		    (!WIFEXITED(res.status) || WEXITSTATUS(res.status) != SECCOMP_EXIT_BAD_SYSCALL))
+			fail_msg("%s filter: %s (prot %#lx, flags %#lx) not trapped: status %#x",
+				 seccomp_thread_name(t), what, prot, flags, res.status);
+		if (!allowed)
+			expect_trapped(&res, "mem", nr, seccomp_thread_name(t));
+	}
+}
+
+#define MMAP_OK(prot, flags) expect_memory_call(probe_mmap_args, prot, flags, true, 0, "mmap")
+#define MMAP_TRAP(prot, flags)                                                                     \
+	expect_memory_call(probe_mmap_args, prot, flags, false, SYS_mmap, "mmap")
+#define MREMAP_OK(flags) expect_memory_call(probe_mremap_args, 0, flags, true, 0, "mremap")
+#define MREMAP_TRAP(flags)                                                                         \
+	expect_memory_call(probe_mremap_args, 0, flags, false, SYS_mremap, "mremap")
+#define MPROTECT_OK(prot) expect_memory_call(probe_mprotect_args, prot, 0, true, 0, "mprotect")
+#define MPROTECT_TRAP(prot)                                                                        \
+	expect_memory_call(probe_mprotect_args, prot, 0, false, SYS_mprotect, "mprotect")
+#define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
+#define RW   (PROT_READ | PROT_WRITE)
+
+/*
+ * Once filtered, every thread may only make fresh anonymous private memory,
+ * readable and writable at most: what malloc and thread stacks need. No file
+ * or shared mapping, no MAP_FIXED over existing memory (but with PROT_NONE,
+ * glibc's heap shrinking), no locked, huge, populated or grows-down mapping.
+ */
+static void test_memory_flags_are_narrowed(void **state)
+{
+	(void)state;
+	MMAP_OK(RW, ANON);
+	MMAP_OK(PROT_READ, ANON);
+	MMAP_OK(PROT_NONE, ANON | MAP_NORESERVE);
+	MMAP_OK(PROT_NONE, ANON | MAP_STACK);
+	MMAP_OK(PROT_NONE, ANON | MAP_FIXED);
+	MMAP_OK(PROT_NONE, ANON | MAP_FIXED | MAP_NORESERVE);
+	MMAP_TRAP(RW, MAP_SHARED | MAP_ANONYMOUS);
+	MMAP_TRAP(RW, MAP_SHARED_VALIDATE | MAP_ANONYMOUS);
+	MMAP_TRAP(PROT_READ, MAP_PRIVATE); /* a file */
+	MMAP_TRAP(PROT_READ, MAP_SHARED);
+	MMAP_TRAP(RW, ANON | MAP_POPULATE);
+	MMAP_TRAP(RW, ANON | MAP_LOCKED);
+	MMAP_TRAP(RW, ANON | MAP_HUGETLB);
+	MMAP_TRAP(RW, ANON | MAP_GROWSDOWN);
+	MMAP_TRAP(RW, ANON | MAP_32BIT);
+	MMAP_TRAP(PROT_NONE, ANON | MAP_FIXED_NOREPLACE);
+	MMAP_TRAP(PROT_READ | PROT_EXEC, ANON);
+	MMAP_TRAP(RW | PROT_SEM, ANON);
+#ifndef __SANITIZE_ADDRESS__
+	/* The ASan runtime's allocator maps this way: allowed in sanitizer builds only. */
+	MMAP_TRAP(RW, ANON | MAP_FIXED);
+	MMAP_TRAP(PROT_READ, ANON | MAP_FIXED);
+#endif
+	MREMAP_OK(0);
+	MREMAP_OK(MREMAP_MAYMOVE);
+	MREMAP_TRAP(MREMAP_MAYMOVE | MREMAP_FIXED);
+	MREMAP_TRAP(MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+	MPROTECT_OK(RW);
+	MPROTECT_OK(PROT_NONE);
+	MPROTECT_TRAP(PROT_READ | PROT_SEM);
+	MPROTECT_TRAP(PROT_READ | PROT_GROWSDOWN);
+}
+
+/* ---- rename and unlink: the VMM thread's, and only without flags -------------------- */
+
+static int probe_rename(void)
+{
+	return syscall(SYS_rename, "/nonexistent/ember-a", "/nonexistent/ember-b") == -1 &&
+		       errno == ENOENT
+		   ? 0
+		   : 1;
+}
+
+static int probe_unlink(void)
+{
+	return syscall(SYS_unlink, "/nonexistent/ember-a") == -1 && errno == ENOENT ? 0 : 1;
+}
+
+static int probe_renameat2_exchange(void)
+{
+	syscall(SYS_renameat2, AT_FDCWD, "/nonexistent/ember-a", AT_FDCWD, "/nonexistent/ember-b",
+		RENAME_EXCHANGE);
+	return 2;
+}
+
+static int probe_unlinkat_removedir(void)
+{
+	syscall(SYS_unlinkat, AT_FDCWD, "/nonexistent/ember-a", AT_REMOVEDIR);
+	return 2;
+}
+
+static int probe_rmdir(void)
+{
+	syscall(SYS_rmdir, "/nonexistent/ember-a");
+	return 2;
+}
+
+static void test_rename_and_unlink(void **state)
+{
+	struct child_result res;
+
+	(void)state;
+	/* A snapshot's files put into place, the socket files removed at exit. */
+	run_filtered(&defaults, SECCOMP_VMM, "ember", probe_rename, &res);
+	expect_allowed(&res);
+	run_filtered(&defaults, SECCOMP_VMM, "ember", probe_unlink, &res);
+	expect_allowed(&res);
+	/* Nothing else of the kind, in any thread. */
+	run_filtered(&defaults, SECCOMP_VMM, "ember", probe_renameat2_exchange, &res);
+	expect_trapped(&res, "ember", SYS_renameat2, "vmm");
+	run_filtered(&defaults, SECCOMP_VMM, "ember", probe_unlinkat_removedir, &res);
+	expect_trapped(&res, "ember", SYS_unlinkat, "vmm");
+	run_filtered(&defaults, SECCOMP_VMM, "ember", probe_rmdir, &res);
+	expect_trapped(&res, "ember", SYS_rmdir, "vmm");
+	run_filtered(&defaults, SECCOMP_API, "fc_api", probe_rename, &res);
+	expect_trapped(&res, "fc_api", SYS_rename, "api");
+	run_filtered(&defaults, SECCOMP_API, "fc_api", probe_unlink, &res);
+	expect_trapped(&res, "fc_api", SYS_unlink, "api");
+	run_filtered(&defaults, SECCOMP_VCPU, "fc_vcpu 0", probe_rename, &res);
+	expect_trapped(&res, "fc_vcpu 0", SYS_rename, "vcpu");
+	run_filtered(&defaults, SECCOMP_VCPU, "fc_vcpu 0", probe_unlink, &res);
+	expect_trapped(&res, "fc_vcpu 0", SYS_unlink, "vcpu");
+}
+
 /* Filters from JSON (every category the same) compiled and installed for real. */
 static void build_from_json(const char *vcpu_filter, struct seccomp_filters *out)
 {
@@ -652,6 +842,8 @@ int main(void)
 	    cmocka_unit_test(test_vmm_filter),
 	    cmocka_unit_test(test_vmm_filter_covers_device_backends),
 	    cmocka_unit_test(test_memory_and_futex_rules),
+	    cmocka_unit_test(test_memory_flags_are_narrowed),
+	    cmocka_unit_test(test_rename_and_unlink),
 	    cmocka_unit_test(test_json_actions_enforced),
 	    cmocka_unit_test(test_json_dword_compares_the_low_word),
 	    cmocka_unit_test(test_sigsys_from_kill_is_ignored),
