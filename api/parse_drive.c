@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * PUT and PATCH /drives/{drive_id}: Firecracker's BlockDeviceConfig and
- * BlockDeviceUpdateConfig (virtio-blk; Ember has no vhost-user backend, so no
- * `socket`). path_on_host and is_root_device are required, is_read_only
- * defaults to false, cache_type to Unsafe and io_engine to Sync. Whether the
- * file opens and the root-device rule are the controller's to check, like in
- * Firecracker, so config-file drives get the same answers.
+ * PUT and PATCH /drives/{drive_id}: Firecracker 1.16's BlockDeviceConfig and
+ * BlockDeviceUpdateConfig, fields in its order (serde lists them so in its
+ * errors). Only drive_id and is_root_device are required; path_on_host is
+ * optional because the same type describes vhost-user drives (socket).
+ * cache_type defaults to Unsafe, io_engine (null allowed) to Sync. Which
+ * backend the fields make, whether the file opens and the root-device rule
+ * are the controller's to check, like in Firecracker, so config-file drives
+ * get the same answers.
  */
 #include "api/api_parse.h"
 
@@ -21,17 +23,29 @@ static const char *const cache_types[] = {"Unsafe", "Writeback", NULL};
 static const char *const io_engines[] = {"Async", "Sync", NULL};
 #define IO_ENGINE_ASYNC 0
 
-enum { DR_ID, DR_PATH, DR_ROOT, DR_PARTUUID, DR_RO, DR_CACHE, DR_RATE, DR_ENGINE, DR_NR };
+enum {
+	DR_ID,
+	DR_PARTUUID,
+	DR_ROOT,
+	DR_CACHE,
+	DR_RO,
+	DR_PATH,
+	DR_RATE,
+	DR_ENGINE,
+	DR_SOCKET,
+	DR_NR
+};
 
 static const struct jde_field drive_fields[] = {
     [DR_ID] = JDE_FIELD("drive_id", JDE_STRING, JDE_REQUIRED),
-    [DR_PATH] = JDE_FIELD("path_on_host", JDE_STRING, JDE_REQUIRED),
-    [DR_ROOT] = JDE_FIELD("is_root_device", JDE_BOOL, JDE_REQUIRED),
     [DR_PARTUUID] = JDE_FIELD("partuuid", JDE_STRING, JDE_OPTION),
-    [DR_RO] = JDE_FIELD("is_read_only", JDE_BOOL, JDE_OPTION),
+    [DR_ROOT] = JDE_FIELD("is_root_device", JDE_BOOL, JDE_REQUIRED),
     [DR_CACHE] = JDE_ENUM_FIELD("cache_type", JDE_DEFAULT, cache_types),
+    [DR_RO] = JDE_FIELD("is_read_only", JDE_BOOL, JDE_OPTION),
+    [DR_PATH] = JDE_FIELD("path_on_host", JDE_STRING, JDE_OPTION),
     [DR_RATE] = JDE_STRUCT_FIELD("rate_limiter", JDE_OPTION, &rate_limiter_schema),
-    [DR_ENGINE] = JDE_ENUM_FIELD("io_engine", JDE_DEFAULT, io_engines),
+    [DR_ENGINE] = JDE_ENUM_FIELD("io_engine", JDE_OPTION, io_engines),
+    [DR_SOCKET] = JDE_FIELD("socket", JDE_STRING, JDE_OPTION),
 };
 
 static const struct jde_struct drive_schema = {"BlockDeviceConfig", drive_fields, DR_NR, false};
@@ -68,12 +82,15 @@ static int build_put(struct jde_value *v, struct vmm_request *req, struct parse_
 	d->path_on_host = jde_take_str(&v[DR_PATH]);
 	d->is_root_device = v[DR_ROOT].b;
 	d->partuuid = jde_take_str(&v[DR_PARTUUID]);
+	d->has_is_read_only = v[DR_RO].set;
 	d->is_read_only = v[DR_RO].set && v[DR_RO].b;
 	d->cache_type =
 	    v[DR_CACHE].set && v[DR_CACHE].e ? DRIVE_CACHE_WRITEBACK : DRIVE_CACHE_UNSAFE;
+	d->has_io_engine = v[DR_ENGINE].set;
 	d->io_engine =
 	    v[DR_ENGINE].set && v[DR_ENGINE].e == IO_ENGINE_ASYNC ? DRIVE_IO_ASYNC : DRIVE_IO_SYNC;
 	api_rate_limiter_from(&v[DR_RATE], &d->has_rate_limiter, &d->rate_limiter);
+	d->socket = jde_take_str(&v[DR_SOCKET]);
 	return 0;
 }
 
@@ -85,12 +102,7 @@ static int build_patch(struct jde_value *v, struct vmm_request *req, struct pars
 	req->type = REQ_PATCH_DRIVE;
 	if (api_body_id_matches(info, v[DU_ID].s, err, errlen))
 		return -EINVAL;
-	if (!v[DU_PATH].set && !v[DU_RATE].set) {
-		snprintf(err, errlen,
-			 "Please specify at least one property to patch: path_on_host, "
-			 "rate_limiter.");
-		return -EINVAL;
-	}
+	/* Only drive_id is valid too: Firecracker's update for vhost-user drives. */
 	u->drive_id = jde_take_str(&v[DU_ID]);
 	u->path_on_host = jde_take_str(&v[DU_PATH]);
 	api_rate_limiter_from(&v[DU_RATE], &u->has_rate_limiter, &u->rate_limiter);

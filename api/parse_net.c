@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,13 +72,24 @@ static const struct jde_field net_update_fields[] = {
 static const struct jde_struct net_update_schema = {"NetworkInterfaceUpdateConfig",
 						    net_update_fields, NU_NR, false};
 
+/* Firecracker's parse_put_net/parse_patch_net name both ids, unlike the drive parsers. */
+static int iface_id_matches(const struct parse_info *info, const char *body_id, char *err,
+			    size_t errlen)
+{
+	if (!info->path_id || !strcmp(info->path_id, body_id))
+		return 0;
+	snprintf(err, errlen, "The id from the path [%s] does not match the id from the body [%s]!",
+		 info->path_id, body_id);
+	return -EINVAL;
+}
+
 static int build_put(struct jde_value *v, struct vmm_request *req, struct parse_info *info,
 		     char *err, size_t errlen)
 {
 	struct net_config *n = &req->u.net;
 
 	req->type = REQ_PUT_NET;
-	if (api_body_id_matches(info, v[NI_ID].s, err, errlen))
+	if (iface_id_matches(info, v[NI_ID].s, err, errlen))
 		return -EINVAL;
 	n->iface_id = jde_take_str(&v[NI_ID]);
 	n->host_dev_name = jde_take_str(&v[NI_DEV]);
@@ -96,7 +108,7 @@ static int build_patch(struct jde_value *v, struct vmm_request *req, struct pars
 	struct net_update *u = &req->u.net_update;
 
 	req->type = REQ_PATCH_NET;
-	if (api_body_id_matches(info, v[NU_ID].s, err, errlen))
+	if (iface_id_matches(info, v[NU_ID].s, err, errlen))
 		return -EINVAL;
 	u->iface_id = jde_take_str(&v[NU_ID]);
 	api_rate_limiter_from(&v[NU_RX], &u->has_rx_rate_limiter, &u->rx_rate_limiter);

@@ -132,10 +132,10 @@ test_patch_swaps_the_backing_file() {
 	assert_eq "$TMP/old.img " "$(open_images)" "file open before the PATCH"
 	api PATCH /drives/scratch "{\"drive_id\": \"scratch\", \"path_on_host\": \"$TMP/none.img\"}"
 	assert_eq 400 "$STATUS" "PATCH to a missing file"
-	assert_contains "$BODY" "Unable to patch the block device: Device manager error: Error manipulating the backing file: No such file or directory (os error 2) $TMP/none.img Please verify the request arguments." "PATCH to a missing file"
+	assert_contains "$BODY" "Unable to patch the block device: Block: Virtio backend error: Error manipulating the backing file: No such file or directory (os error 2) $TMP/none.img Please verify the request arguments." "PATCH to a missing file"
 	assert_eq "$TMP/old.img " "$(open_images)" "a refused PATCH keeps the old file"
 	api PATCH /drives/other "{\"drive_id\": \"other\", \"path_on_host\": \"$TMP/new.img\"}"
-	assert_contains "$BODY" "Failed to find the device on the bus." "PATCH of an unknown drive"
+	assert_contains "$BODY" "Failed perform action on device: Device not found" "PATCH of an unknown drive"
 	api_ok PATCH /drives/scratch "{\"drive_id\": \"scratch\", \"path_on_host\": \"$TMP/new.img\", \"rate_limiter\": {\"ops\": {\"size\": 100, \"refill_time\": 1000}}}"
 	# The device closed the old file and serves the new one.
 	assert_eq "$TMP/new.img " "$(open_images)" "file open after the PATCH"

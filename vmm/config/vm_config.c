@@ -98,16 +98,17 @@ void drive_config_free(struct drive_config *d)
 	free(d->drive_id);
 	free(d->path_on_host);
 	free(d->partuuid);
-	d->drive_id = d->path_on_host = d->partuuid = NULL;
+	free(d->socket);
+	d->drive_id = d->path_on_host = d->partuuid = d->socket = NULL;
 }
 
 int drive_config_copy(struct drive_config *dst, const struct drive_config *src)
 {
 	*dst = *src;
-	dst->drive_id = dst->path_on_host = dst->partuuid = NULL;
+	dst->drive_id = dst->path_on_host = dst->partuuid = dst->socket = NULL;
 	if (dup_str(&dst->drive_id, src->drive_id) ||
 	    dup_str(&dst->path_on_host, src->path_on_host) ||
-	    dup_str(&dst->partuuid, src->partuuid)) {
+	    dup_str(&dst->partuuid, src->partuuid) || dup_str(&dst->socket, src->socket)) {
 		drive_config_free(dst);
 		return -ENOMEM;
 	}

@@ -78,7 +78,7 @@ enum drive_io_engine { DRIVE_IO_SYNC = 0, DRIVE_IO_ASYNC };
 /* PUT /drives/{drive_id} */
 struct drive_config {
 	char *drive_id;
-	char *path_on_host;
+	char *path_on_host; /* NULL only in a refused PUT (see socket) */
 	bool is_root_device;
 	char *partuuid; /* NULL: root=/dev/vda */
 	bool is_read_only;
@@ -86,6 +86,15 @@ struct drive_config {
 	enum drive_io_engine io_engine;
 	bool has_rate_limiter;
 	struct rate_limiter_config rate_limiter;
+	/*
+	 * What a PUT gave of Firecracker's Option fields that choose the
+	 * backend: virtio-blk takes path_on_host without socket, vhost-user a
+	 * socket with none of path_on_host, is_read_only, rate_limiter,
+	 * io_engine. Ember has no vhost-user backend: a configured drive
+	 * always has a path and no socket.
+	 */
+	bool has_is_read_only, has_io_engine;
+	char *socket;
 };
 
 /* PUT /network-interfaces/{iface_id} */

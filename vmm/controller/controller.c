@@ -25,8 +25,9 @@
 #define NOT_SUPPORTED_PRE_BOOT                                                                     \
 	"The requested operation is not supported before starting the microVM."
 /*
- * Firecracker 1.16 hot-unplugs virtio devices on its PCI transport only
- * (VmmActionError::PciNotEnabled otherwise); Ember's devices are virtio-mmio.
+ * Firecracker 1.16 hot-plugs and hot-unplugs virtio devices on its PCI
+ * transport only (VmmActionError::PciNotEnabled otherwise); Ember's devices
+ * are virtio-mmio.
  */
 #define PCI_NOT_ENABLED "PCI is not enabled"
 #define INVALID_VCPU_COUNT                                                                         \
@@ -423,6 +424,12 @@ void controller_handle(struct controller *c, const struct vmm_request *req,
 {
 	memset(resp, 0, sizeof(*resp));
 	vm_config_init(&resp->config);
+	/* Firecracker 1.16 hot-plugs drives and interfaces after boot, on PCI only. */
+	if (c->state != VMM_NOT_STARTED &&
+	    (req->type == REQ_PUT_DRIVE || req->type == REQ_PUT_NET)) {
+		vmm_response_fail(resp, PCI_NOT_ENABLED);
+		return;
+	}
 	if (c->state != VMM_NOT_STARTED && pre_boot_only(req->type)) {
 		vmm_response_fail(resp, NOT_SUPPORTED_POST_BOOT);
 		return;

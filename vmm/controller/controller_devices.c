@@ -28,8 +28,9 @@
 #define DRIVE_ERR "Drive config error: "
 #define NET_ERR	  "Network config error: "
 #define VSOCK_ERR "Vsock config error: "
-/* Firecracker's MmioError::DeviceNotFound behind VmmError::DeviceManager. */
-#define DEVICE_NOT_FOUND "Device manager error: Failed to find the device on the bus."
+/* Firecracker 1.16's FindDeviceError::DeviceNotFound behind VmmError::FindDeviceError. */
+#define DEVICE_NOT_FOUND "Failed perform action on device: Device not found"
+#define CREATE_DRIVE_ERR DRIVE_ERR "Unable to create the virtio block device: "
 #define PATCH_DRIVE_ERR	 DRIVE_ERR "Unable to patch the block device: "
 #define PATCH_DRIVE_HINT " Please verify the request arguments."
 #define PATCH_NET_ERR	 NET_ERR "Unable to update the net device: "
@@ -135,24 +136,80 @@ static void drive_insert(struct vm_config *cfg, int pos, struct drive_config *ne
 	cfg->nr_drives++;
 }
 
+/*
+ * A vhost-user drive (Firecracker's VhostUserBlockConfig: a socket and none
+ * of the virtio-blk fields). Firecracker connects to the backend at once;
+ * where that fails Ember answers as it does, else it refuses: it has no
+ * vhost-user backend.
+ */
+static void refuse_vhost_user(const char *socket_path, struct vmm_response *resp)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	int fd, err = 0;
+
+	if (strlen(socket_path) >= sizeof(addr.sun_path)) {
+		vmm_response_fail(resp, CREATE_DRIVE_ERR
+				  "Vhost user backend error: Vhost-user error: "
+				  "Failed to connect to UDS Unix stream: path must "
+				  "be shorter than SUN_LEN");
+		return;
+	}
+	memcpy(addr.sun_path, socket_path, strlen(socket_path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (err && err != EAGAIN && err != EINPROGRESS)
+		vmm_response_fail(resp,
+				  CREATE_DRIVE_ERR
+				  "Vhost user backend error: Vhost-user error: "
+				  "Failed to connect to UDS Unix stream: %s (os error "
+				  "%d)",
+				  strerror(err), err);
+	else
+		vmm_response_fail(resp,
+				  CREATE_DRIVE_ERR "Vhost user backend error: vhost-user "
+						   "block devices are not supported by Ember");
+}
+
+/*
+ * Firecracker's Block::new(): virtio-blk for a path without socket,
+ * vhost-user for a socket alone, else "Invalid block config.".
+ */
+static bool block_device_creates(const struct drive_config *d, struct vmm_response *resp)
+{
+	char detail[FAULT_MESSAGE_MAX / 2];
+
+	if (d->path_on_host && !d->socket) {
+		if (backing_file_opens(d->path_on_host, d->is_read_only, detail, sizeof(detail)) &&
+		    io_engine_works(d->io_engine, detail, sizeof(detail)))
+			return true;
+		vmm_response_fail(resp, CREATE_DRIVE_ERR "Virtio backend error: %s", detail);
+		return false;
+	}
+	if (d->socket && !d->path_on_host && !d->has_is_read_only && !d->has_rate_limiter &&
+	    !d->has_io_engine) {
+		refuse_vhost_user(d->socket, resp);
+		return false;
+	}
+	vmm_response_fail(resp, CREATE_DRIVE_ERR "Invalid block config.");
+	return false;
+}
+
 void controller_put_drive(struct controller *c, const struct drive_config *d,
 			  struct vmm_response *resp)
 {
 	struct vm_config *cfg = &c->cfg;
 	int pos = drive_index(cfg, d->drive_id), root = root_drive_index(cfg);
 	struct drive_config next, *grown;
-	char detail[FAULT_MESSAGE_MAX / 2];
 
 	if (d->is_root_device && root >= 0 && root != pos) {
 		vmm_response_fail(resp, DRIVE_ERR "A root block device already exists!");
 		return;
 	}
-	if (!backing_file_opens(d->path_on_host, d->is_read_only, detail, sizeof(detail)) ||
-	    !io_engine_works(d->io_engine, detail, sizeof(detail))) {
-		vmm_response_fail(resp, DRIVE_ERR "Unable to create the virtio block device: %s",
-				  detail);
+	if (!block_device_creates(d, resp))
 		return;
-	}
 	if (pos < 0) {
 		grown = realloc(cfg->drives, (cfg->nr_drives + 1) * sizeof(*grown));
 		if (!grown) {
@@ -183,10 +240,19 @@ void controller_patch_drive(struct controller *c, const struct drive_update *u,
 		return;
 	}
 	d = &c->cfg.drives[pos];
+	/* Neither field: Firecracker's update of a vhost-user drive, refused for virtio-blk. */
+	if (!u->path_on_host && !u->has_rate_limiter) {
+		vmm_response_fail(
+		    resp, PATCH_DRIVE_ERR
+		    "Block: Running method expected different backend." PATCH_DRIVE_HINT);
+		return;
+	}
 	if (u->path_on_host) {
 		if (!backing_file_opens(u->path_on_host, d->is_read_only, err, sizeof(err))) {
-			vmm_response_fail(
-			    resp, PATCH_DRIVE_ERR "Device manager error: %s" PATCH_DRIVE_HINT, err);
+			vmm_response_fail(resp,
+					  PATCH_DRIVE_ERR
+					  "Block: Virtio backend error: %s" PATCH_DRIVE_HINT,
+					  err);
 			return;
 		}
 		path = strdup(u->path_on_host);
@@ -200,8 +266,7 @@ void controller_patch_drive(struct controller *c, const struct drive_update *u,
 		free(path);
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", strerror(-ret));
-		vmm_response_fail(resp, PATCH_DRIVE_ERR "Device manager error: %s" PATCH_DRIVE_HINT,
-				  err);
+		vmm_response_fail(resp, PATCH_DRIVE_ERR "Block: %s" PATCH_DRIVE_HINT, err);
 		return;
 	}
 	if (path) {
@@ -333,7 +398,7 @@ void controller_patch_net(struct controller *c, const struct net_update *u,
 	if (ret) {
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", strerror(-ret));
-		vmm_response_fail(resp, PATCH_NET_ERR "Device manager error: %s", err);
+		vmm_response_fail(resp, PATCH_NET_ERR "%s", err);
 		return;
 	}
 	n = &c->cfg.nets[pos];

@@ -258,8 +258,9 @@ static void test_drive_missing_file(void **state)
 	assert_int_equal(put_drive(f, "root", f->disk_a, true), 204);
 	snprintf(missing, sizeof(missing), "%s/nope.img", f->dir);
 	snprintf(expect, sizeof(expect),
-		 "Drive config error: Unable to create the virtio block device: Error "
-		 "manipulating the backing file: No such file or directory (os error 2) %s",
+		 "Drive config error: Unable to create the virtio block device: Virtio backend "
+		 "error: Error manipulating the backing file: No such file or directory (os error "
+		 "2) %s",
 		 missing);
 	assert_int_equal(put_drive(f, "root", missing, true), 400);
 	assert_string_equal(last_fault, expect);
@@ -269,10 +270,59 @@ static void test_drive_missing_file(void **state)
 	/* A directory opens read-only but not read-write. */
 	assert_int_equal(put_drive(f, "dir", f->dir, false), 400);
 	snprintf(expect, sizeof(expect),
-		 "Drive config error: Unable to create the virtio block device: Error "
-		 "manipulating the backing file: Is a directory (os error 21) %s",
+		 "Drive config error: Unable to create the virtio block device: Virtio backend "
+		 "error: Error manipulating the backing file: Is a directory (os error 21) %s",
 		 f->dir);
 	assert_string_equal(last_fault, expect);
+	assert_int_equal(f->c.cfg.nr_drives, 1);
+}
+
+/*
+ * Issue #8 (6): Firecracker's Block::new() picks the backend from the
+ * fields: a path without socket is virtio-blk, a socket alone vhost-user
+ * (which Ember has not), anything else "Invalid block config.". The root
+ * drive rule comes first.
+ */
+static void test_drive_backend_choice(void **state)
+{
+	struct fixture *f = *state;
+	struct vmm_request req = {.type = REQ_PUT_DRIVE};
+	char sock[160];
+
+	req.u.drive = (struct drive_config){.drive_id = "a", .is_root_device = true};
+	assert_int_equal(handle(f, &req), 400);
+	assert_string_equal(
+	    last_fault,
+	    "Drive config error: Unable to create the virtio block device: Invalid block "
+	    "config.");
+	req.u.drive.path_on_host = f->disk_a;
+	req.u.drive.socket = "/s";
+	assert_int_equal(handle(f, &req), 400);
+	assert_string_equal(
+	    last_fault,
+	    "Drive config error: Unable to create the virtio block device: Invalid block "
+	    "config.");
+	/* vhost-user, and none listens there: Firecracker's connect error. */
+	snprintf(sock, sizeof(sock), "%s/vhost.sock", f->dir);
+	req.u.drive = (struct drive_config){.drive_id = "a", .socket = sock};
+	assert_int_equal(handle(f, &req), 400);
+	assert_string_equal(
+	    last_fault, "Drive config error: Unable to create the virtio block device: Vhost user "
+			"backend error: Vhost-user error: Failed to connect to UDS Unix stream: "
+			"No such file or directory (os error 2)");
+	/* With is_read_only given it is no vhost-user config either. */
+	req.u.drive.has_is_read_only = true;
+	assert_int_equal(handle(f, &req), 400);
+	assert_string_equal(
+	    last_fault,
+	    "Drive config error: Unable to create the virtio block device: Invalid block "
+	    "config.");
+	assert_int_equal(f->c.cfg.nr_drives, 0);
+	/* The second root drive is refused before the backend is looked at. */
+	assert_int_equal(put_drive(f, "root", f->disk_a, true), 204);
+	req.u.drive = (struct drive_config){.drive_id = "b", .is_root_device = true};
+	assert_int_equal(handle(f, &req), 400);
+	assert_string_equal(last_fault, "Drive config error: A root block device already exists!");
 	assert_int_equal(f->c.cfg.nr_drives, 1);
 }
 
@@ -292,7 +342,8 @@ static void test_drive_async_engine(void **state)
 	}
 	assert_int_equal(status, 400);
 	assert_non_null(strstr(last_fault, "Drive config error: Unable to create the virtio block "
-					   "device: Error coming from the IO engine: "));
+					   "device: Virtio backend error: Error coming from the IO "
+					   "engine: "));
 	assert_int_equal(f->c.cfg.nr_drives, 0);
 }
 
@@ -309,9 +360,9 @@ static void test_drive_post_boot_rules(void **state)
 	assert_int_equal(f->vm.drive_updates, 0);
 	assert_int_equal(put_drive(f, "root", f->disk_a, true), 204);
 	start_vm(f);
+	/* Firecracker 1.16 hot-plugs after boot, on PCI only. */
 	assert_int_equal(put_drive(f, "data", f->disk_b, false), 400);
-	assert_string_equal(last_fault,
-			    "The requested operation is not supported after starting the microVM.");
+	assert_string_equal(last_fault, "PCI is not enabled");
 	assert_int_equal(f->c.cfg.nr_drives, 1);
 }
 
@@ -331,9 +382,19 @@ static void test_drive_patch(void **state)
 	req.u.drive_update.path_on_host = f->disk_b;
 	assert_int_equal(handle(f, &req), 400);
 	assert_string_equal(last_fault,
-			    "Drive config error: Unable to patch the block device: Device manager "
-			    "error: Failed to find the device on the bus. Please verify the "
-			    "request arguments.");
+			    "Drive config error: Unable to patch the block device: Failed perform "
+			    "action on device: Device not found Please verify the request "
+			    "arguments.");
+	assert_int_equal(f->vm.drive_updates, 0);
+
+	/* Neither path nor limiter: Firecracker's vhost-user update, refused for virtio-blk. */
+	req.u.drive_update.drive_id = "root";
+	req.u.drive_update.path_on_host = NULL;
+	assert_int_equal(handle(f, &req), 400);
+	assert_string_equal(last_fault,
+			    "Drive config error: Unable to patch the block device: Block: Running "
+			    "method expected different backend. Please verify the request "
+			    "arguments.");
 	assert_int_equal(f->vm.drive_updates, 0);
 
 	/* A new file that does not open: refused before the VM is asked. */
@@ -342,9 +403,9 @@ static void test_drive_patch(void **state)
 	req.u.drive_update.path_on_host = missing;
 	assert_int_equal(handle(f, &req), 400);
 	snprintf(expect, sizeof(expect),
-		 "Drive config error: Unable to patch the block device: Device manager error: "
-		 "Error manipulating the backing file: No such file or directory (os error 2) %s "
-		 "Please verify the request arguments.",
+		 "Drive config error: Unable to patch the block device: Block: Virtio backend "
+		 "error: Error manipulating the backing file: No such file or directory (os error "
+		 "2) %s Please verify the request arguments.",
 		 missing);
 	assert_string_equal(last_fault, expect);
 	assert_int_equal(f->vm.drive_updates, 0);
@@ -355,8 +416,8 @@ static void test_drive_patch(void **state)
 	f->vm.fail_text = "backend on fire";
 	assert_int_equal(handle(f, &req), 400);
 	assert_string_equal(last_fault,
-			    "Drive config error: Unable to patch the block device: Device manager "
-			    "error: backend on fire Please verify the request arguments.");
+			    "Drive config error: Unable to patch the block device: "
+			    "Block: backend on fire Please verify the request arguments.");
 	assert_string_equal(d->path_on_host, f->disk_a);
 
 	/* Success: the VM got the update, the configuration follows. */
@@ -490,14 +551,12 @@ static void test_net_patch(void **state)
 	assert_int_equal(put_net(f, "eth0", "tap0", NULL), 204);
 	start_vm(f);
 	assert_int_equal(put_net(f, "eth1", "tap1", NULL), 400);
-	assert_string_equal(last_fault,
-			    "The requested operation is not supported after starting the microVM.");
+	assert_string_equal(last_fault, "PCI is not enabled");
 
 	req.u.net_update.iface_id = "eth9";
 	assert_int_equal(handle(f, &req), 400);
-	assert_string_equal(last_fault,
-			    "Network config error: Unable to update the net device: "
-			    "Device manager error: Failed to find the device on the bus.");
+	assert_string_equal(last_fault, "Network config error: Unable to update the net device: "
+					"Failed perform action on device: Device not found");
 	assert_int_equal(f->vm.net_updates, 0);
 
 	req.u.net_update = (struct net_update){
@@ -509,8 +568,8 @@ static void test_net_patch(void **state)
 	f->vm.fail_with = -EINVAL;
 	f->vm.fail_text = "no";
 	assert_int_equal(handle(f, &req), 400);
-	assert_string_equal(last_fault, "Network config error: Unable to update the net device: "
-					"Device manager error: no");
+	assert_string_equal(last_fault,
+			    "Network config error: Unable to update the net device: no");
 	n = &f->c.cfg.nets[0];
 	assert_false(n->has_tx_rate_limiter);
 	assert_int_equal(handle(f, &req), 204);
@@ -699,6 +758,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_drive_root_goes_first, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_drive_second_root_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_drive_missing_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_drive_backend_choice, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_drive_async_engine, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_drive_post_boot_rules, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_drive_patch, setup, teardown),
