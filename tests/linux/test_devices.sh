@@ -70,6 +70,7 @@ test_root_partuuid() {
 		guest_ok s1 "say stage_root=\$(test -f /ember-initramfs || echo yes) hello=\$(tr ' ' _ </ember/hello)"
 		assert_eq yes "$(gval stage_root)" "running from the partition's filesystem"
 		assert_eq "hello_from_the_ember_root_filesystem" "$(gval hello)" "/ember/hello"
+		still_running
 	fi
 	stop_all
 }
@@ -89,6 +90,7 @@ test_patch_drive_swaps_backing_file() {
 		api_ok PATCH /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/two.img\"}"
 		guest_ok r2 "say vda=\$(head16 /dev/vda)"
 		assert_eq "SECOND-BACKING-2" "$(gval vda)" "drive contents after PATCH"
+		still_running
 	fi
 	stop_all
 }
@@ -137,6 +139,7 @@ test_net_ping_tcp_mtu_mac() {
 			say sum_down=\$(md5sum </tmp/g | cut -c1-32) size_down=\$(wc -c </tmp/g)"
 		assert_eq 1048576 "$(gval size_down)" "bytes the guest received"
 		assert_eq "$(md5sum <"$TMP/to-guest" | cut -c1-32)" "$(gval sum_down)" "md5 of the file the guest received"
+		guest_ok z1 "true" && still_running
 	fi
 	stop_all
 	drop_ns
@@ -152,7 +155,7 @@ test_vsock_both_directions() {
 	api_ok PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$TMP/v.sock\"}"
 	vm_start
 	if wait_guest "cmd=ready"; then
-		guest_ok l1 "socat VSOCK-LISTEN:1234,fork EXEC:cat >/dev/null 2>&1 & sleep 0.1"
+		guest_ok l1 "socat VSOCK-LISTEN:1234,fork EXEC:cat >/dev/null 2>&1 &"
 		local out i
 		for i in $(seq 1 50); do
 			out=$(printf 'CONNECT 1234\nhello-from-host\n' | timeout 20 socat -t 10 - "UNIX-CONNECT:$TMP/v.sock" 2>&1)
@@ -167,6 +170,7 @@ test_vsock_both_directions() {
 		guest_ok c1 "echo hello-from-guest | socat -u - VSOCK-CONNECT:2:5000"
 		wait_for grep -qs hello-from-guest "$TMP/from-guest"
 		assert_eq "hello-from-guest" "$(cat "$TMP/from-guest" 2>/dev/null)" "what the guest sent over vsock"
+		guest_ok z1 "true" && still_running
 	fi
 	stop_all
 }
@@ -181,6 +185,7 @@ test_rng_is_hw_random_source() {
 		guest_ok r1 "wait_path /dev/hwrng 100; say rng_current=\$(cat /sys/class/misc/hw_random/rng_current) rng_bytes=\$(dd if=/dev/hwrng bs=64 count=1 2>/dev/null | wc -c)"
 		case $(gval rng_current) in virtio_rng*) ;; *) fail "rng_current is '$(gval rng_current)', not the virtio device" ;; esac
 		assert_eq 64 "$(gval rng_bytes)" "bytes read from /dev/hwrng"
+		still_running
 	fi
 	stop_all
 }
