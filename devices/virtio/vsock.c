@@ -246,7 +246,7 @@ static int vsock_restore(struct virtio_mmio_dev *dev, struct vmstate_reader *r)
 
 	if (r->err)
 		return r->err;
-	if (cid < VSOCK_MIN_CID)
+	if (cid > UINT32_MAX)
 		return -EINVAL;
 	if (cid != vs->guest_cid)
 		log_info("vsock: guest_cid %" PRIu64 " from the snapshot replaces %" PRIu64, cid,
@@ -279,11 +279,7 @@ int vsock_create(struct vsock_dev **out, const struct vsock_config *cfg,
 	struct vsock_dev *vs;
 	int ret;
 
-	if (cfg->guest_cid < VSOCK_MIN_CID) {
-		snprintf(err, errlen, "Invalid vsock guest_cid %" PRIu32 ": must be at least %u",
-			 cfg->guest_cid, VSOCK_MIN_CID);
-		return -EINVAL;
-	}
+	/* Any guest_cid, as in Firecracker (0-2 are reserved by convention only). */
 	vs = calloc(1, sizeof(*vs));
 	if (!vs) {
 		snprintf(err, errlen, "out of memory");

@@ -50,7 +50,7 @@ struct vsock_dev;
 struct virtio_mmio_dev;
 
 /*
- * Create the device at @base/@gsi for @cfg (guest_cid >= 3, uds_path set)
+ * Create the device at @base/@gsi for @cfg (any guest_cid, uds_path set)
  * and start listening on cfg->uds_path. 0 or -errno with a user-facing
  * reason in @err.
  */

@@ -95,13 +95,11 @@ test_drive_replace_and_post_boot() {
 
 test_vsock_errors_and_deprecation() {
 	start_ember || return
-	fault PUT /vsock "{\"guest_cid\": 2, \"uds_path\": \"$TMP/v.sock\"}" \
-		'Vsock config error: Cannot create vsock device: guest_cid 2 is reserved (0, 1 and 2 are); it must be 3 or more.'
 	fault PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$TMP/no/dir/v.sock\"}" \
-		'Vsock config error: Cannot create backend for vsock device: UnixBind(Os { code: 2, kind: NotFound, message: "No such file or directory" })'
+		'Vsock config error: Cannot create backend for vsock device: Error binding to the host-side Unix socket: No such file or directory (os error 2)'
 	: >"$TMP/taken.sock"
 	fault PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$TMP/taken.sock\"}" \
-		'Vsock config error: Cannot create backend for vsock device: UnixBind(Os { code: 98, kind: AddrInUse, message: "Address already in use" })'
+		'Vsock config error: Cannot create backend for vsock device: Error binding to the host-side Unix socket: Address already in use (os error 98)'
 	fault PUT /vsock '{"guest_cid": -3, "uds_path": "/v"}' \
 		"${DE}invalid value: integer \`-3\`, expected u32 at line 1 column 16."
 	fault PUT /vsock '{"uds_path": "/v"}' "${DE}missing field \`guest_cid\` at line 1 column 18."
@@ -115,6 +113,14 @@ test_vsock_errors_and_deprecation() {
 	[ -e "$TMP/v.sock" ] && fail "the bind check left $TMP/v.sock behind"
 	api_ok GET /vm/config
 	assert_contains "$BODY" "\"vsock\":{\"guest_cid\":52,\"uds_path\":\"$TMP/v.sock\"}" "GET /vm/config (no vsock_id)"
+	# Issue #8: a replacement that fails leaves no vsock; any guest_cid is taken.
+	fault PUT /vsock "{\"guest_cid\": 53, \"uds_path\": \"$TMP/taken.sock\"}" \
+		'Vsock config error: Cannot create backend for vsock device: Error binding to the host-side Unix socket: Address already in use (os error 98)'
+	api_ok GET /vm/config
+	assert_contains "$BODY" '"vsock":null' "no vsock after a failed replacement"
+	api_ok PUT /vsock "{\"guest_cid\": 2, \"uds_path\": \"$TMP/v.sock\"}"
+	api_ok GET /vm/config
+	assert_contains "$BODY" "\"vsock\":{\"guest_cid\":2,\"uds_path\":\"$TMP/v.sock\"}" "guest_cid 2"
 }
 
 test_entropy_errors() {

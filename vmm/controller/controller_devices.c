@@ -413,52 +413,24 @@ void controller_patch_net(struct controller *c, const struct net_update *u,
 
 /* ---- vsock ---- */
 
-/* Rust's io::ErrorKind name for an OS error, as its Debug output shows it. */
-static const char *io_error_kind(int err)
-{
-	switch (err) {
-	case ENOENT:
-		return "NotFound";
-	case EACCES:
-	case EPERM:
-		return "PermissionDenied";
-	case EADDRINUSE:
-		return "AddrInUse";
-	case EADDRNOTAVAIL:
-		return "AddrNotAvailable";
-	case ENOTDIR:
-		return "NotADirectory";
-	case EROFS:
-		return "ReadOnlyFilesystem";
-	case ENAMETOOLONG:
-		return "InvalidFilename";
-	case ELOOP:
-		return "FilesystemLoop";
-	case EINVAL:
-		return "InvalidInput";
-	case ENOSPC:
-		return "StorageFull";
-	default:
-		return "Uncategorized";
-	}
-}
-
 /*
  * Firecracker binds uds_path when the vsock is configured (VsockUnixBackend
- * binds and listens); its failure reads
- * "Cannot create backend for vsock device: UnixBind(<io::Error Debug>)".
- * Ember binds to check, then removes the socket: the device binds it again
- * at InstanceStart.
+ * binds and listens); its failure reads "Cannot create backend for vsock
+ * device: Error binding to the host-side Unix socket: <io::Error>". Ember
+ * binds to check, then removes the socket: the device binds it again at
+ * InstanceStart.
  */
+#define VSOCK_BIND_ERR                                                                             \
+	VSOCK_ERR "Cannot create backend for vsock device: Error binding to the host-side Unix "   \
+		  "socket: "
+
 static bool uds_path_binds(const char *path, struct vmm_response *resp)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	int fd, err = 0;
 
 	if (strlen(path) >= sizeof(addr.sun_path)) {
-		vmm_response_fail(resp, VSOCK_ERR
-				  "Cannot create backend for vsock device: UnixBind(Custom { kind: "
-				  "InvalidInput, error: \"path must be shorter than SUN_LEN\" })");
+		vmm_response_fail(resp, VSOCK_BIND_ERR "path must be shorter than SUN_LEN");
 		return false;
 	}
 	memcpy(addr.sun_path, path, strlen(path));
@@ -470,27 +442,24 @@ static bool uds_path_binds(const char *path, struct vmm_response *resp)
 	if (fd >= 0)
 		close(fd);
 	if (err)
-		vmm_response_fail(resp,
-				  VSOCK_ERR
-				  "Cannot create backend for vsock device: UnixBind(Os { code: %d, "
-				  "kind: %s, message: \"%s\" })",
-				  err, io_error_kind(err), strerror(err));
+		vmm_response_fail(resp, VSOCK_BIND_ERR "%s (os error %d)", strerror(err), err);
 	return !err;
 }
 
+/*
+ * Like Firecracker's VsockBuilder::insert(), which drops the configured
+ * device before it creates the new one: a replacement that fails leaves no
+ * vsock. Any guest_cid is taken (Firecracker's swagger asks for 3 or more,
+ * its code does not check).
+ */
 void controller_put_vsock(struct controller *c, const struct vsock_config *v,
 			  struct vmm_response *resp)
 {
 	struct vsock_config next;
 
-	/* Firecracker's swagger says minimum 3; its code does not check. Ember does. */
-	if (v->guest_cid < VSOCK_MIN_CID) {
-		vmm_response_fail(
-		    resp,
-		    VSOCK_ERR "Cannot create vsock device: guest_cid %u is reserved (0, 1 and 2 "
-			      "are); it must be %u or more.",
-		    v->guest_cid, VSOCK_MIN_CID);
-		return;
+	if (c->cfg.has_vsock) {
+		vsock_config_free(&c->cfg.vsock);
+		c->cfg.has_vsock = false;
 	}
 	if (!uds_path_binds(v->uds_path, resp))
 		return;
@@ -498,7 +467,6 @@ void controller_put_vsock(struct controller *c, const struct vsock_config *v,
 		fail_nomem(resp);
 		return;
 	}
-	vsock_config_free(&c->cfg.vsock);
 	c->cfg.vsock = next;
 	c->cfg.has_vsock = true;
 	vmm_response_ok(resp);
