@@ -3,8 +3,7 @@
  * PUT /logger and PUT /metrics: where Ember's human-readable log and its
  * metrics lines go. Like Firecracker's Logger::update, a PUT /logger without
  * `level` sets the default (Info) and one without show_level/show_log_origin
- * keeps those as they are. Firecracker's optional `module` filter is not
- * implemented, so the field is refused like any unknown field.
+ * keeps those as they are, and one without `module` the module filter.
  */
 #include "api/api_parse.h"
 
@@ -12,7 +11,7 @@
 
 #include "vmm/base/log.h"
 
-enum { LOG_F_PATH, LOG_F_LEVEL, LOG_F_SHOW_LEVEL, LOG_F_SHOW_ORIGIN, LOG_F_NR };
+enum { LOG_F_PATH, LOG_F_LEVEL, LOG_F_SHOW_LEVEL, LOG_F_SHOW_ORIGIN, LOG_F_MODULE, LOG_F_NR };
 
 /* Firecracker's LevelFilter: case-insensitive, "Warn" and "Warning" alike. */
 static int parse_level(const char *s, int *out, const char **msg)
@@ -32,6 +31,7 @@ static const struct jde_field logger_fields[] = {
     [LOG_F_LEVEL] = JDE_CUSTOM_FIELD("level", JDE_OPTION, parse_level),
     [LOG_F_SHOW_LEVEL] = JDE_FIELD("show_level", JDE_BOOL, JDE_OPTION),
     [LOG_F_SHOW_ORIGIN] = JDE_FIELD("show_log_origin", JDE_BOOL, JDE_OPTION),
+    [LOG_F_MODULE] = JDE_FIELD("module", JDE_STRING, JDE_OPTION),
 };
 
 static const struct jde_struct logger_schema = {"LoggerConfig", logger_fields, LOG_F_NR, false};
@@ -51,6 +51,7 @@ static int build_logger(struct jde_value *v, struct vmm_request *req, struct par
 	lc->show_level = v[LOG_F_SHOW_LEVEL].b;
 	lc->has_show_log_origin = v[LOG_F_SHOW_ORIGIN].set;
 	lc->show_log_origin = v[LOG_F_SHOW_ORIGIN].b;
+	lc->module = jde_take_str(&v[LOG_F_MODULE]);
 	return 0;
 }
 

@@ -17,7 +17,8 @@ static struct {
 	bool show_level, show_origin;
 	int fd; /* 2 (stderr) or an opened log file */
 	char id[65];
-} logger = {PTHREAD_MUTEX_INITIALIZER, LOG_INFO, false, false, 2, "anonymous-instance"};
+	char module[128]; /* "": no module filter */
+} logger = {PTHREAD_MUTEX_INITIALIZER, LOG_INFO, false, false, 2, "anonymous-instance", ""};
 
 static _Thread_local char thread_name[24] = "main";
 
@@ -32,7 +33,37 @@ void log_reset(void)
 	logger.level = LOG_INFO;
 	logger.show_level = logger.show_origin = false;
 	snprintf(logger.id, sizeof(logger.id), "anonymous-instance");
+	logger.module[0] = '\0';
 	pthread_mutex_unlock(&logger.lock);
+}
+
+void log_set_module(const char *module)
+{
+	pthread_mutex_lock(&logger.lock);
+	snprintf(logger.module, sizeof(logger.module), "%s", module ? module : "");
+	pthread_mutex_unlock(&logger.lock);
+}
+
+/*
+ * The module path of a source file: "vmm/controller/controller.c" is
+ * "vmm::controller::controller" (Firecracker's records carry Rust module
+ * paths; Ember's are its source paths in that form).
+ */
+static bool module_matches(const char *file, const char *prefix)
+{
+	char path[128];
+	size_t n = 0;
+
+	for (const char *c = file; *c && *c != '.' && n + 2 < sizeof(path); c++) {
+		if (*c == '/') {
+			path[n++] = ':';
+			path[n++] = ':';
+		} else {
+			path[n++] = *c;
+		}
+	}
+	path[n] = '\0';
+	return !strncmp(path, prefix, strlen(prefix));
 }
 
 void log_set_level(enum log_level level)
@@ -155,6 +186,10 @@ void log_msg(enum log_level level, const char *file, int line, const char *fmt, 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	pthread_mutex_lock(&logger.lock);
+	if (logger.module[0] && !module_matches(file, logger.module)) {
+		pthread_mutex_unlock(&logger.lock);
+		return;
+	}
 	n = snprintf(raw, sizeof(raw), "%04d-%02d-%02dT%02d:%02d:%02d.%09ld [%s:%s",
 		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		     ts.tv_nsec, logger.id, thread_name);

@@ -20,6 +20,12 @@ void log_set_show(bool show_level, bool show_origin);
 void log_set_instance_id(const char *id);
 /* Redirect to @path (file or FIFO, opened for append). 0 or -errno. */
 int log_set_path(const char *path);
+/*
+ * Log only records whose module path starts with @module (PUT /logger's
+ * "module"; NULL or "" logs everything). A record's module path is its
+ * source file's: "vmm/controller/controller.c" is "vmm::controller::controller".
+ */
+void log_set_module(const char *module);
 /* Name shown for the calling thread ("main", "api", "vcpu 0", ...). */
 void log_set_thread_name(const char *name);
 /* Parse "Error"/"Warning"/"Info"/"Debug"/"Trace"/"Off" (Firecracker spelling). */

@@ -214,7 +214,8 @@ static void put_logger(struct controller *c, const struct logger_config *lc,
 		fail_nomem(resp);
 		return;
 	}
-	if (!lc->log_path && cur->log_path && !(next.log_path = strdup(cur->log_path))) {
+	if ((!lc->log_path && cur->log_path && !(next.log_path = strdup(cur->log_path))) ||
+	    (!lc->module && cur->module && !(next.module = strdup(cur->module)))) {
 		logger_config_free(&next);
 		fail_nomem(resp);
 		return;
@@ -236,6 +237,8 @@ static void put_logger(struct controller *c, const struct logger_config *lc,
 	log_set_level(lc->level);
 	if (lc->has_show_level || lc->has_show_log_origin)
 		log_set_show(next.show_level, next.show_log_origin);
+	if (lc->module)
+		log_set_module(lc->module);
 	logger_config_free(&c->cfg.logger);
 	c->cfg.logger = next;
 	c->cfg.has_logger = true;

@@ -104,7 +104,7 @@ static void test_errors(void **state)
 		     "line 1 column 24");
 	expect_error("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"logger\": {\"lvl\": 1}}",
 		     "Invalid JSON: unknown field `lvl`, expected one of `log_path`, `level`, "
-		     "`show_level`, `show_log_origin` at line 1 column 61");
+		     "`show_level`, `show_log_origin`, `module` at line 1 column 61");
 	expect_error("{\"boot-source\": {", "Invalid JSON: EOF while parsing an object at line 1 "
 					    "column 17");
 	expect_error("", "Invalid JSON: EOF while parsing a value at line 1 column 0");

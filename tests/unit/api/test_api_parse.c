@@ -461,10 +461,27 @@ static void test_logger_errors(void **state)
 		     DE "invalid type: integer `3`, expected a string at line 1 column 11.");
 	expect_fault(&put_logger_parser, "{\"log_path\": 3}",
 		     DE "invalid type: integer `3`, expected path string at line 1 column 14.");
-	expect_fault(&put_logger_parser, "{\"module\": \"api_server\"}",
-		     DE
-		     "unknown field `module`, expected one of `log_path`, `level`, `show_level`, "
-		     "`show_log_origin` at line 1 column 9.");
+	expect_fault(&put_logger_parser, "{\"modules\": \"api_server\"}",
+		     DE "unknown field `modules`, expected one of `log_path`, `level`, "
+			"`show_level`, `show_log_origin`, `module` at line 1 column 10.");
+	expect_fault(&put_logger_parser, "{\"module\": 1}",
+		     DE "invalid type: integer `1`, expected a string at line 1 column 12.");
+}
+
+/* Issue #8 (6): PUT /logger takes Firecracker's `module` filter. */
+static void test_logger_module(void **state)
+{
+	struct vmm_request req;
+	struct parse_info info;
+
+	(void)state;
+	assert_int_equal(parse(&put_logger_parser, "{\"module\": \"vmm::devices\"}", &req, &info),
+			 0);
+	assert_string_equal(req.u.logger.module, "vmm::devices");
+	vmm_request_free(&req);
+	assert_int_equal(parse(&put_logger_parser, "{\"module\": null}", &req, &info), 0);
+	assert_null(req.u.logger.module);
+	vmm_request_free(&req);
 }
 
 static void test_metrics_and_serial(void **state)
@@ -741,6 +758,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_patch_vm, setup),
 	    cmocka_unit_test_setup(test_logger, setup),
 	    cmocka_unit_test_setup(test_logger_errors, setup),
+	    cmocka_unit_test_setup(test_logger_module, setup),
 	    cmocka_unit_test_setup(test_metrics_and_serial, setup),
 	    cmocka_unit_test_setup(test_escapes_and_values, setup),
 	    cmocka_unit_test_setup(test_float_extremes, setup),

@@ -548,7 +548,7 @@ static void test_logger(void **state)
 {
 	struct fixture *f = *state;
 	struct vmm_request req = {.type = REQ_PUT_LOGGER};
-	char path[128], buf[512] = "";
+	char path[128], buf[4096] = "";
 	struct vm_config cfg;
 	ssize_t n;
 	int fd;
@@ -596,6 +596,29 @@ static void test_logger(void **state)
 	assert_true(n > 0);
 	buf[n] = '\0';
 	assert_non_null(strstr(buf, ":Warn] second 7\n"));
+
+	/* Issue #8 (6): `module` keeps only the records of that source path. */
+	memset(&req.u.logger, 0, sizeof(req.u.logger));
+	req.u.logger.level = LOG_INFO;
+	req.u.logger.module = "vmm::devices";
+	assert_int_equal(handle(f, &req), 204);
+	log_warn("filtered %d", 8);
+	log_msg(LOG_WARN, "vmm/devices/virtio/block.c", 1, "kept %d", 9);
+	memset(&req.u.logger, 0, sizeof(req.u.logger)); /* no module: the filter stays */
+	req.u.logger.level = LOG_INFO;
+	assert_int_equal(handle(f, &req), 204);
+	log_warn("filtered %d", 10);
+	req.u.logger.module = "";
+	assert_int_equal(handle(f, &req), 204);
+	log_warn("all again %d", 11);
+	fd = open(path, O_RDONLY);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_null(strstr(buf, "filtered"));
+	assert_non_null(strstr(buf, "kept 9\n"));
+	assert_non_null(strstr(buf, "all again 11\n"));
 	get_config(f, &cfg);
 	assert_string_equal(cfg.logger.log_path, path);
 	assert_int_equal(cfg.logger.level, LOG_INFO);
