@@ -331,6 +331,30 @@ static bool route_body_sub(const char *method, const struct segment *res, const 
 	return false;
 }
 
+/*
+ * PUT /snapshot with a body but no known operation: Firecracker's
+ * parse_put_snapshot() has its own answers (its metrics are not counted).
+ */
+static bool route_snapshot_error(const char *method, const struct segment *res,
+				 const struct segment *sub, bool has_sub, struct api_reply *reply,
+				 enum api_route_result *result)
+{
+	char *msg = NULL;
+
+	if (strcmp(method, "PUT") || !segment_is(res, "snapshot"))
+		return false;
+	if (!has_sub) {
+		*result = fault(reply, "Missing snapshot operation type.");
+		return true;
+	}
+	if (asprintf(&msg, "Invalid request method and/or path: PUT /snapshot/%.*s.", (int)sub->len,
+		     sub->s) < 0)
+		msg = NULL;
+	*result = fault(reply, msg ? msg : "Invalid request method and/or path.");
+	free(msg);
+	return true;
+}
+
 /* PUT/PATCH with a body: true with @result set if @res takes this method. */
 static bool route_body(const char *method, const struct segment *res, const struct segment *id,
 		       const char *body, size_t len, struct api_call *call, struct api_reply *reply,
@@ -371,7 +395,7 @@ enum api_route_result api_route(const char *method, const char *path, const char
 {
 	enum api_route_result result;
 	struct segment res, sub;
-	bool has_body = len > 0;
+	bool has_body = len > 0, has_sub;
 	char *msg = NULL;
 
 	memset(call, 0, sizeof(*call));
@@ -384,6 +408,9 @@ enum api_route_result api_route(const char *method, const char *path, const char
 	while (*path == '/')
 		path++;
 	res = next_segment(&path);
+	/* Firecracker's split_terminator('/'): "/snapshot/" has no second segment, "//" an empty
+	 * one. */
+	has_sub = *path != '\0';
 	sub = next_segment(&path);
 
 	if (!strcmp(method, "GET")) {
@@ -402,7 +429,8 @@ enum api_route_result api_route(const char *method, const char *path, const char
 			return fault(reply, !strcmp(method, "PUT") ? "Empty PUT request."
 								   : "Empty PATCH request.");
 		if (route_body(method, &res, &sub, body, len, call, reply, &result) ||
-		    route_body_sub(method, &res, &sub, body, len, call, reply, &result))
+		    route_body_sub(method, &res, &sub, body, len, call, reply, &result) ||
+		    route_snapshot_error(method, &res, &sub, has_sub, reply, &result))
 			return result;
 	}
 	if (asprintf(&msg, "Invalid request method and/or path: %s %.*s.", method, (int)res.len,

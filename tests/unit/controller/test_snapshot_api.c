@@ -169,11 +169,16 @@ static void test_load_errors(void **state)
 		       "field `snapshot_path` at line 1 column 22.");
 }
 
+/* Issue #8 (6): Firecracker's parse_put_snapshot() answers these itself. */
 static void test_unknown_operation(void **state)
 {
 	(void)state;
 	assert_refused("/snapshot/delete", "{\"snapshot_path\": \"s\"}",
-		       "Invalid request method and/or path: PUT snapshot.");
+		       "Invalid request method and/or path: PUT /snapshot/delete.");
+	assert_refused("/snapshot//create", "{}",
+		       "Invalid request method and/or path: PUT /snapshot/.");
+	assert_refused("/snapshot", "{}", "Missing snapshot operation type.");
+	assert_refused("/snapshot/", "{}", "Missing snapshot operation type.");
 }
 
 /* ---- controller -------------------------------------------------------------------- */
