@@ -189,6 +189,8 @@ console_tail() {
 }
 
 now() { date +%s.%N; }
+# When QEMU wrote the file for the inner host: exact, unlike our polling.
+mtime() { stat -c %.9Y "$1"; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", b - a}'; }
 
 # Wait for the status file, watching QEMU, the boot, the timeout and stalls.
@@ -217,7 +219,7 @@ supervise() { # TIMEOUT STALL
 		t=$(date +%s)
 		if [ -z "$T_BOOTED" ]; then
 			if [ -f "$RUN/share/booted" ]; then
-				T_BOOTED=$(now)
+				T_BOOTED=$(mtime "$RUN/share/booted")
 				last_change=$t
 			elif [ $((t - t0)) -ge "$boot_limit" ]; then
 				console_tail
@@ -276,7 +278,8 @@ cmd_run() {
 	TAIL_PID=$!
 	supervise "$timeout" "$stall"
 	status=$(cat "$RUN/share/status")
-	t_end=$(now)
+	T_BOOTED=$(mtime "$RUN/share/booted")
+	t_end=$(mtime "$RUN/share/status")
 	wait_qemu_exit
 	wait "$TAIL_PID" || true
 	TAIL_PID=""
