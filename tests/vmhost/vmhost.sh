@@ -41,7 +41,8 @@ infra() {
 # ---- check -------------------------------------------------------------------
 # Lines "tool:Debian package" the host needs on this machine.
 TOOLS="$QEMU:qemu-system-x86 busybox:busybox-static modprobe:kmod depmod:kmod cpio:cpio
-dpkg-deb:dpkg apt-get:apt make:make cc:gcc setpriv:util-linux tail:coreutils"
+xz:xz-utils dpkg-deb:dpkg apt-get:apt make:make cc:gcc readelf:binutils setpriv:util-linux
+flock:util-linux tail:coreutils"
 
 missing_tools() {
 	local t bin
