@@ -15,7 +15,8 @@
 #                                  PVH entry note); QEMU boots it ~6x faster
 #                                  under TCG than decompressing vmlinuz itself
 #   KERNEL_DIR/KVER/config         the kernel's .config
-#   KERNEL_DIR/KVER/System.map
+#   KERNEL_DIR/KVER/System.map     Debian ships a stub here (the real one is
+#                                  in linux-image-KVER-dbg)
 #   KERNEL_DIR/KVER/version        KVER, one line
 #   KERNEL_DIR/KVER/modules/lib/modules/KVER/...   depmod'ed module tree:
 #       modprobe -d KERNEL_DIR/KVER/modules -S KVER NAME   resolves dependencies
