@@ -372,6 +372,40 @@ static void test_default_filters_are_bpf(void **state)
 	assert_string_equal(seccomp_thread_name(SECCOMP_VCPU), "vcpu");
 }
 
+/*
+ * The built-in filters were compiled when ember was built (gen_filters.c):
+ * they must be, byte for byte, what libseccomp makes of the same policies
+ * now, so the policies, the generator and the arrays cannot drift apart.
+ */
+static void test_builtin_filters_match_libseccomp(void **state)
+{
+	(void)state;
+	/* The tgkill rule's kick signal is this process's SIGRTMIN. */
+	assert_int_equal(seccomp_builtin_sigrtmin, SIGRTMIN);
+	for (unsigned int t = 0; t < SECCOMP_NR_THREADS; t++) {
+		const struct seccomp_program *builtin = &seccomp_builtin_filters.prog[t];
+		struct seccomp_program now;
+		struct seccomp_policy pol;
+		char err[256];
+
+		/* seccomp_filters_load(NULL) hands out the arrays themselves. */
+		assert_ptr_equal(defaults.prog[t].insns, builtin->insns);
+		assert_int_equal(defaults.prog[t].len, builtin->len);
+		assert_false(defaults.prog[t].allocated);
+
+		assert_int_equal(seccomp_default_policy(t, &pol), 0);
+		if (seccomp_compile(&pol, &now, err, sizeof(err)))
+			fail_msg("%s: %s", seccomp_thread_name(t), err);
+		seccomp_policy_free(&pol);
+		if (now.len != builtin->len)
+			fail_msg("%s filter: built in %u instructions, libseccomp now %u: "
+				 "rebuild (make)",
+				 seccomp_thread_name(t), builtin->len, now.len);
+		assert_memory_equal(builtin->insns, now.insns, now.len * sizeof(*now.insns));
+		seccomp_program_free(&now);
+	}
+}
+
 static void test_install_without_filters(void **state)
 {
 	struct seccomp_filters none = {0};
@@ -836,6 +870,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_default_filters_are_bpf),
+	    cmocka_unit_test(test_builtin_filters_match_libseccomp),
 	    cmocka_unit_test(test_install_without_filters),
 	    cmocka_unit_test(test_vcpu_filter),
 	    cmocka_unit_test(test_api_filter),
