@@ -504,11 +504,10 @@ int main(int argc, char **argv)
 	/* A serial/log/metrics reader that goes away must not kill the VMM. */
 	signal(SIGPIPE, SIG_IGN);
 	/*
-	 * Load the time zone now: glibc reads /etc/localtime on first use, which
-	 * would be an openat() on a seccomp-filtered thread (libmicrohttpd's Date
-	 * header on the API thread).
+	 * No time zone to load (tzset) before the threads are filtered: the log
+	 * and libmicrohttpd's Date header are UTC, through vmm/base/gmtime.c,
+	 * which never reads /etc/localtime.
 	 */
-	tzset();
 	log_info("Running Ember v%s", EMBER_VERSION);
 	code = ember_load_seccomp(&e, &cli);
 	if (code)
