@@ -67,15 +67,33 @@ talk_to() { VM=$1; SOCK=$1/api.sock; EMBER_PID=$2; }
 
 kill_vm() {
 	[ -n "$EMBER_PID" ] || return 0
-	kill -9 "$EMBER_PID" 2>/dev/null
-	wait "$EMBER_PID" 2>/dev/null
+	reap "$EMBER_PID"
 	EMBER_PID=""
 }
 
 # Every VM (and helper in PIDS) ends; fifos closed; sanitizer reports fail.
+# reap PID: SIGKILL and reap it; a process that does not die within 30 s
+# (stuck in the kernel: D state) is a failure, reported with where it hangs,
+# never an endless wait.
+reap() {
+	local p=$1 st end=$((SECONDS + 30))
+	kill -9 "$p" 2>/dev/null
+	while [ -e "/proc/$p" ]; do
+		st=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)
+		[ "$st" = Z ] && break
+		if [ "$SECONDS" -ge "$end" ]; then
+			fail "pid $p ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-60)) still alive 30 s after SIGKILL: state $st, wchan $(cat "/proc/$p/wchan" 2>/dev/null), stack $(head -5 "/proc/$p/stack" 2>/dev/null | awk '{print $2}' | tr '\n' ' ')"
+			return 1
+		fi
+		nap 0.2
+	done
+	wait "$p" 2>/dev/null
+	return 0
+}
+
 stop_all() {
 	local p d
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do reap "$p"; done
 	PIDS=()
 	EMBER_PID=""
 	for d in "${!VM_FD[@]}"; do exec {VM_FD[$d]}>&-; done
