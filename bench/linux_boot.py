@@ -31,7 +31,7 @@ import time
 MARKER = b"EMBER-TEST: stage=initramfs"
 BOOT_LIMIT_S = 600  # a boot that takes longer than this has failed
 # quiet: every console byte is an exit; ember.nomods: init prints its first
-# line before loading modules; reboot=k + ember.t=reboot: the guest ends itself.
+# line before loading modules.
 CMDLINE = "console=ttyS0 reboot=k panic=1 quiet ember.nomods ember.t=reboot"
 MEM_MIB = 128
 
@@ -61,12 +61,10 @@ def wait_marker(proc, t0, limit_s=BOOT_LIMIT_S):
 
 
 def finish(proc):
-    """Let the guest reboot itself; kill what is left after a bound."""
-    try:
-        proc.wait(timeout=BOOT_LIMIT_S)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    """The figure is taken: end the VMM (QEMU's microvm has no i8042, so its
+    guest cannot end itself with reboot=k as Ember's does)."""
+    proc.kill()
+    proc.wait()
 
 
 def wait_socket(path, proc, limit_s=10):
