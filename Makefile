@@ -151,7 +151,7 @@ $(BUILD)/libember.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/ember: $(BUILD)/obj/vmm/main.o $(BUILD)/libember.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(EMBER_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(EMBER_LIBS)
 
 $(BUILD)/ember-jailer: $(JAILER_OBJS) $(BUILD)/libember.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
