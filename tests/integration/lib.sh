@@ -161,7 +161,13 @@ api_ok() {
 	api "$@"
 	local want=204
 	[ "$1" = GET ] && want=200
-	[ "$STATUS" = "$want" ] || fail "$1 $2: expected $want, got $STATUS $BODY"
+	[ "$STATUS" = "$want" ] || fail "$1 $2: expected $want, got $STATUS $BODY$(curl_error)"
+}
+
+# What curl said when it got no (complete) answer: a 000 needs its reason.
+curl_error() {
+	[ "$STATUS" = 000 ] && [ -s "$TMP/curl-err" ] && printf ' (curl: %s)' "$(tr '\n' ' ' <"$TMP/curl-err")"
+	return 0
 }
 
 # api_err METHOD PATH JSON SUBSTRING: must answer 400 with a fault_message containing SUBSTRING.
