@@ -191,6 +191,12 @@ static const struct seccomp_rule vcpu_rules[] = {
 	IOCTL(KVM_IRQ_LINE),
 	/* virtio-net applies the negotiated offloads to the tap at DRIVER_OK. */
 	IOCTL(TUNSETOFFLOAD),
+	/*
+	 * A device reset (the guest writes status 0, as Linux does on reboot)
+	 * runs on the vCPU that wrote it: virtio-vsock's reset disarms its
+	 * connection-timeout timerfd.
+	 */
+	ALLOW(timerfd_settime),
 	ALLOW_IF(poll, DWORD_EQ(1, 1)),
 	/* Snapshots: each parked vCPU saves its own state (vmm/vcpu_state.c). */
 	IOCTL(KVM_GET_MP_STATE), IOCTL(KVM_GET_XSAVE), IOCTL(KVM_GET_FPU), IOCTL(KVM_GET_XCRS),
