@@ -176,7 +176,7 @@ static int put_fadt(struct aml_buf *area, uint64_t dsdt, uint64_t *addr)
 	f.flags = ACPI_FADT_F_HW_REDUCED_ACPI | ACPI_FADT_F_PWR_BUTTON | ACPI_FADT_F_SLP_BUTTON |
 		  ACPI_FADT_F_RESET_REG_SUP;
 	f.iapc_boot_arch = ACPI_FADT_IAPC_VGA_NOT_PRESENT | ACPI_FADT_IAPC_MSI_NOT_SUPPORTED |
-			   ACPI_FADT_IAPC_PCIE_ASPM_CONTROLS;
+			   ACPI_FADT_IAPC_PCIE_ASPM_CONTROLS | ACPI_FADT_IAPC_CMOS_RTC_NOT_PRESENT;
 	f.reset_reg = (struct acpi_gas){
 	    .space_id = ACPI_GAS_SYSTEM_IO,
 	    .bit_width = 8,

@@ -14,8 +14,9 @@
  *
  * FADT: revision 6.5, hardware-reduced (no PM/GPE blocks, no SCI, no FACS),
  * power and sleep buttons not fixed-feature, no VGA, no MSI, no ASPM, as
- * Firecracker announces. Unlike Firecracker it has a reset register, so
- * `reboot=acpi` (and Linux's default reboot order, which tries ACPI first)
+ * Firecracker announces, and no CMOS RTC: there is none at ports 0x70/0x71,
+ * and Linux's rtc_cmos otherwise probes for it for 15-18 s of guest boot. Unlike Firecracker it has
+ * a reset register, so `reboot=acpi` (and Linux's default reboot order, which tries ACPI first)
  * works: the i8042's command port, 0x64, written with 0xfe, the pulse-reset
  * command the emulated i8042 already implements. A reset by ACPI therefore
  * ends the VM exactly as `reboot=k` does, with no extra device.
@@ -169,28 +170,29 @@ _Static_assert(sizeof(struct acpi_madt) == 44, "MADT header is 44 bytes");
 _Static_assert(sizeof(struct acpi_madt_lapic) == 8, "Local APIC entry is 8 bytes");
 _Static_assert(sizeof(struct acpi_madt_ioapic) == 12, "IOAPIC entry is 12 bytes");
 
-#define ACPI_RSDP_REVISION		  2
-#define ACPI_RSDP_V1_LEN		  20 /* what the first checksum covers */
-#define ACPI_XSDT_REVISION		  1
-#define ACPI_FADT_REVISION		  6
-#define ACPI_FADT_MINOR_REVISION	  5
-#define ACPI_MADT_REVISION		  6
-#define ACPI_DSDT_REVISION		  2 /* 64-bit AML integers */
-#define ACPI_FADT_F_PWR_BUTTON		  (1U << 4)
-#define ACPI_FADT_F_SLP_BUTTON		  (1U << 5)
-#define ACPI_FADT_F_RESET_REG_SUP	  (1U << 10)
-#define ACPI_FADT_F_HW_REDUCED_ACPI	  (1U << 20)
-#define ACPI_FADT_IAPC_VGA_NOT_PRESENT	  (1U << 2)
-#define ACPI_FADT_IAPC_MSI_NOT_SUPPORTED  (1U << 3)
-#define ACPI_FADT_IAPC_PCIE_ASPM_CONTROLS (1U << 4)
-#define ACPI_GAS_SYSTEM_IO		  1
-#define ACPI_GAS_ACCESS_BYTE		  1
-#define ACPI_RESET_PORT			  (LAYOUT_I8042_PORT + 4) /* i8042 command port */
-#define ACPI_RESET_VALUE		  0xfe			  /* i8042: pulse the reset line */
-#define ACPI_MADT_LAPIC			  0
-#define ACPI_MADT_IOAPIC		  1
-#define ACPI_MADT_ENABLED		  1
-#define ACPI_IOAPIC_ID			  0
+#define ACPI_RSDP_REVISION		    2
+#define ACPI_RSDP_V1_LEN		    20 /* what the first checksum covers */
+#define ACPI_XSDT_REVISION		    1
+#define ACPI_FADT_REVISION		    6
+#define ACPI_FADT_MINOR_REVISION	    5
+#define ACPI_MADT_REVISION		    6
+#define ACPI_DSDT_REVISION		    2 /* 64-bit AML integers */
+#define ACPI_FADT_F_PWR_BUTTON		    (1U << 4)
+#define ACPI_FADT_F_SLP_BUTTON		    (1U << 5)
+#define ACPI_FADT_F_RESET_REG_SUP	    (1U << 10)
+#define ACPI_FADT_F_HW_REDUCED_ACPI	    (1U << 20)
+#define ACPI_FADT_IAPC_VGA_NOT_PRESENT	    (1U << 2)
+#define ACPI_FADT_IAPC_MSI_NOT_SUPPORTED    (1U << 3)
+#define ACPI_FADT_IAPC_PCIE_ASPM_CONTROLS   (1U << 4)
+#define ACPI_FADT_IAPC_CMOS_RTC_NOT_PRESENT (1U << 5)
+#define ACPI_GAS_SYSTEM_IO		    1
+#define ACPI_GAS_ACCESS_BYTE		    1
+#define ACPI_RESET_PORT			    (LAYOUT_I8042_PORT + 4) /* i8042 command port */
+#define ACPI_RESET_VALUE		    0xfe /* i8042: pulse the reset line */
+#define ACPI_MADT_LAPIC			    0
+#define ACPI_MADT_IOAPIC		    1
+#define ACPI_MADT_ENABLED		    1
+#define ACPI_IOAPIC_ID			    0
 
 /* One virtio-mmio device: its 4 KiB window and its GSI. */
 struct acpi_virtio_dev {

@@ -145,8 +145,8 @@ static void test_fadt(void **state)
 	assert_int_equal(get32(f + 36), 0); /* FIRMWARE_CTRL: no FACS (hardware-reduced) */
 	assert_int_equal(get32(f + 40), 0); /* DSDT: only the 64-bit X_DSDT is set */
 	assert_int_equal(get16(f + 46), 0); /* SCI_INT: none */
-	/* IAPC_BOOT_ARCH: VGA not present, MSI not supported, PCIe ASPM controls. */
-	assert_int_equal(get16(f + 109), 0x001c);
+	/* IAPC_BOOT_ARCH: VGA not present, MSI not supported, PCIe ASPM controls, no CMOS RTC. */
+	assert_int_equal(get16(f + 109), 0x003c);
 	/* Flags: PWR_BUTTON(4) | SLP_BUTTON(5) | RESET_REG_SUP(10) | HW_REDUCED_ACPI(20). */
 	assert_int_equal(get32(f + 112), 0x00100430);
 	/* RESET_REG: SystemIO, 8 bits, offset 0, byte access, port 0x64; value 0xfe. */
