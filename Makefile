@@ -150,7 +150,11 @@ $(BUILD)/libember.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/ember: $(BUILD)/obj/vmm/main.o $(BUILD)/libember.a
+# gmtime.o is named, not left to the archive: where a shared library comes
+# first in the link (libasan in SAN builds), its gmtime_r would satisfy the
+# reference and glibc's, which reads /etc/localtime, would run on the
+# filtered API thread (libmicrohttpd's Date header).
+$(BUILD)/ember: $(BUILD)/obj/vmm/main.o $(BUILD)/obj/vmm/base/gmtime.o $(BUILD)/libember.a
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(EMBER_LIBS)
 
 $(BUILD)/ember-jailer: $(JAILER_OBJS) $(BUILD)/libember.a
