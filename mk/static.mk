@@ -72,10 +72,11 @@ $(BUILD)/ember: LDFLAGS += -Wl,-T,$(EMBER_HOT_LD)
 $(BUILD)/ember: $(EMBER_HOT_LD)
 endif
 .PHONY: hot-layout
-hot-layout: $(BUILD)/obj/vmm/main.o $(BUILD)/libember.a guest
+# The objects and archives of $(BUILD)/ember's link (Makefile), in its order:
+# the patterns name them as that link sees them (an object, or an archive member).
+hot-layout: $(BUILD)/obj/vmm/main.o $(BUILD)/obj/vmm/base/gmtime.o $(BUILD)/libember.a guest
 	mk/hot_layout.py mk/ember-hot.ld $(BUILD)/hot-layout $(BUILD)/guest/test-guest.elf -- \
-		$(CC) -pthread -static -Wl,--gc-sections $(BUILD)/obj/vmm/main.o \
-		$(BUILD)/libember.a $(STATIC_LIBS)
+		$(CC) -pthread -static -Wl,--gc-sections $(filter %.o %.a,$^) $(STATIC_LIBS)
 else
 $(BUILD)/ember: EMBER_LIBS = $(PKG_LIBS)
 endif

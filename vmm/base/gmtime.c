@@ -23,7 +23,17 @@
 #include <stdint.h>
 #include <time.h>
 
-struct tm *gmtime_r(const time_t *timep, struct tm *tm)
+/* Its own name too: the unit test calls it by that name, which links it in. */
+struct tm *ember_gmtime_r(const time_t *timep, struct tm *tm);
+
+/*
+ * The C library's name, for every caller. A shared library that comes
+ * first in a link and defines gmtime_r (libasan) satisfies the reference
+ * before libember.a is searched: ember names this object (Makefile).
+ */
+struct tm *gmtime_r(const time_t *timep, struct tm *tm) __attribute__((alias("ember_gmtime_r")));
+
+struct tm *ember_gmtime_r(const time_t *timep, struct tm *tm)
 {
 	int64_t days = (int64_t)*timep / 86400, secs = (int64_t)*timep % 86400;
 	int64_t z, era, year;

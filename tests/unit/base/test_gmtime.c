@@ -17,6 +17,9 @@
 #include <string.h>
 #include <time.h>
 
+/* vmm/base/gmtime.c: gmtime_r under its own name (which links it in). */
+struct tm *ember_gmtime_r(const time_t *timep, struct tm *tm);
+
 static void expect_same(time_t t)
 {
 	struct tm ours, *libc;
@@ -43,6 +46,18 @@ static void expect_same(time_t t)
 			 ours.tm_min, ours.tm_sec, ours.tm_wday, ours.tm_yday, libc->tm_year,
 			 libc->tm_mon, libc->tm_mday, libc->tm_hour, libc->tm_min, libc->tm_sec,
 			 libc->tm_wday, libc->tm_yday);
+}
+
+/*
+ * The gmtime_r every caller in this binary gets is Ember's, not the C
+ * library's nor a sanitizer runtime's: it was linked in, so the executable's
+ * definition comes first, before any shared library's (libasan defines one
+ * too, and came first when nothing named Ember's).
+ */
+static void test_gmtime_r_is_embers(void **state)
+{
+	(void)state;
+	assert_ptr_equal((void *)gmtime_r, (void *)ember_gmtime_r);
 }
 
 static void test_known_dates(void **state)
@@ -108,6 +123,7 @@ static void test_matches_glibc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_gmtime_r_is_embers),
 	    cmocka_unit_test(test_known_dates),
 	    cmocka_unit_test(test_matches_glibc),
 	};
