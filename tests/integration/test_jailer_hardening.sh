@@ -8,27 +8,7 @@
 # Uses tests/integration/jail_probe.c (built statically, as test_jailer.sh).
 . "$(dirname "$0")/lib.sh"
 
-JAILER=$BUILD/ember-jailer
-JT_UID=4321
-JT_GID=4322
-PROBE=""
-PROBE_DIR=""
-
-build_probe() {
-	local built=$BUILD/tests/integration/jail_probe
-	[ "$(id -u)" = 0 ] || return 0
-	if [ -x "$built" ] && ldd "$built" 2>&1 | grep -q 'not a dynamic executable'; then
-		PROBE=$built
-		return 0
-	fi
-	PROBE_DIR=$(mktemp -d /tmp/ember-jprobe.XXXXXX)
-	trap 'rm -rf "$PROBE_DIR"' EXIT
-	if "${CC:-gcc}" -static -O1 -o "$PROBE_DIR/jail_probe" \
-		"$ROOT/tests/integration/jail_probe.c" 2>"$PROBE_DIR/build.log"; then
-		PROBE=$PROBE_DIR/jail_probe
-	fi
-}
-build_probe
+. "$(dirname "$0")/jail_lib.sh"
 
 ID="" BASE="" JAIL=""
 
