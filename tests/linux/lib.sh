@@ -11,7 +11,15 @@
 # Environment: EMBER_BUILD (build dir: ember, BUILD/linux/ from
 # tests/linux/build.sh, BUILD/tests/integration/ helpers),
 # EMBER_LINUX_TIMEOUT (seconds a guest gets to boot or answer; default 150),
-# EMBER_LINUX_KEEP (a dir: each case's console/stderr files are copied there).
+# EMBER_LINUX_CASE_BUDGET (seconds one case may spend waiting on guests in
+# all; default 4 x EMBER_LINUX_TIMEOUT), EMBER_LINUX_KEEP (a dir: each case's
+# console/stderr files are copied there).
+#
+# A case stops waiting at its first failure: every later wait_guest,
+# guest_cmd and expect_exit of that case fails at once. Without that, a
+# guest that stopped answering made each remaining step of the case wait its
+# full timeout, and the case printed nothing for longer than the nested
+# host's stall limit (900 s), which ended the whole suite.
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 # Case names "linux-boot/boot_1_vcpu": distinct from tests/integration's.
 SCRIPT_NAME=linux-${SCRIPT_NAME#test_}
@@ -24,6 +32,20 @@ ROOTFS=$LINUX/rootfs.ext4
 ROOTFS_PART=$LINUX/rootfs-part.img
 ROOTFS_PARTUUID=454d4252-01
 LTIMEOUT=${EMBER_LINUX_TIMEOUT:-150}
+CASE_BUDGET=${EMBER_LINUX_CASE_BUDGET:-$((LTIMEOUT * 4))}
+# Each case's deadline: run_tests makes a new TMP per case.
+eval "_it_new_tmp() $(declare -f _new_tmp | tail -n +2)"
+_new_tmp() { _it_new_tmp; CASE_END=$((SECONDS + CASE_BUDGET)); }
+CASE_END=$((SECONDS + CASE_BUDGET))
+
+# wait_left T: T capped to what is left of the case's budget (0 when the case
+# already failed or ran out of time; the caller then fails without waiting).
+wait_left() {
+	local left=$((CASE_END - SECONDS))
+	[ -z "$_fail_msg" ] || left=0
+	[ "$left" -gt 0 ] || left=0
+	echo $(($1 < left ? $1 : left))
+}
 # Quiet console (each byte costs ~0.45 ms when the guest runs emulated); no
 # PCI; i8042 as Firecracker sets it up except i8042.nopnp (the controller is
 # found through its PNP0303 ACPI device; with nopnp Linux falls back to legacy
@@ -134,7 +156,9 @@ nap() { read -r -t "$1" -u "$NAP_FD" _ || true; }
 # anchored) appears; fails after the timeout or when ember exits first.
 # One grep per 0.25 s.
 wait_guest() {
-	local re="EMBER-TEST: ($1)"$'\r'"?\$" t=${2:-$LTIMEOUT} dir=${3:-$VM} pid=$EMBER_PID
+	local re="EMBER-TEST: ($1)"$'\r'"?\$" t dir=${3:-$VM} pid=$EMBER_PID
+	[ -z "$_fail_msg" ] || return 1
+	t=$(wait_left "${2:-$LTIMEOUT}")
 	local end=$((SECONDS + t))
 	while :; do
 		grep -aqE "$re" "$dir/out" 2>/dev/null && return 0
@@ -168,6 +192,7 @@ guest_send() {
 guest_cmd() {
 	local id=$1 cmd=$2 t=${3:-$LTIMEOUT}
 	GRC=""
+	[ -z "$_fail_msg" ] || return 1
 	guest_send "$id" "$cmd"
 	wait_guest "$id rc=[0-9]+" "$t" || return 1
 	GRC=$(guest_lines | sed -n "s/^$id rc=//p" | tail -n 1)
@@ -190,7 +215,9 @@ still_running() {
 
 # expect_exit CODE [TIMEOUT]: the current ember ends with CODE.
 expect_exit() {
-	local t=${2:-$LTIMEOUT} end
+	local t end
+	[ -z "$_fail_msg" ] || return 1
+	t=$(wait_left "${2:-$LTIMEOUT}")
 	end=$((SECONDS + t))
 	while kill -0 "$EMBER_PID" 2>/dev/null; do
 		[ "$SECONDS" -lt "$end" ] || { fail "ember did not exit within $t s"; return 1; }

@@ -160,7 +160,8 @@ test_vsock_both_directions() {
 		for i in $(seq 1 50); do
 			out=$(printf 'CONNECT 1234\nhello-from-host\n' | timeout 20 socat -t 10 - "UNIX-CONNECT:$TMP/v.sock" 2>&1)
 			case $out in *hello-from-host*) break ;; esac
-			sleep 0.2	# the guest's listener may not be up yet
+			[ "$SECONDS" -lt "$CASE_END" ] || break
+		sleep 0.2	# the guest's listener may not be up yet
 		done
 		assert_contains "$out" "OK " "answer to CONNECT 1234"
 		assert_contains "$out" "hello-from-host" "the guest's echo"

@@ -10,7 +10,7 @@ W=$(mktemp -d /tmp/ember-selftest.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
 CASES="dies_midway skip_after_fail reports_nothing timeout nonzero_exit double_report
-unplanned_result result_with_details sanitizer_in_any_err kvm_none_skips missing_unit_binary summary_line empty_fuzz_corpus"
+unplanned_result result_with_details sanitizer_in_any_err kvm_none_skips missing_unit_binary summary_line empty_fuzz_corpus linux_case_stops_waiting"
 echo "PLAN: selftest $(echo $CASES | wc -w) $(echo $CASES)"
 
 ok() { echo "PASS: selftest/$1"; }
@@ -105,4 +105,19 @@ make --no-print-directory -s fuzz-replay FUZZ_CORPUS="$W/corpus" >"$W/out" 2>&1
 rc=$?
 if [ "$rc" != 0 ] && has "FAIL: fuzz/virtq: empty or missing corpus" && ! grep -q '^PASS:' "$W/out"; then
 	ok empty_fuzz_corpus; else bad empty_fuzz_corpus "exit $rc: $(why)"; fi
+# A Linux-suite case stops waiting at its first failure, and no case waits
+# beyond its budget: a guest that stopped answering once made every later
+# step of its case wait its full timeout, the suite printed nothing for more
+# than the nested host's 900 s stall limit, and that ended the whole run.
+mkdir -p "$W/lnx/vm"
+: >"$W/lnx/vm/out"
+printf '#!/usr/bin/env bash\n. %q\n%s\nrun_tests "$@"\n' "$ROOT/tests/linux/lib.sh" '
+test_after_failure() { VM=$W/lnx/vm; fail "first step failed"; wait_guest "never" 100; guest_cmd c1 "true" 100; }
+test_budget() { VM=$W/lnx/vm; wait_guest "never" 100; }' >"$W/lnx/f_lnx.sh"
+t0=$SECONDS
+W=$W EMBER_LINUX_CASE_BUDGET=2 timeout 60 bash "$W/lnx/f_lnx.sh" >"$W/out" 2>&1
+took=$((SECONDS - t0))
+if [ "$took" -lt 30 ] && has "FAIL: linux-f_lnx/after_failure: first step failed" &&
+	has "FAIL: linux-f_lnx/budget: no 'never' from the guest within 2 s"; then
+	ok linux_case_stops_waiting; else bad linux_case_stops_waiting "took $took s: $(why)"; fi
 exit 0
