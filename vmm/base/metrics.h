@@ -78,6 +78,13 @@ struct ember_metrics {
 		metric_t tx_count, tx_packets_count, tx_bytes_count, tx_fails, tx_malformed_frames,
 		    tx_rate_limiter_throttled, tx_spoofed_mac_count, tap_write_fails;
 	} net;
+	/* MMDS: its network stack and its HTTP responder (Firecracker's "mmds" group). */
+	struct {
+		metric_t rx_accepted, rx_accepted_err, rx_accepted_unusual, rx_bad_eth,
+		    rx_invalid_token, rx_no_token, rx_count;
+		metric_t tx_bytes, tx_count, tx_errors, tx_frames;
+		metric_t connections_created, connections_destroyed;
+	} mmds;
 	/* virtio-vsock and its Unix-socket muxer (Firecracker's "vsock" group, plus guest errors).
 	 */
 	struct {
