@@ -11,7 +11,11 @@
 
 HANDLER=$BUILD/tests/integration/uffd_handler
 SNAPTOOL=$BUILD/tests/integration/snapshot_tool
-N=150			# count=N: about 1.5 s of guest output
+# count=N: about 1.5 s of guest output (one line per PIT tick, real time),
+# times the timeout scale: in the nested host the guest still ticks in real
+# time while every step of this script runs emulated, and with N=150 the guest
+# had finished before the script saw count: 30 and paused it.
+N=$((150 * ${EMBER_TEST_TIMEOUT_SCALE:-1}))
 PIDS=()
 
 # ---- several ember processes per case --------------------------------------------
