@@ -35,6 +35,10 @@ echo "written: $b/bench.json"
 # Device throughput, host side only (no vCPU); its 64 MiB test file lives in $b while it runs.
 run bench_devices 1200 "$b/bench/bench_devices" "$b/bench-devices.json" "${BENCH_DEVICE_RUNS:-5}" "$b"
 echo "written: $b/bench-devices.json"
+# The API under load: keep-alive and connection-per-request clients, default
+# seccomp filters, RSS before/after (issue #8); no guest, so no /dev/kvm needed.
+run bench_api_load 1200 python3 -u bench/api_load.py "$b" "$b/bench-api-load.json" "${BENCH_API_RUNS:-3}"
+echo "written: $b/bench-api-load.json"
 # Snapshots: load to first guest output, create, Diff, clone memory (issue #5).
 if [ $kvm = 1 ]; then
 	run bench_snapshot 1200 "$b/bench/bench_snapshot" "$b" "$b/bench-snapshot.json" "${BENCH_SNAPSHOT_RUNS:-11}"
