@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "vmm/base/errmsg.h"
+#include "vmm/boot/elf_notes.h"
 #include "vmm/boot/loader.h"
 #include "vmm/mem/layout.h"
 
@@ -19,7 +20,7 @@
 /* Protocols before 2.03 have no initrd_addr_max field; this was the limit. */
 #define INITRD_ADDR_MAX_DEFAULT 0x37ffffffULL
 /* vmlinux notes are a few hundred bytes; do not read more than this. */
-#define ELF_NOTES_MAX (64 * 1024)
+#define ELF_NOTES_MAX (64U * 1024)
 
 /* Bytes inspected to tell the formats apart and to copy the setup header. */
 #define KERNEL_HEAD_SIZE (BZIMAGE_HDR_OFFSET + sizeof(struct setup_header))
@@ -142,59 +143,38 @@ static int elf_check_load_segment(const struct guest_mem *mem, const Elf64_Phdr 
 	return 0;
 }
 
-static uint32_t note_align(uint32_t n)
-{
-	return (uint32_t)(((uint64_t)n + 3) & ~3ULL);
-}
-
-/* Find the PVH entry note in one PT_NOTE segment. Malformed notes are ignored. */
-static void elf_parse_notes(const uint8_t *buf, size_t len, struct kernel_info *ki)
-{
-	size_t off = 0;
-
-	while (len - off >= sizeof(Elf64_Nhdr)) {
-		Elf64_Nhdr nh;
-		const uint8_t *name, *desc;
-
-		memcpy(&nh, buf + off, sizeof(nh));
-		off += sizeof(nh);
-		if (note_align(nh.n_namesz) > len - off)
-			return;
-		name = buf + off;
-		off += note_align(nh.n_namesz);
-		if (note_align(nh.n_descsz) > len - off)
-			return;
-		desc = buf + off;
-		off += note_align(nh.n_descsz);
-
-		if (nh.n_type != XEN_ELFNOTE_PHYS32_ENTRY || nh.n_namesz != 4 ||
-		    memcmp(name, "Xen", 4) != 0)
-			continue;
-		/* Linux emits it as a pointer-sized value; the entry is 32-bit. */
-		if (nh.n_descsz == 4 || nh.n_descsz == 8) {
-			uint32_t entry;
-
-			memcpy(&entry, desc, sizeof(entry));
-			ki->pvh_entry = entry;
-			ki->has_pvh_entry = true;
-		}
-	}
-}
-
-static int elf_read_pvh_note(int fd, const Elf64_Phdr *ph, uint64_t fsize, struct kernel_info *ki)
+/*
+ * Read one PT_NOTE segment and look for the PVH entry in it. Notes are not
+ * loaded, so the segment only has to lie in the file; ELF_NOTES_MAX bounds
+ * what a hostile header can make Ember allocate.
+ */
+static int elf_read_pvh_note(int fd, const Elf64_Phdr *ph, unsigned int idx, uint64_t fsize,
+			     uint32_t *entry, char *err, size_t errlen)
 {
 	uint8_t *buf;
 	int ret;
 
-	if (ph->p_filesz == 0 || ph->p_filesz > ELF_NOTES_MAX || ph->p_offset > fsize ||
-	    ph->p_filesz > fsize - ph->p_offset)
-		return 0; /* optional information: skip what we cannot read safely */
+	if (ph->p_filesz > ELF_NOTES_MAX)
+		return err_set(err, errlen, -ENOEXEC,
+			       "ELF note segment %u is %llu bytes, more than the %u Ember reads",
+			       idx, (unsigned long long)ph->p_filesz, ELF_NOTES_MAX);
+	if (ph->p_offset > fsize || ph->p_filesz > fsize - ph->p_offset)
+		return err_set(err, errlen, -ENOEXEC,
+			       "ELF note segment %u: file bytes [%#llx, +%#llx) lie beyond the end "
+			       "of the file (%llu bytes)",
+			       idx, (unsigned long long)ph->p_offset,
+			       (unsigned long long)ph->p_filesz, (unsigned long long)fsize);
+	if (!ph->p_filesz)
+		return 0;
 	buf = malloc(ph->p_filesz);
 	if (!buf)
-		return -ENOMEM;
+		return err_set(err, errlen, -ENOMEM, "Out of memory reading ELF notes");
 	ret = read_exact(fd, buf, ph->p_filesz, ph->p_offset);
-	if (!ret)
-		elf_parse_notes(buf, ph->p_filesz, ki);
+	if (ret)
+		err_set(err, errlen, ret, "Cannot read ELF note segment %u: %s", idx,
+			strerror(-ret));
+	else
+		ret = elf_notes_find_pvh(buf, ph->p_filesz, ph->p_align, entry, err, errlen);
 	free(buf);
 	return ret;
 }
@@ -211,8 +191,52 @@ static bool elf_entry_is_loaded(const Elf64_Phdr *phdrs, unsigned int phnum, uin
 	return false;
 }
 
-static int elf_check_segments(const struct guest_mem *mem, const Elf64_Ehdr *eh,
-			      const Elf64_Phdr *phdrs, uint64_t fsize, char *err, size_t errlen)
+/* The PVH entry is 32-bit code: it must be in bytes the file provides, not in bss. */
+static bool elf_pvh_entry_is_loaded(const Elf64_Phdr *phdrs, unsigned int phnum, uint64_t entry)
+{
+	for (unsigned int i = 0; i < phnum; i++) {
+		const Elf64_Phdr *ph = &phdrs[i];
+
+		if (ph->p_type == PT_LOAD && entry >= ph->p_paddr &&
+		    entry - ph->p_paddr < ph->p_filesz)
+			return true;
+	}
+	return false;
+}
+
+/* Every PT_NOTE: at most one PVH entry note over all of them, inside the image. */
+static int elf_check_notes(int fd, const Elf64_Ehdr *eh, const Elf64_Phdr *phdrs, uint64_t fsize,
+			   struct kernel_info *ki, char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < eh->e_phnum; i++) {
+		uint32_t entry = 0;
+		int ret;
+
+		if (phdrs[i].p_type != PT_NOTE)
+			continue;
+		ret = elf_read_pvh_note(fd, &phdrs[i], i, fsize, &entry, err, errlen);
+		if (ret < 0)
+			return ret;
+		if (!ret)
+			continue;
+		if (ki->has_pvh_entry)
+			return err_set(err, errlen, -ENOEXEC,
+				       "ELF kernel has more than one PVH entry note");
+		if (!elf_pvh_entry_is_loaded(phdrs, eh->e_phnum, entry))
+			return err_set(
+			    err, errlen, -ENOEXEC,
+			    "ELF PVH entry point %#x is not inside the bytes of a loaded "
+			    "segment",
+			    entry);
+		ki->has_pvh_entry = true;
+		ki->pvh_entry = entry;
+	}
+	return 0;
+}
+
+static int elf_check_segments(const struct guest_mem *mem, int fd, const Elf64_Ehdr *eh,
+			      const Elf64_Phdr *phdrs, uint64_t fsize, struct kernel_info *ki,
+			      char *err, size_t errlen)
 {
 	unsigned int nr_load = 0;
 	int ret;
@@ -231,11 +255,11 @@ static int elf_check_segments(const struct guest_mem *mem, const Elf64_Ehdr *eh,
 		return err_set(err, errlen, -ENOEXEC,
 			       "ELF entry point %#llx is not inside a loaded segment",
 			       (unsigned long long)eh->e_entry);
-	return 0;
+	return elf_check_notes(fd, eh, phdrs, fsize, ki, err, errlen);
 }
 
 static int elf_load_segments(const struct guest_mem *mem, int fd, const Elf64_Ehdr *eh,
-			     const Elf64_Phdr *phdrs, uint64_t fsize, struct kernel_info *ki)
+			     const Elf64_Phdr *phdrs, struct kernel_info *ki)
 {
 	int ret;
 
@@ -244,12 +268,6 @@ static int elf_load_segments(const struct guest_mem *mem, int fd, const Elf64_Eh
 	for (unsigned int i = 0; i < eh->e_phnum; i++) {
 		const Elf64_Phdr *ph = &phdrs[i];
 
-		if (ph->p_type == PT_NOTE) {
-			ret = elf_read_pvh_note(fd, ph, fsize, ki);
-			if (ret)
-				return ret;
-			continue;
-		}
 		if (ph->p_type != PT_LOAD)
 			continue;
 		ret = read_to_guest(mem, fd, ph->p_offset, ph->p_paddr, ph->p_filesz);
@@ -293,10 +311,10 @@ static int elf_load(const struct guest_mem *mem, int fd, uint64_t fsize, const u
 			strerror(-ret));
 		goto out;
 	}
-	ret = elf_check_segments(mem, &eh, phdrs, fsize, err, errlen);
+	ret = elf_check_segments(mem, fd, &eh, phdrs, fsize, ki, err, errlen);
 	if (ret)
 		goto out;
-	ret = elf_load_segments(mem, fd, &eh, phdrs, fsize, ki);
+	ret = elf_load_segments(mem, fd, &eh, phdrs, ki);
 	if (ret) {
 		err_set(err, errlen, ret, "Cannot load the ELF kernel: %s", strerror(-ret));
 		goto out;

@@ -5,7 +5,8 @@
  *
  *  - ELF64 vmlinux: every PT_LOAD is copied to its p_paddr; the entry is
  *    e_entry, which for x86-64 vmlinux is the physical startup_64 (as in
- *    Firecracker).
+ *    Firecracker). A PVH entry note in a PT_NOTE makes the kernel boot
+ *    through PVH instead (pvh.h).
  *  - bzImage: the protected-mode part is copied to 1 MiB and entered at its
  *    64-bit entry, load address + 0x200. The setup header is kept so the
  *    zero page can carry the kernel's own header, as the protocol demands.
@@ -24,14 +25,14 @@
 #include <stdint.h>
 
 #include "vmm/mem/guest_mem.h"
+#include "vmm/boot/elf_notes.h"
 
 /* Offset of the 64-bit entry point in a bzImage's protected-mode kernel. */
 #define BZIMAGE_ENTRY64_OFFSET 0x200
 /* The setup header lives at this offset in the bzImage and in the zero page. */
-#define BZIMAGE_HDR_OFFSET	 0x1f1
-#define BZIMAGE_MIN_VERSION	 0x0206	    /* cmdline_size, needed to bound the cmdline */
-#define BZIMAGE_HDR_MAGIC	 0x53726448 /* "HdrS" */
-#define XEN_ELFNOTE_PHYS32_ENTRY 18
+#define BZIMAGE_HDR_OFFSET  0x1f1
+#define BZIMAGE_MIN_VERSION 0x0206     /* cmdline_size, needed to bound the cmdline */
+#define BZIMAGE_HDR_MAGIC   0x53726448 /* "HdrS" */
 
 enum kernel_format {
 	KERNEL_FORMAT_ELF,
@@ -49,7 +50,12 @@ struct kernel_info {
 	 * must be placed above it.
 	 */
 	uint64_t kernel_end;
-	bool has_pvh_entry; /* ELF note XEN_ELFNOTE_PHYS32_ENTRY (recorded only) */
+	/*
+	 * ELF with the PVH entry note (elf_notes.h): the kernel is booted through
+	 * PVH at pvh_entry, inside a loaded segment's file bytes, as Firecracker
+	 * does; otherwise through the 64-bit Linux boot protocol at entry.
+	 */
+	bool has_pvh_entry;
 	uint64_t pvh_entry;
 	/* bzImage: the image's header (bytes past its declared end zeroed). ELF: zero. */
 	struct setup_header hdr;

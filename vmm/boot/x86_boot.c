@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "vmm/boot/x86_boot.h"
 #include "vmm/base/errmsg.h"
+#include "vmm/boot/e820.h"
+#include "vmm/boot/pvh.h"
 #include "vmm/mem/layout.h"
 
-#include <asm/e820.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -38,47 +39,21 @@ _Static_assert(LAYOUT_PDE + BOOT_PDE_PAGES * PAGE_SIZE <= LAYOUT_CMDLINE, "PDE/c
 _Static_assert(LAYOUT_CMDLINE + LAYOUT_CMDLINE_MAX <= LAYOUT_EBDA_START, "cmdline/EBDA");
 _Static_assert(LAYOUT_SYSTEM_MEM_END + LAYOUT_RSDP_SIZE <= LAYOUT_HIMEM_START, "RSDP/kernel");
 
-static void boot_gdt(uint64_t gdt[BOOT_GDT_ENTRIES])
+/* PVH enters 32-bit code, so its code segment and TSS are the 32-bit kinds. */
+static void boot_gdt(uint64_t gdt[BOOT_GDT_ENTRIES], bool pvh)
 {
 	memset(gdt, 0, BOOT_GDT_ENTRIES * sizeof(gdt[0]));
-	gdt[BOOT_GDT_CODE] = BOOT_GDT_CODE64_DESC;
+	gdt[BOOT_GDT_CODE] = pvh ? BOOT_GDT_CODE32_DESC : BOOT_GDT_CODE64_DESC;
 	gdt[BOOT_GDT_DATA] = BOOT_GDT_DATA_DESC;
-	gdt[BOOT_GDT_TSS] = BOOT_GDT_TSS_DESC;
+	gdt[BOOT_GDT_TSS] = pvh ? BOOT_GDT_TSS32_DESC : BOOT_GDT_TSS_DESC;
 }
 
 /* ---- zero page ---------------------------------------------------------- */
 
-static void e820_add(struct boot_params *bp, uint64_t addr, uint64_t size, uint32_t type)
-{
-	struct boot_e820_entry *e = &bp->e820_table[bp->e820_entries++];
-
-	e->addr = addr;
-	e->size = size;
-	e->type = type;
-}
-
-/*
- * Firecracker's map: RAM below the EBDA, the system data (MP table, ACPI
- * tables) [0x9fc00, 0xe0000) reserved, RAM from 1 MiB to the end of the low
- * region, and the region above 4 GiB. The rest of the ISA hole, [0xe0000,
- * 1 MiB) with the RSDP, is left out, which Linux treats as reserved too.
- */
 static void build_e820(struct boot_params *bp, const struct guest_mem *mem)
 {
-	for (unsigned int i = 0; i < mem->nr_regions; i++) {
-		const struct guest_mem_region *r = &mem->regions[i];
-
-		if (r->gpa == 0) {
-			e820_add(bp, 0, LAYOUT_EBDA_START, E820_RAM);
-			e820_add(bp, LAYOUT_SYSTEM_MEM_START,
-				 LAYOUT_SYSTEM_MEM_END - LAYOUT_SYSTEM_MEM_START, E820_RESERVED);
-			if (r->size > LAYOUT_HIMEM_START)
-				e820_add(bp, LAYOUT_HIMEM_START, r->size - LAYOUT_HIMEM_START,
-					 E820_RAM);
-		} else {
-			e820_add(bp, r->gpa, r->size, E820_RAM);
-		}
-	}
+	_Static_assert(E820_MAP_MAX <= E820_MAX_ENTRIES_ZEROPAGE, "e820 map fits the zero page");
+	bp->e820_entries = (uint8_t)e820_build_map(mem, bp->e820_table);
 }
 
 /* ELF kernels have no setup header: build the fields a bzImage would carry. */
@@ -192,17 +167,32 @@ static int write_page_tables(const struct guest_mem *mem)
 	return 0;
 }
 
-static int write_gdt_idt(const struct guest_mem *mem)
+static int write_gdt_idt(const struct guest_mem *mem, bool pvh)
 {
 	uint64_t gdt[BOOT_GDT_ENTRIES];
 	uint8_t idt[BOOT_IDT_SIZE] = {0};
 	int ret;
 
-	boot_gdt(gdt);
+	boot_gdt(gdt, pvh);
 	ret = guest_mem_write(mem, LAYOUT_GDT_ADDR, gdt, sizeof(gdt));
 	if (ret)
 		return ret;
 	return guest_mem_write(mem, LAYOUT_IDT_ADDR, idt, sizeof(idt));
+}
+
+/* PVH: no zero page and no page tables (paging is off), the start info instead. */
+static int write_pvh_tables(const struct guest_mem *mem, const char *cmdline, size_t len,
+			    uint64_t initrd_addr, uint64_t initrd_size, char *err, size_t errlen)
+{
+	int ret = write_cmdline(mem, cmdline, len);
+
+	if (!ret)
+		ret = write_gdt_idt(mem, true);
+	if (ret)
+		return err_set(err, errlen, ret,
+			       "Guest RAM (%llu MiB) cannot hold the boot tables below 1 MiB",
+			       (unsigned long long)(mem->size / MIB));
+	return pvh_write_start_info(mem, initrd_addr, initrd_size, err, errlen);
 }
 
 int x86_boot_write_tables(const struct guest_mem *mem, const struct kernel_info *ki,
@@ -219,6 +209,8 @@ int x86_boot_write_tables(const struct guest_mem *mem, const struct kernel_info 
 	if (ret)
 		return ret;
 
+	if (ki->has_pvh_entry)
+		return write_pvh_tables(mem, cmdline, len, initrd_addr, initrd_size, err, errlen);
 	build_zero_page(&bp, mem, ki, len, initrd_addr, initrd_size);
 	ret = write_cmdline(mem, cmdline, len);
 	if (!ret)
@@ -226,7 +218,7 @@ int x86_boot_write_tables(const struct guest_mem *mem, const struct kernel_info 
 	if (!ret)
 		ret = write_page_tables(mem);
 	if (!ret)
-		ret = write_gdt_idt(mem);
+		ret = write_gdt_idt(mem, false);
 	if (ret)
 		return err_set(err, errlen, ret,
 			       "Guest RAM (%llu MiB) cannot hold the boot tables below 1 MiB",
@@ -239,7 +231,13 @@ int x86_boot_write_tables(const struct guest_mem *mem, const struct kernel_info 
 void x86_boot_regs(struct kvm_regs *regs, const struct kernel_info *ki)
 {
 	memset(regs, 0, sizeof(*regs));
-	regs->rflags = 0x2; /* bit 1 is reserved-set; IF clear */
+	regs->rflags = 0x2; /* bit 1 is reserved-set; IF clear (and VM clear, for PVH) */
+	if (ki->has_pvh_entry) {
+		/* PVH: EBX = start info; the kernel sets up its own stack. */
+		regs->rip = ki->pvh_entry;
+		regs->rbx = LAYOUT_PVH_INFO;
+		return;
+	}
 	regs->rip = ki->entry;
 	regs->rsi = LAYOUT_ZERO_PAGE;
 	regs->rsp = LAYOUT_BOOT_STACK;
@@ -276,13 +274,15 @@ static struct kvm_segment segment_from_desc(uint64_t desc, uint16_t selector)
 /*
  * CR0 is set outright to PE|ET|PG rather than OR-ed into KVM's reset value
  * (which also has CD|NW): caches on, as firmware leaves them for the kernel.
+ * PVH: the same without PG, and CR3, CR4 and EFER zero: 32-bit protected
+ * mode with paging off, as the PVH ABI requires.
  */
-void x86_boot_sregs(struct kvm_sregs *sregs)
+void x86_boot_sregs(struct kvm_sregs *sregs, const struct kernel_info *ki)
 {
 	uint64_t gdt[BOOT_GDT_ENTRIES];
 	struct kvm_segment data;
 
-	boot_gdt(gdt);
+	boot_gdt(gdt, ki->has_pvh_entry);
 	sregs->gdt.base = LAYOUT_GDT_ADDR;
 	sregs->gdt.limit = sizeof(gdt) - 1;
 	sregs->idt.base = LAYOUT_IDT_ADDR;
@@ -297,6 +297,13 @@ void x86_boot_sregs(struct kvm_sregs *sregs)
 	sregs->ss = data;
 	sregs->tr = segment_from_desc(gdt[BOOT_GDT_TSS], BOOT_TSS_SELECTOR);
 
+	if (ki->has_pvh_entry) {
+		sregs->cr0 = X86_CR0_PE | X86_CR0_ET;
+		sregs->cr3 = 0;
+		sregs->cr4 = 0;
+		sregs->efer = 0;
+		return;
+	}
 	sregs->cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_PG;
 	sregs->cr3 = LAYOUT_PML4;
 	sregs->cr4 = X86_CR4_PAE;

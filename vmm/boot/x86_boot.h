@@ -11,6 +11,13 @@
  * execute/read) and __BOOT_DS (0x18, read/write), CS = __BOOT_CS,
  * DS/ES/SS = __BOOT_DS, interrupts off and RSI = the zero page.
  *
+ * A kernel with a PVH entry note (loader.h: ki->has_pvh_entry) is booted
+ * through PVH instead, as Firecracker does: the command line, the start info
+ * (pvh.h) and the same GDT with a 32-bit code segment; no zero page and no
+ * page tables. The vCPU starts at the note's entry in 32-bit protected mode,
+ * paging off (CR0 = PE|ET, CR4 = EFER = 0), CS/DS/ES/SS flat 4 GiB, TR a
+ * 32-bit TSS, EFLAGS.IF/VM clear, EBX = LAYOUT_PVH_INFO.
+ *
  * The MP table is written separately by mptable_write() (it needs the vCPU
  * count).
  */
@@ -38,6 +45,9 @@
 #define BOOT_GDT_CODE64_DESC 0x00af9b000000ffffULL /* L=1, P, DPL0, exec/read, accessed */
 #define BOOT_GDT_DATA_DESC   0x00cf93000000ffffULL /* D/B=1, P, DPL0, read/write, accessed */
 #define BOOT_GDT_TSS_DESC    0x008f8b000000ffffULL /* P, busy 64-bit TSS */
+/* PVH (its ABI): 32-bit flat code (D/B=1, L=0), a busy 32-bit TSS of 0x68 bytes. */
+#define BOOT_GDT_CODE32_DESC 0x00cf9b000000ffffULL
+#define BOOT_GDT_TSS32_DESC  0x00008b0000000067ULL
 
 /* Page-table entry bits. */
 #define PTE_PRESENT (1ULL << 0)
@@ -68,15 +78,18 @@ int x86_boot_write_tables(const struct guest_mem *mem, const struct kernel_info 
 			  const char *cmdline, uint64_t initrd_addr, uint64_t initrd_size,
 			  char *err, size_t errlen);
 
-/* General registers at the 64-bit entry: RIP, RSI = zero page, stack, RFLAGS. */
+/*
+ * General registers at the 64-bit entry: RIP, RSI = zero page, stack, RFLAGS;
+ * at the PVH entry: RIP, RBX = start info, RFLAGS.
+ */
 void x86_boot_regs(struct kvm_regs *regs, const struct kernel_info *ki);
 
 /*
  * Update @sregs (as read with KVM_GET_SREGS, so apic_base and the rest stay
- * KVM's) for long mode: segments from the boot GDT, GDTR/IDTR, CR0/CR3/CR4,
- * EFER.
+ * KVM's) for long mode, or 32-bit protected mode for PVH: segments from the
+ * boot GDT, GDTR/IDTR, CR0/CR3/CR4, EFER.
  */
-void x86_boot_sregs(struct kvm_sregs *sregs);
+void x86_boot_sregs(struct kvm_sregs *sregs, const struct kernel_info *ki);
 
 /* FPU state at reset: FCW 0x37f, MXCSR 0x1f80. */
 void x86_boot_fpu(struct kvm_fpu *fpu);

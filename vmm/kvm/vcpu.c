@@ -161,7 +161,7 @@ static int vcpu_set_regs(struct vcpu *v, const struct vcpu_boot *boot)
 
 	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
-	x86_boot_sregs(&sregs);
+	x86_boot_sregs(&sregs, boot->kernel);
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
 		return -errno;
 	memset(&regs, 0, sizeof(regs));

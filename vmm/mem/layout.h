@@ -13,9 +13,17 @@
 #define GIB (1ULL << 30)
 
 /* Real-mode area (below 1 MiB). */
-#define LAYOUT_GDT_ADDR	   0x500ULL /* 5-entry Linux boot GDT: 0x500-0x527 */
-#define LAYOUT_IDT_ADDR	   0x528ULL /* after the GDT; 8 zero bytes */
-#define LAYOUT_BOOT_STACK  0x8ff0ULL
+#define LAYOUT_GDT_ADDR	  0x500ULL /* 5-entry Linux boot GDT: 0x500-0x527 */
+#define LAYOUT_IDT_ADDR	  0x528ULL /* after the GDT; 8 zero bytes */
+#define LAYOUT_BOOT_STACK 0x8ff0ULL
+/*
+ * PVH boot (Firecracker's addresses): struct hvm_start_info, RBX at entry,
+ * then the module list (the initrd), and the memory map at the zero page's
+ * address, which a PVH boot does not write.
+ */
+#define LAYOUT_PVH_INFO	   0x6000ULL
+#define LAYOUT_PVH_MODLIST 0x6040ULL
+#define LAYOUT_PVH_MEMMAP  0x7000ULL
 #define LAYOUT_ZERO_PAGE   0x7000ULL /* struct boot_params, RSI at entry */
 #define LAYOUT_PML4	   0x9000ULL
 #define LAYOUT_PDPTE	   0xa000ULL

@@ -495,6 +495,7 @@ static uint8_t *build_elf(size_t *len)
 	put_phdr(img, 0, PT_LOAD, ELF_SEG0_OFF, ELF_SEG0_ADDR, ELF_SEG0_FILESZ, ELF_SEG0_MEMSZ);
 	put_phdr(img, 1, PT_NOTE, ELF_NOTE_OFF, 0, note_end - ELF_NOTE_OFF,
 		 note_end - ELF_NOTE_OFF);
+	put64(img, 64 + 56 + 48, 4); /* p_align of the notes, as in vmlinux */
 	put_phdr(img, 2, PT_LOAD, ELF_SEG1_OFF, ELF_SEG1_ADDR, ELF_SEG1_SZ, ELF_SEG1_SZ);
 	for (size_t i = ELF_SEG0_OFF; i < ELF_FILE_SIZE; i++)
 		img[i] = elf_byte(i);
@@ -694,8 +695,12 @@ static void test_elf_truncated(void **state)
 	free(img);
 }
 
-/* A malformed note is ignored, not an error: notes are optional. */
-static void test_elf_bad_note_ignored(void **state)
+/* ---- PVH entry note ---------------------------------------------------- */
+
+#define ELF_PVH_DESC_OFF (ELF_NOTE_OFF + 36 + 16) /* after the GNU note, header, "Xen" */
+#define ELF_NOTE_PHDR	 (64 + 56)
+
+static void test_elf_without_note_boots_linux64(void **state)
 {
 	struct guest_mem mem;
 	struct kernel_info ki;
@@ -704,11 +709,110 @@ static void test_elf_bad_note_ignored(void **state)
 	uint8_t *img = build_elf(&len);
 
 	(void)state;
-	put32(img, ELF_NOTE_OFF, 0xfffffff0); /* namesz far beyond the segment */
+	put32(img, ELF_NOTE_PHDR, PT_NULL); /* no PT_NOTE at all */
+	assert_int_equal(load_image(&mem, RAM_128M, img, len, &ki, err, sizeof(err)), 0);
+	assert_false(ki.has_pvh_entry);
+	assert_int_equal(ki.entry, ELF_SEG0_ADDR);
+	guest_mem_destroy(&mem);
+
+	put32(img, ELF_NOTE_PHDR, PT_NOTE); /* the note, retyped: another Xen note */
+	put32(img, ELF_PVH_DESC_OFF - 8, 17);
 	assert_int_equal(load_image(&mem, RAM_128M, img, len, &ki, err, sizeof(err)), 0);
 	assert_false(ki.has_pvh_entry);
 	guest_mem_destroy(&mem);
 	free(img);
+}
+
+static void mut_note_namesz_huge(uint8_t *img)
+{
+	put32(img, ELF_NOTE_OFF, 0xfffffff0); /* namesz far beyond the segment */
+}
+
+static void mut_note_truncated(uint8_t *img)
+{
+	put64(img, ELF_NOTE_PHDR + 32, 36 + 20); /* segment ends inside the PVH note */
+}
+
+static void mut_note_desc_size(uint8_t *img)
+{
+	put32(img, ELF_PVH_DESC_OFF - 12, 2); /* descsz 2: too small for an address */
+}
+
+static void mut_note_past_file(uint8_t *img)
+{
+	put64(img, ELF_NOTE_PHDR + 8, ELF_FILE_SIZE - 16);
+}
+
+static void mut_note_offset_wraps(uint8_t *img)
+{
+	put64(img, ELF_NOTE_PHDR + 8, UINT64_MAX - 8);
+}
+
+static void mut_note_too_big(uint8_t *img)
+{
+	put64(img, ELF_NOTE_PHDR + 32, 64 * 1024 + 4); /* refused before the file's size */
+}
+
+static void mut_note_align(uint8_t *img)
+{
+	put64(img, ELF_NOTE_PHDR + 48, 32);
+}
+
+static void mut_pvh_entry_in_bss(uint8_t *img)
+{
+	put32(img, ELF_PVH_DESC_OFF, ELF_SEG0_ADDR + ELF_SEG0_FILESZ + 0x10);
+}
+
+static void mut_pvh_entry_outside(uint8_t *img)
+{
+	put32(img, ELF_PVH_DESC_OFF, 0x2000000);
+}
+
+static void mut_pvh_entry_zero(uint8_t *img)
+{
+	put64(img, ELF_PVH_DESC_OFF, 0);
+}
+
+static void mut_pvh_entry_64bit(uint8_t *img)
+{
+	put64(img, ELF_PVH_DESC_OFF, 0x100000000ULL | ELF_PVH_ENTRY);
+}
+
+/* Segment 2 retyped as a second PT_NOTE over the same notes: two PVH notes. */
+static void mut_two_note_segments(uint8_t *img)
+{
+	memcpy(img + 64 + 2 * 56, img + ELF_NOTE_PHDR, 56);
+}
+
+/* Malformed notes are errors, as in Firecracker, and found before anything is loaded. */
+static void test_elf_pvh_note_errors(void **state)
+{
+	(void)state;
+	expect_elf_error(mut_note_namesz_huge, RAM_128M, -ENOEXEC, "run past the end");
+	expect_elf_error(mut_note_truncated, RAM_128M, -ENOEXEC, "run past the end");
+	expect_elf_error(mut_note_desc_size, RAM_128M, -ENOEXEC, "2-byte descriptor");
+	expect_elf_error(mut_note_past_file, RAM_128M, -ENOEXEC, "note segment 1");
+	expect_elf_error(mut_note_offset_wraps, RAM_128M, -ENOEXEC, "beyond the end");
+	expect_elf_error(mut_note_too_big, RAM_128M, -ENOEXEC, "more than the 65536");
+	expect_elf_error(mut_note_align, RAM_128M, -ENOEXEC, "alignment 32");
+	expect_elf_error(mut_pvh_entry_in_bss, RAM_128M, -ENOEXEC, "PVH entry point 0x1002010");
+	expect_elf_error(mut_pvh_entry_outside, RAM_128M, -ENOEXEC, "not inside the bytes");
+	expect_elf_error(mut_pvh_entry_zero, RAM_128M, -ENOEXEC, "PVH entry point 0 ");
+	expect_elf_error(mut_pvh_entry_64bit, RAM_128M, -ENOEXEC, "not a 32-bit address");
+	expect_elf_error(mut_two_note_segments, RAM_128M, -ENOEXEC, "more than one PVH");
+}
+
+/* A bzImage never boots through PVH: it has no ELF notes to carry the entry. */
+static void test_bzimage_has_no_pvh_entry(void **state)
+{
+	struct guest_mem mem;
+	struct kernel_info ki;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(load_bz(&bz_default, RAM_128M, &mem, &ki, err, sizeof(err)), 0);
+	assert_false(ki.has_pvh_entry);
+	guest_mem_destroy(&mem);
 }
 
 /* ---- initrd ------------------------------------------------------------- */
@@ -837,7 +941,9 @@ int main(void)
 	    cmocka_unit_test(test_elf_errors),
 	    cmocka_unit_test(test_elf_does_not_fit),
 	    cmocka_unit_test(test_elf_truncated),
-	    cmocka_unit_test(test_elf_bad_note_ignored),
+	    cmocka_unit_test(test_elf_without_note_boots_linux64),
+	    cmocka_unit_test(test_elf_pvh_note_errors),
+	    cmocka_unit_test(test_bzimage_has_no_pvh_entry),
 	    cmocka_unit_test(test_initrd_top_of_low_ram),
 	    cmocka_unit_test(test_initrd_respects_initrd_addr_max),
 	    cmocka_unit_test(test_initrd_elf_large_ram),

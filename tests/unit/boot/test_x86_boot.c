@@ -489,11 +489,13 @@ static void check_segment(const struct kvm_segment *s, uint64_t desc, uint16_t s
 static void test_sregs(void **state)
 {
 	struct kvm_sregs sregs;
+	struct kernel_info ki;
 
 	(void)state;
+	elf_kernel(&ki);
 	memset(&sregs, 0xa5, sizeof(sregs));
 	sregs.apic_base = 0xfee00900;
-	x86_boot_sregs(&sregs);
+	x86_boot_sregs(&sregs, &ki);
 
 	check_segment(&sregs.cs, 0x00af9b000000ffffULL, 0x10);
 	assert_int_equal(sregs.cs.type, 0xb);
