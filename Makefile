@@ -12,12 +12,13 @@ BUILD   ?= build
 SAN     ?=
 
 CC      ?= gcc
-PKGS    := libmicrohttpd jansson libseccomp liburing
+PKGS    := libmicrohttpd jansson libseccomp liburing nettle
 # pkg-config name -> Debian package that provides it
 DEB_libmicrohttpd := libmicrohttpd-dev
 DEB_jansson       := libjansson-dev
 DEB_libseccomp    := libseccomp-dev
 DEB_liburing      := liburing-dev
+DEB_nettle        := nettle-dev
 DEB_cmocka        := libcmocka-dev
 DEB_libcurl       := libcurl4-openssl-dev
 TEST_PKGS  := cmocka libcurl
@@ -34,6 +35,9 @@ lib_link = $(if $(wildcard $(shell $(CC) -print-file-name=lib$(1).a)),-Wl$(comma
 comma := ,
 EMBER_LIBS := $(foreach l,$(shell pkg-config --static --libs $(PKGS) 2>/dev/null),$\
 	$(if $(filter -l%,$(l)),$(call lib_link,$(patsubst -l%,%,$(l))),$(l)))
+# MMDS's HTTP parser (Debian's libhttp-parser-dev) has no pkg-config file.
+HTTP_PARSER_LIBS := -lhttp_parser
+EMBER_LIBS += $(call lib_link,http_parser)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 CURL_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null)
 # Static, HTTPS-free ember/ember-jailer (STATIC=1, the default; STATIC=0: dynamic).
@@ -43,7 +47,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -MMD -MP \
 	   -I. $(PKG_CFLAGS)
 LDFLAGS += -pthread
-LDLIBS  += $(PKG_LIBS)
+LDLIBS  += $(PKG_LIBS) $(HTTP_PARSER_LIBS)
 
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -93,7 +97,7 @@ DEPS_TOOLS := gcc:gcc make:make pkg-config:pkg-config curl:curl node:nodejs npm:
 	      ip:iproute2 python3:python3 iasl:acpica-tools
 # Debian packages checked by name (a tool's name alone can mislead: a dynamic
 # busybox answers too): the nested KVM host and the Linux guest's artefacts.
-DEPS_DEBS = $(sort $(VMHOST_DEBS) $(LINUX_DEBS))
+DEPS_DEBS = $(sort $(VMHOST_DEBS) $(LINUX_DEBS) libhttp-parser-dev)
 deps:
 	@missing=""; \
 	for p in $(PKGS) $(TEST_PKGS); do \
@@ -102,6 +106,7 @@ deps:
 	    jansson) missing="$$missing $(DEB_jansson)";; \
 	    libseccomp) missing="$$missing $(DEB_libseccomp)";; \
 	    liburing) missing="$$missing $(DEB_liburing)";; \
+	    nettle) missing="$$missing $(DEB_nettle)";; \
 	    cmocka) missing="$$missing $(DEB_cmocka)";; \
 	    libcurl) missing="$$missing $(DEB_libcurl)";; esac; \
 	done; \
@@ -125,7 +130,8 @@ deps:
 check-libs:
 	@for p in $(PKGS); do pkg-config --exists $$p || { \
 	  case $$p in libmicrohttpd) d=$(DEB_libmicrohttpd);; jansson) d=$(DEB_jansson);; \
-	    libseccomp) d=$(DEB_libseccomp);; liburing) d=$(DEB_liburing);; esac; \
+	    libseccomp) d=$(DEB_libseccomp);; liburing) d=$(DEB_liburing);; \
+	    nettle) d=$(DEB_nettle);; esac; \
 	  echo "error: library '$$p' not found by pkg-config: install the Debian package $$d (or run 'make deps')"; exit 1; }; done
 .PHONY: check-libs
 
@@ -232,12 +238,12 @@ fuzz: deps
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		mkdir -p build/fuzz/work/$$t; \
 		clang $(FUZZ_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_$$t \
-			tests/fuzz/fuzz_$$t.c $(FUZZ_DEV_SRCS) $(PKG_LIBS); \
+			tests/fuzz/fuzz_$$t.c $(FUZZ_DEV_SRCS) $(PKG_LIBS) $(HTTP_PARSER_LIBS); \
 		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=48000 -print_final_stats=1 \
 			build/fuzz/work/$$t tests/fuzz/corpus/$$t; \
 		$(CC) $(FUZZ_CFLAGS) -Wall -Wextra -Werror -fsanitize=address,undefined \
 			-o build/fuzz/fuzz_$${t}_run tests/fuzz/fuzz_main.c tests/fuzz/fuzz_$$t.c \
-			$(FUZZ_DEV_SRCS) $(PKG_LIBS); \
+			$(FUZZ_DEV_SRCS) $(PKG_LIBS) $(HTTP_PARSER_LIBS); \
 		build/fuzz/fuzz_$${t}_run tests/fuzz/corpus/$$t; \
 	done; \
 	rm -rf /tmp/ember-fuzz-vsock-*  # the vsock harness's socket dirs (libFuzzer never exits cleanly)
@@ -252,7 +258,7 @@ FUZZ_RUN_DEPS := tests/fuzz/fuzz_main.c $(FUZZ_DEV_SRCS) $(wildcard tests/fuzz/*
 build/fuzz/fuzz_%_run: tests/fuzz/fuzz_%.c $(FUZZ_RUN_DEPS)
 	@mkdir -p $(dir $@)
 	@$(CC) $(FUZZ_CFLAGS) -Wall -Wextra -Werror -fsanitize=address,undefined -o $@ \
-		tests/fuzz/fuzz_main.c $< $(FUZZ_DEV_SRCS) $(PKG_LIBS)
+		tests/fuzz/fuzz_main.c $< $(FUZZ_DEV_SRCS) $(PKG_LIBS) $(HTTP_PARSER_LIBS)
 .PHONY: fuzz-replay
 fuzz-replay:
 	@echo "PLAN: fuzz $(words $(FUZZ_TARGETS)) $(FUZZ_TARGETS)"; bad=0; \

@@ -34,7 +34,7 @@ MHD_BUILD := CC="$(CC)" mk/libmicrohttpd.sh build $(MHD_CACHE) $(MHD_DIR) $(MHD_
 # a link, a fuzz target) gets libmicrohttpd built before pkg-config is asked.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell $(MHD_BUILD) >&2 && $(STATIC_PKG_CONFIG) --cflags $(PKGS)))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $(shell $(MHD_BUILD) >&2 && $(STATIC_PKG_CONFIG) --libs $(PKGS)))$(PKG_LIBS)
-STATIC_LIBS = $(eval STATIC_LIBS := $(shell $(MHD_BUILD) >&2 && $(STATIC_PKG_CONFIG) --static --libs $(PKGS)))$(STATIC_LIBS)
+STATIC_LIBS = $(eval STATIC_LIBS := $(shell $(MHD_BUILD) >&2 && $(STATIC_PKG_CONFIG) --static --libs $(PKGS)) $(HTTP_PARSER_LIBS))$(STATIC_LIBS)
 
 # `make deps`: download the source package once (network), after the apt step.
 STATIC_DEPS_FETCH := mk/libmicrohttpd.sh fetch $(MHD_CACHE) $(BUILD)/deps/apt
