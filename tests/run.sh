@@ -14,6 +14,8 @@
 #   fuzz replay:  make fuzz-replay (every corpus through its gcc+ASan replayer), once
 #   selftest:     tests/selftest/*.sh (the runner's own failure detection), once
 #   API schema:   openapi.yaml validated, every recorded API response checked
+#   schemathesis: property-based requests from openapi.yaml against the first
+#                 build's ember (tests/openapi/schemathesis.sh), once
 # The KVM part, where tests/kvm_mode.sh says KVM runs (direct: here; nested:
 # inside ONE tests/vmhost/vmhost.sh run; none: each KVM case SKIPs with the reason):
 #   integration:  tests/integration/test_*.sh with EMBER_BUILD=BUILD, every build
@@ -342,6 +344,8 @@ if [ $mode = all ]; then
 	fi
 	[ ${#nested[@]} -eq 0 ] || run_nested "${nested[@]}"
 	run_openapi "$RESP"
+	echo "== schemathesis: property-based requests against openapi.yaml (${BUILDS[0]})"
+	run_reporting schemathesis "" $((900 * SCALE)) bash tests/openapi/schemathesis.sh "${BUILDS[0]}"
 fi
 [ $own_resp = 0 ] || rm -f "$RESP"
 
