@@ -280,6 +280,28 @@ void aml_return(struct aml_buf *b)
 	aml_byte(b, AML_RETURN_OP);
 }
 
+void aml_arg(struct aml_buf *b, unsigned int n)
+{
+	if (n >= AML_METHOD_MAX_ARGS) {
+		aml_fail(b, -EINVAL);
+		return;
+	}
+	aml_byte(b, (uint8_t)(AML_ARG0_OP + n));
+}
+
+void aml_lequal(struct aml_buf *b)
+{
+	aml_byte(b, AML_LEQUAL_OP);
+}
+
+/* NotifyObject is a SuperName: a NameString here. */
+void aml_notify(struct aml_buf *b, const char *path, uint64_t value)
+{
+	aml_byte(b, AML_NOTIFY_OP);
+	aml_name_string(b, path);
+	aml_integer(b, value);
+}
+
 /* ---- nested objects -------------------------------------------------------- */
 
 /* Mark where the PkgLength goes: right after the opcode. */
@@ -350,6 +372,11 @@ size_t aml_package_open(struct aml_buf *b, uint8_t nr_elements)
 
 	aml_byte(b, nr_elements);
 	return mark;
+}
+
+size_t aml_if_open(struct aml_buf *b)
+{
+	return aml_open(b, (const uint8_t[]){AML_IF_OP}, 1);
 }
 
 size_t aml_buffer_open(struct aml_buf *b)
@@ -425,5 +452,27 @@ void aml_io(struct aml_buf *b, uint16_t min, uint16_t max, uint8_t align, uint8_
 	put_le(d + 4, max, 2);
 	d[6] = align;
 	d[7] = len;
+	aml_bytes(b, d, sizeof(d));
+}
+
+/* ACPI 6.5, 6.4.3.5.1; Firecracker's AddressSpace::new_memory() for a u64 range. */
+void aml_qword_memory(struct aml_buf *b, bool cacheable, bool writable, uint64_t min, uint64_t max)
+{
+	uint8_t d[46] = {AML_RES_QWORD_ADDR};
+
+	if (min > max) {
+		aml_fail(b, -EINVAL);
+		return;
+	}
+	put_le(d + 1, sizeof(d) - 3, 2);
+	d[3] = 0;		  /* resource type: memory range */
+	d[4] = 1U << 2 | 1U << 3; /* general flags: MinFixed, MaxFixed */
+	/* Type-specific flags: bits 2-1 MEM (1: cacheable), bit 0 RW. */
+	d[5] = (uint8_t)((cacheable ? 1U << 1 : 0) | (writable ? 1U : 0));
+	put_le(d + 6, 0, 8); /* granularity */
+	put_le(d + 14, min, 8);
+	put_le(d + 22, max, 8);
+	put_le(d + 30, 0, 8);		  /* translation offset */
+	put_le(d + 38, max - min + 1, 8); /* length (0 for the whole 2^64 range) */
 	aml_bytes(b, d, sizeof(d));
 }

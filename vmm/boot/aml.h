@@ -39,6 +39,10 @@
 #define AML_DUAL_NAME	    0x2e
 #define AML_MULTI_NAME	    0x2f
 #define AML_EXT_OP_PREFIX   0x5b
+#define AML_ARG0_OP	    0x68 /* Arg0 .. Arg6: 0x68 .. 0x6e */
+#define AML_NOTIFY_OP	    0x86
+#define AML_LEQUAL_OP	    0x93
+#define AML_IF_OP	    0xa0
 #define AML_DEVICE_OP	    0x82 /* after AML_EXT_OP_PREFIX */
 #define AML_ROOT_CHAR	    0x5c /* '\' */
 #define AML_PARENT_CHAR	    0x5e /* '^' */
@@ -54,6 +58,7 @@
 #define AML_RES_END_TAG	       0x79 /* small, type 0xf, length 1 */
 #define AML_RES_MEMORY32_FIXED 0x86 /* large, type 6 */
 #define AML_RES_EXT_IRQ	       0x89 /* large, type 9 */
+#define AML_RES_QWORD_ADDR     0x8a /* large, type 0xa */
 
 /* Extended Interrupt Descriptor flags (ACPI 6.5, 6.4.3.6). */
 #define AML_IRQ_CONSUMER   (1U << 0)
@@ -98,12 +103,20 @@ void aml_name_string(struct aml_buf *b, const char *path);
 void aml_name(struct aml_buf *b, const char *name);
 /* Return (<the term the caller emits next>). */
 void aml_return(struct aml_buf *b);
+/* Arg@n (0-6): a method's argument as an operand. */
+void aml_arg(struct aml_buf *b, unsigned int n);
+/* LEqual(<the two operands the caller emits next>). */
+void aml_lequal(struct aml_buf *b);
+/* Notify(@path, @value): a device's event to the OS (0x80: device-specific). */
+void aml_notify(struct aml_buf *b, const char *path, uint64_t value);
 
 /* Nested objects: open, emit the body, aml_close(mark). */
 size_t aml_scope_open(struct aml_buf *b, const char *path);
 size_t aml_device_open(struct aml_buf *b, const char *path);
 size_t aml_method_open(struct aml_buf *b, const char *name, unsigned int nargs, bool serialized);
 size_t aml_package_open(struct aml_buf *b, uint8_t nr_elements);
+/* If(<the predicate the caller emits first>) {<then the body>}. */
+size_t aml_if_open(struct aml_buf *b);
 void aml_close(struct aml_buf *b, size_t mark);
 
 /* Buffer(){<bytes>}: the BufferSize is inserted at aml_buffer_close(). */
@@ -118,5 +131,12 @@ void aml_memory32_fixed(struct aml_buf *b, bool writable, uint32_t base, uint32_
 void aml_interrupt(struct aml_buf *b, unsigned int flags, uint32_t gsi);
 /* IO(Decode16, @min, @max, @align, @len). */
 void aml_io(struct aml_buf *b, uint16_t min, uint16_t max, uint8_t align, uint8_t len);
+/*
+ * QWordMemory(ResourceProducer (general flags bit 0 clear, as Firecracker
+ * emits it), PosDecode, MinFixed, MaxFixed, Cacheable or
+ * NonCacheable, ReadWrite or ReadOnly, granularity 0, @min, @max,
+ * translation 0, length @max - @min + 1). -EINVAL when @min > @max.
+ */
+void aml_qword_memory(struct aml_buf *b, bool cacheable, bool writable, uint64_t min, uint64_t max);
 
 #endif

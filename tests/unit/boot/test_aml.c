@@ -285,6 +285,73 @@ static void test_resource_descriptors(void **state)
 	expect_bytes(&b, BYTES(0x11, 0x05, 0x0a, 0x02, 0x79, 0x00));
 }
 
+/* If (LEqual (Arg0, 0x05)) { Notify (\_SB_.VGEN, 0x80) }: Firecracker's GED _EVT clause. */
+static void test_if_lequal_notify(void **state)
+{
+	struct aml_buf b;
+	size_t cond;
+
+	(void)state;
+	aml_init(&b);
+	cond = aml_if_open(&b);
+	aml_lequal(&b);
+	aml_arg(&b, 0);
+	aml_integer(&b, 5);
+	aml_notify(&b, "\\_SB_.VGEN", 0x80);
+	aml_close(&b, cond);
+	expect_bytes(&b,
+		     BYTES(0xa0, 0x12, 0x93, 0x68, 0x0a, 0x05, /* If (LEqual (Arg0, 5)) */
+			   0x86, 0x5c, 0x2e, '_', 'S', 'B', '_', 'V', 'G', 'E', 'N', /* Notify */
+			   0x0a, 0x80));
+
+	/* Arg6 is the last argument; Notify on a relative single name. */
+	aml_init(&b);
+	aml_arg(&b, 6);
+	aml_notify(&b, "VCLK", 1);
+	expect_bytes(&b, BYTES(0x6e, 0x86, 'V', 'C', 'L', 'K', 0x01));
+
+	aml_init(&b);
+	aml_arg(&b, 7);
+	assert_int_equal(aml_error(&b), -EINVAL);
+	aml_free(&b);
+	aml_init(&b);
+	aml_notify(&b, "1BAD", 0x80);
+	assert_int_equal(aml_error(&b), -EINVAL);
+	aml_free(&b);
+}
+
+/*
+ * QWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable,
+ * ReadOnly, 0, 0xDE000, 0xDEFFF, 0, 0x1000): Firecracker's VMClock _CRS.
+ */
+static void test_qword_memory(void **state)
+{
+	struct aml_buf b;
+
+	(void)state;
+	aml_init(&b);
+	aml_qword_memory(&b, true, false, 0xde000, 0xdefff);
+	expect_bytes(&b, BYTES(0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x02,		 /* header, flags */
+			       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,	 /* granularity */
+			       0x00, 0xe0, 0x0d, 0x00, 0x00, 0x00, 0x00, 0x00,	 /* min */
+			       0xff, 0xef, 0x0d, 0x00, 0x00, 0x00, 0x00, 0x00,	 /* max */
+			       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,	 /* translation */
+			       0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00)); /* length */
+	/* NonCacheable ReadWrite above 4 GiB. */
+	aml_init(&b);
+	aml_qword_memory(&b, false, true, 0x100000000ULL, 0x1ffffffffULL);
+	expect_bytes(&b,
+		     BYTES(0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+			   0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0xff, 0xff,
+			   0xff, 0xff, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+			   0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00));
+	aml_init(&b);
+	aml_qword_memory(&b, true, false, 0x2000, 0x1fff);
+	assert_int_equal(aml_error(&b), -EINVAL);
+	assert_int_equal(b.len, 0);
+	aml_free(&b);
+}
+
 /* Firecracker's COM1, as iasl compiles it (inside Scope (\_SB)). */
 static const uint8_t com1_aml[] = {
     0x5b, 0x82, 0x3c, 'C',  'O',  'M',	'1',			      /* Device (COM1), 60 */
@@ -435,6 +502,8 @@ int main(void)
 	    cmocka_unit_test(test_strings_and_eisaid),
 	    cmocka_unit_test(test_method_return),
 	    cmocka_unit_test(test_resource_descriptors),
+	    cmocka_unit_test(test_if_lequal_notify),
+	    cmocka_unit_test(test_qword_memory),
 	    cmocka_unit_test(test_device_com1),
 	    cmocka_unit_test(test_device_virtio_two_byte_length),
 	    cmocka_unit_test(test_scope_nesting),
