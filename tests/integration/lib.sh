@@ -144,8 +144,10 @@ stop_ember() {
 # api METHOD PATH [JSON]: sets STATUS, BODY, HEADERS; logs for the schema check.
 api() {
 	local method=$1 path=$2 data=${3-}
-	local args=(-s -S --unix-socket "$SOCK" -X "$method" -D "$TMP/hdr" -o "$TMP/body"
-		-w '%{http_code}' "http://localhost$path")
+	# --max-time: a VMM thread that never answers must fail the case, not
+	# hang the suite (the nested host ends a run silent for 900 s).
+	local args=(-s -S --max-time "${EMBER_API_MAX_TIME:-300}" --unix-socket "$SOCK" -X "$method"
+		-D "$TMP/hdr" -o "$TMP/body" -w '%{http_code}' "http://localhost$path")
 	[ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
 	STATUS=$(curl "${args[@]}" 2>"$TMP/curl-err") || STATUS=000
 	BODY=$(cat "$TMP/body" 2>/dev/null)
