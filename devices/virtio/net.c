@@ -12,12 +12,14 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/base/event_loop.h"
 #include "vmm/mem/layout.h"
 #include "vmm/base/log.h"
 #include "vmm/base/metrics.h"
+#include "devices/mmds/mmds_stack.h"
 #include "devices/virtio/tap.h"
 #include "devices/virtio/virtio_mmio.h"
 #include "vmm/base/vmstate.h"
@@ -59,10 +61,13 @@ struct net_dev {
 	uint32_t rx_lens[NET_QUEUE_SIZE];
 	struct virtq_chain rx_first; /* first chain of the frame: num_buffers goes there */
 	uint8_t rx_frame[NET_MAX_FRAME];
+	bool rx_mmds_last; /* rx_frame's last frame came from MMDS: the tap goes first next */
 
 	/* tx, with the device lock held: the frame being sent. */
 	uint8_t tx_frame[NET_MAX_FRAME];
 	unsigned int offloads; /* TUN_F_* set on the tap (none from net_create() on) */
+
+	struct mmds_stack *mmds; /* NULL: not attached to MMDS */
 };
 
 enum net_rx_result {
@@ -170,20 +175,53 @@ static const char *net_tx_refusal(const struct virtq_chain *c)
 }
 
 /*
- * Copy one frame out of the guest and write it to the tap. The copy (not
- * writev() on guest memory) means the kernel parses bytes the guest can no
- * longer change under it, and keeps the VMM thread on plain write().
+ * Copy one frame out of the guest. The copy (not writev() on guest memory)
+ * means the kernel and the MMDS stack parse bytes the guest can no longer
+ * change under them (no check-then-use race on the MMDS detour), and keeps
+ * the VMM thread on plain write(). 0, or -EFAULT (counted).
  */
-static void net_tx_send(struct net_dev *net, const struct virtq_chain *c)
+static int net_tx_read(struct net_dev *net, const struct virtq_chain *c)
 {
-	uint32_t len = c->read_len;
+	if (virtq_chain_read(net->mem, c, 0, net->tx_frame, c->read_len) == c->read_len)
+		return 0;
+	metric_inc(&g_metrics.net.tx_fails);
+	virtio_mmio_log_guest_error(net->mmio, "tx chain at head %u not readable", c->head);
+	return -EFAULT;
+}
+
+static uint64_t net_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The frame in tx_frame is for MMDS (ARP for its address, IPv4 to it): the
+ * stack takes it instead of the tap, without costing tx tokens (as in
+ * Firecracker). False: it is not MMDS's.
+ */
+static bool net_tx_to_mmds(struct net_dev *net, uint32_t len)
+{
+	const uint8_t *frame = net->tx_frame + NET_HDR_LEN;
+	bool partial;
+
+	if (!net->mmds || !mmds_stack_is_mmds_frame(net->mmds, frame, len - NET_HDR_LEN))
+		return false;
+	/* With NEEDS_CSUM the TCP checksum field holds only the pseudo-header's sum. */
+	partial =
+	    net->tx_frame[offsetof(struct virtio_net_hdr_v1, flags)] & VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	mmds_stack_receive(net->mmds, frame, len - NET_HDR_LEN, partial, net_now_ns());
+	metric_inc(&g_metrics.mmds.rx_accepted);
+	return true;
+}
+
+/* Write the frame in tx_frame to the tap. */
+static void net_tx_send(struct net_dev *net, uint32_t len)
+{
 	ssize_t n;
 
-	if (virtq_chain_read(net->mem, c, 0, net->tx_frame, len) != len) {
-		metric_inc(&g_metrics.net.tx_fails);
-		virtio_mmio_log_guest_error(net->mmio, "tx chain at head %u not readable", c->head);
-		return;
-	}
 	/* Firecracker counts frames whose source MAC is not the guest's; they still go out. */
 	if (len >= NET_HDR_LEN + ETH_SRC_OFFSET + NET_MAC_LEN &&
 	    memcmp(net->tx_frame + NET_HDR_LEN + ETH_SRC_OFFSET, net->mac, NET_MAC_LEN))
@@ -203,10 +241,13 @@ static void net_tx_send(struct net_dev *net, const struct virtq_chain *c)
 	metric_add(&g_metrics.net.tx_bytes_count, len);
 }
 
+static void net_rx(struct net_dev *net);
+
 static void net_tx(struct net_dev *net)
 {
 	struct virtio_mmio_dev *dev = net->mmio;
 	struct virtq_chain *c = &dev->chain;
+	bool to_mmds = false;
 
 	while (virtio_mmio_next_chain(dev, NET_TX_QUEUE, c) > 0) {
 		const char *why = net_tx_refusal(c);
@@ -218,18 +259,25 @@ static void net_tx(struct net_dev *net)
 			else
 				metric_inc(&g_metrics.net.tx_malformed_frames);
 			virtio_mmio_log_guest_error(dev, "tx chain at head %u: %s", c->head, why);
+		} else if (net_tx_read(net, c)) {
+			/* counted; completes with length 0 */
+		} else if (net_tx_to_mmds(net, c->read_len)) {
+			to_mmds = true;
 		} else if (!virtio_limiter_allows(&net->tx_limiter, c->read_len, 1)) {
 			/* Back on the ring; the limiter kicks the tx queue when tokens return. */
 			virtq_unpop(virtio_mmio_queue(dev, NET_TX_QUEUE));
 			metric_inc(&g_metrics.net.tx_rate_limiter_throttled);
 			break;
 		} else {
-			net_tx_send(net, c);
+			net_tx_send(net, c->read_len);
 		}
 		if (virtio_mmio_complete(dev, NET_TX_QUEUE, c->head, 0))
 			break;
 	}
 	virtio_mmio_signal_used(dev, NET_TX_QUEUE);
+	/* MMDS answers at once (an ACK, a reply): no event will come for it. */
+	if (to_mmds)
+		net_rx(net);
 }
 
 /* ---- rx --------------------------------------------------------------------- */
@@ -441,10 +489,57 @@ static bool net_rx_read_tap(struct net_dev *net)
 	return true;
 }
 
+/*
+ * Build MMDS's next frame into rx_frame, when it has one and the guest has
+ * somewhere to put it. A complete frame: the virtio-net header is all zero
+ * (no offload metadata; num_buffers is set on delivery).
+ */
+static bool net_rx_read_mmds(struct net_dev *net)
+{
+	uint64_t now = net_now_ns();
+	size_t n;
+
+	if (!net->mmds || !mmds_stack_has_frame(net->mmds, now) || !net_rx_buffer_waiting(net))
+		return false;
+	n = mmds_stack_next_frame(net->mmds, net->rx_frame + NET_HDR_LEN,
+				  sizeof(net->rx_frame) - NET_HDR_LEN, now);
+	if (!n)
+		return false;
+	memset(net->rx_frame, 0, NET_HDR_LEN);
+	net->rx_len = (uint32_t)(NET_HDR_LEN + n);
+	metric_inc(&g_metrics.mmds.tx_frames);
+	metric_add(&g_metrics.mmds.tx_bytes, n);
+	return true;
+}
+
+/*
+ * The next frame for the guest, from MMDS or the tap in turn, so that
+ * neither a busy tap nor a chatty MMDS connection starves the other. True
+ * when there is one (or a reason to look again), as net_rx_read_tap().
+ */
+static bool net_rx_fill(struct net_dev *net)
+{
+	bool mmds_first = !net->rx_mmds_last;
+
+	if (mmds_first && net_rx_read_mmds(net)) {
+		net->rx_mmds_last = true;
+		return true;
+	}
+	if (net_rx_read_tap(net)) {
+		net->rx_mmds_last = false;
+		return true;
+	}
+	if (!mmds_first && net_rx_read_mmds(net)) {
+		net->rx_mmds_last = true;
+		return true;
+	}
+	return false;
+}
+
 static void net_rx(struct net_dev *net)
 {
 	for (;;) {
-		if (!net->rx_len && !net_rx_read_tap(net))
+		if (!net->rx_len && !net_rx_fill(net))
 			break;
 		if (net->rx_len && net_rx_deliver(net) != NET_RX_DONE)
 			break;
@@ -640,6 +735,7 @@ void net_destroy(struct net_dev *net)
 	if (!net)
 		return;
 	virtio_mmio_destroy(net->mmio);
+	mmds_stack_destroy(net->mmds);
 	if (net->tap_fd >= 0)
 		close(net->tap_fd);
 	free(net);
@@ -664,4 +760,17 @@ void net_set_limiters(struct net_dev *net, const struct virtio_limiter *rx,
 	if (tx)
 		net->tx_limiter = *tx;
 	virtio_mmio_unlock(net->mmio);
+}
+
+int net_attach_mmds(struct net_dev *net, struct mmds *m)
+{
+	struct mmds_stack *stack = mmds_stack_create(m);
+
+	if (!stack)
+		return -ENOMEM;
+	virtio_mmio_lock(net->mmio);
+	mmds_stack_destroy(net->mmds);
+	net->mmds = stack;
+	virtio_mmio_unlock(net->mmio);
+	return 0;
 }

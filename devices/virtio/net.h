@@ -118,4 +118,16 @@ void net_guest_mac(struct net_dev *net, uint8_t mac[NET_MAC_LEN]);
 void net_set_limiters(struct net_dev *net, const struct virtio_limiter *rx,
 		      const struct virtio_limiter *tx);
 
+struct mmds;
+/*
+ * Attach the device to MMDS @m (PUT /mmds/config named its iface_id): from
+ * then on, tx frames for the MMDS address (ARP for it, IPv4 to it) go to a
+ * network stack of its own (devices/mmds/mmds_stack.h) instead of the tap,
+ * without costing tx tokens, and the stack's frames reach the rx queue in
+ * turn with the tap's, through the same rx path (rx limiter included).
+ * Metrics: mmds.rx_accepted per frame taken, mmds.tx_frames/tx_bytes per
+ * frame delivered. 0 or -ENOMEM.
+ */
+int net_attach_mmds(struct net_dev *net, struct mmds *m);
+
 #endif
