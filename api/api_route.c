@@ -10,6 +10,7 @@
 #include "api/api_json.h"
 #include "vmm/base/metrics.h"
 #include "vmm/base/version.h"
+#include "api/parse_mmds.h"
 
 /*
  * PUT/PATCH resources: the first path segment selects the body parser. Routes
@@ -412,6 +413,8 @@ enum api_route_result api_route(const char *method, const char *path, const char
 	 * one. */
 	has_sub = *path != '\0';
 	sub = next_segment(&path);
+	if (segment_is(&res, "mmds") && api_mmds_routes(method, has_body))
+		return api_mmds_route(method, sub.s, body, len, call, reply);
 
 	if (!strcmp(method, "GET")) {
 		if (has_body)
@@ -451,7 +454,9 @@ void api_reply_from_response(const struct api_call *call, const struct vmm_respo
 	case 204:
 		return;
 	case 200:
-		if (call->req.type == REQ_GET_INSTANCE_INFO)
+		if (call->req.type == REQ_GET_MMDS)
+			reply->body = strdup(resp->mmds_json);
+		else if (call->req.type == REQ_GET_INSTANCE_INFO)
 			reply->body = api_json_instance_info(&resp->info, EMBER_VERSION);
 		else if (call->req.type == REQ_GET_MACHINE_CONFIG)
 			reply->body = api_json_machine_config(&resp->machine);

@@ -544,6 +544,36 @@ static int de_seq(const struct jde_doc *doc, size_t *pos, const struct jde_field
 	return 0;
 }
 
+/* A JSON array of strings (serde's Vec<String>), each kept in items[k].s. */
+static int de_strseq(const struct jde_doc *doc, size_t *pos, struct jde_value *v)
+{
+	size_t i = *pos, end;
+
+	if (doc->text[i] != '[')
+		return invalid_type(doc, i, "a sequence");
+	v->set = true;
+	for (i = skip_ws(doc, i + 1); doc->text[i] != ']'; i = skip_ws(doc, i)) {
+		struct jde_value *items = realloc(v->items, (v->nr_items + 1) * sizeof(*items));
+
+		if (!items)
+			return -ENOMEM;
+		v->items = items;
+		memset(&items[v->nr_items], 0, sizeof(*items));
+		if (doc->text[i] != '"')
+			return invalid_type(doc, i, "a string");
+		end = skip_value(doc, i);
+		items[v->nr_items].s = decode_string(doc, i, end);
+		if (!items[v->nr_items].s)
+			return -ENOMEM;
+		items[v->nr_items++].set = true;
+		i = skip_ws(doc, end);
+		if (doc->text[i] == ',')
+			i++;
+	}
+	*pos = i + 1;
+	return 0;
+}
+
 /* Decode the value at *pos for field @f; *pos moves past it. */
 static int de_field(const struct jde_doc *doc, size_t *pos, const struct jde_field *f,
 		    struct jde_value *v)
@@ -590,6 +620,9 @@ static int de_field(const struct jde_doc *doc, size_t *pos, const struct jde_fie
 	case JDE_SEQ:
 		*pos = i;
 		return de_seq(doc, pos, f, v);
+	case JDE_STRSEQ:
+		*pos = i;
+		return de_strseq(doc, pos, v);
 	}
 	return -EINVAL;
 }
@@ -802,6 +835,21 @@ int jde_parse(const char *text, size_t len, const struct jde_struct *st, struct 
 	return ret;
 }
 
+int jde_check_value(const char *text, size_t len, char *err, size_t errlen)
+{
+	struct jde_doc doc = {text, len, err, errlen};
+	json_error_t e;
+	json_t *root;
+
+	err[0] = '\0';
+	/* The flags the MMDS store loads it with (devices/mmds/mmds_store.c). */
+	root = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+	if (!root)
+		return syntax_error(&doc, &e);
+	json_decref(root);
+	return 0;
+}
+
 void jde_free(const struct jde_struct *st, struct jde_value *vals)
 {
 	for (size_t i = 0; i < st->nr_fields; i++) {
@@ -809,9 +857,13 @@ void jde_free(const struct jde_struct *st, struct jde_value *vals)
 			jde_free(st->fields[i].sub, vals[i].sub);
 			free(vals[i].sub);
 		}
-		for (size_t k = 0; k < vals[i].nr_items; k++)
-			jde_free(st->fields[i].sub,
-				 &vals[i].items[k * st->fields[i].sub->nr_fields]);
+		for (size_t k = 0; k < vals[i].nr_items; k++) {
+			if (st->fields[i].kind == JDE_STRSEQ)
+				free(vals[i].items[k].s);
+			else
+				jde_free(st->fields[i].sub,
+					 &vals[i].items[k * st->fields[i].sub->nr_fields]);
+		}
 		free(vals[i].items);
 		free(vals[i].s);
 		memset(&vals[i], 0, sizeof(vals[i]));

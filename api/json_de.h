@@ -29,6 +29,7 @@ enum jde_kind {
 	JDE_U32,    /* Rust u32 */
 	JDE_U64,    /* Rust u64 */
 	JDE_SEQ,    /* Vec<sub>: an array of sub objects */
+	JDE_STRSEQ, /* Vec<String>: items[] hold the strings (.s) */
 };
 
 enum jde_presence {
@@ -100,6 +101,13 @@ struct jde_value {
  */
 int jde_parse(const char *text, size_t len, const struct jde_struct *st, struct jde_value *vals,
 	      char *err, size_t errlen);
+
+/*
+ * Check that @text (@len bytes) is one JSON value of any type, as serde_json
+ * parses a serde_json::Value: 0, or -EINVAL with serde's syntax message
+ * (" at line L column C") in @err, or -ENOMEM.
+ */
+int jde_check_value(const char *text, size_t len, char *err, size_t errlen);
 
 /* Free what jde_parse() allocated in @vals (safe on zeroed values). */
 void jde_free(const struct jde_struct *st, struct jde_value *vals);

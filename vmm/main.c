@@ -54,6 +54,7 @@ struct cli {
 	bool boot_timer;
 	bool show_level, show_log_origin;
 	size_t max_payload;
+	size_t mmds_size_limit; /* 0: max_payload, as Firecracker */
 	uint64_t start_wall_us, start_cpu_us;
 };
 
@@ -89,6 +90,7 @@ static void usage(FILE *f)
 	    "  --show-level, --show-log-origin   decorate log lines\n"
 	    "  --metrics-path PATH               metrics file or FIFO\n"
 	    "  --http-api-max-payload-size N     max request body (default %d)\n"
+	    "  --mmds-size-limit N               max MMDS data store size (default: the above)\n"
 	    "  --boot-timer                      log the guest boot time (write 123 to 0x%llx)\n"
 	    "  --seccomp-filter FILE             seccomp filters in Firecracker's JSON format\n"
 	    "  --no-seccomp                      no seccomp filters (not recommended)\n"
@@ -133,6 +135,7 @@ enum {
 	OPT_SHOW_ORIGIN,
 	OPT_METRICS_PATH,
 	OPT_MAX_PAYLOAD,
+	OPT_MMDS_SIZE_LIMIT,
 	OPT_BOOT_TIMER,
 	OPT_START_US,
 	OPT_START_CPU_US,
@@ -154,6 +157,7 @@ static const struct option long_opts[] = {
     {"show-log-origin", no_argument, NULL, OPT_SHOW_ORIGIN},
     {"metrics-path", required_argument, NULL, OPT_METRICS_PATH},
     {"http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD},
+    {"mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT},
     {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
     {"start-time-us", required_argument, NULL, OPT_START_US},
     {"start-time-cpu-us", required_argument, NULL, OPT_START_CPU_US},
@@ -222,6 +226,16 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 				return EXIT_ARG_PARSING;
 			}
 			cli->max_payload = v;
+			break;
+		case OPT_MMDS_SIZE_LIMIT:
+			if (parse_u64(optarg, &v) || v == 0) {
+				fprintf(stderr,
+					"Arguments parsing error: invalid value for "
+					"--mmds-size-limit: '%s'\n",
+					optarg);
+				return EXIT_ARG_PARSING;
+			}
+			cli->mmds_size_limit = v;
 			break;
 		case OPT_START_US:
 		case OPT_START_CPU_US:
@@ -406,6 +420,7 @@ static int ember_setup(struct ember *e, const struct cli *cli)
 	    .start_wall_us = cli->start_wall_us,
 	    .start_cpu_us = cli->start_cpu_us,
 	    .seccomp = &e->seccomp,
+	    .mmds_size_limit = cli->mmds_size_limit ? cli->mmds_size_limit : cli->max_payload,
 	};
 	int ret;
 
@@ -419,6 +434,7 @@ static int ember_setup(struct ember *e, const struct cli *cli)
 	if (ret)
 		return ret;
 	controller_init(&e->ctrl, cli->id ? cli->id : "anonymous-instance", &kvm_vmm_ops, &e->vmm);
+	e->ctrl.mmds = e->vmm.mmds;
 	ret = event_loop_add(&e->loop, vmm_channel_fd(&e->channel), EPOLLIN, on_api_request, e);
 	if (!ret)
 		ret = event_loop_add(&e->loop, e->vmm.exit_evt, EPOLLIN, on_vm_exit, e);

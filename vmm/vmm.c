@@ -11,6 +11,7 @@
 #include "vmm/snapshot/snapshot.h"
 #include "vmm/boot/x86_boot.h"
 #include "devices/legacy/boot_timer.h"
+#include "devices/mmds/mmds.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/serial.h"
 #include "devices/virtio/virtio_mmio.h"
@@ -27,6 +28,8 @@
 
 int vmm_init(struct vmm *vmm, struct event_loop *loop, const struct vmm_options *opts)
 {
+	int ret = -ENOMEM;
+
 	memset(vmm, 0, sizeof(*vmm));
 	vmm->loop = loop;
 	vmm->opts = *opts;
@@ -39,7 +42,10 @@ int vmm_init(struct vmm *vmm, struct event_loop *loop, const struct vmm_options 
 	bus_init(&vmm->pio_bus);
 	bus_init(&vmm->mmio_bus);
 	vmm->exit_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	return vmm->exit_evt < 0 ? -errno : 0;
+	if (vmm->exit_evt < 0)
+		return -errno;
+	vmm->mmds = mmds_create(opts->mmds_size_limit, &ret);
+	return vmm->mmds ? 0 : ret;
 }
 
 void vmm_prepare(struct vmm *vmm)
@@ -638,4 +644,6 @@ void vmm_destroy(struct vmm *vmm)
 	if (vmm->exit_evt >= 0)
 		close(vmm->exit_evt);
 	vmm->exit_evt = -1;
+	mmds_destroy(vmm->mmds);
+	vmm->mmds = NULL;
 }

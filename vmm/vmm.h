@@ -31,12 +31,16 @@ struct vmm_options {
 	uint64_t start_wall_us; /* process start, for the boot timer */
 	uint64_t start_cpu_us;
 	const struct seccomp_filters *seccomp; /* NULL: --no-seccomp */
+	size_t mmds_size_limit;		       /* --mmds-size-limit (0: the default) */
 };
+
+struct mmds;
 
 struct vmm {
 	struct event_loop *loop;
 	struct vmm_options opts;
 	bool started;
+	struct mmds *mmds; /* the data store, before and after boot (devices/mmds) */
 
 	struct guest_mem mem;
 	struct kvm_vm vm;

@@ -19,6 +19,7 @@ struct ember_metrics {
 	} api_server;
 	struct {
 		metric_t instance_info_count, machine_cfg_count, vm_config_count, version_count;
+		metric_t mmds_count;
 	} get_api_requests;
 	struct {
 		metric_t actions_count, actions_fails, boot_source_count, boot_source_fails,
@@ -28,10 +29,12 @@ struct ember_metrics {
 		    vsock_fails, entropy_count, entropy_fails;
 		metric_t snapshot_create_count, snapshot_create_fails, snapshot_load_count,
 		    snapshot_load_fails;
+		metric_t mmds_count, mmds_fails;
 	} put_api_requests;
 	struct {
 		metric_t machine_cfg_count, machine_cfg_fails, vm_count, vm_fails;
 		metric_t drive_count, drive_fails, network_count, network_fails;
+		metric_t mmds_count, mmds_fails;
 	} patch_api_requests;
 	struct {
 		metric_t error_count, missed_read_count, missed_write_count, read_count,

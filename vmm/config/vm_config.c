@@ -218,6 +218,39 @@ void vm_config_init(struct vm_config *cfg)
 	cfg->logger.level = LOG_INFO;
 }
 
+void mmds_config_free(struct mmds_config *mc)
+{
+	for (unsigned int i = 0; i < mc->nr_network_interfaces; i++)
+		free(mc->network_interfaces[i]);
+	free(mc->network_interfaces);
+	mc->network_interfaces = NULL;
+	mc->nr_network_interfaces = 0;
+}
+
+int mmds_config_copy(struct mmds_config *dst, const struct mmds_config *src)
+{
+	unsigned int n = src->nr_network_interfaces;
+
+	*dst = *src;
+	dst->network_interfaces = NULL;
+	dst->nr_network_interfaces = 0;
+	if (!n)
+		return 0;
+	dst->network_interfaces = calloc(n, sizeof(*dst->network_interfaces));
+	if (!dst->network_interfaces)
+		return -ENOMEM;
+	for (; dst->nr_network_interfaces < n; dst->nr_network_interfaces++) {
+		char *id = strdup(src->network_interfaces[dst->nr_network_interfaces]);
+
+		if (!id) {
+			mmds_config_free(dst);
+			return -ENOMEM;
+		}
+		dst->network_interfaces[dst->nr_network_interfaces] = id;
+	}
+	return 0;
+}
+
 void vm_config_free(struct vm_config *cfg)
 {
 	machine_config_free(&cfg->machine);
@@ -228,6 +261,7 @@ void vm_config_free(struct vm_config *cfg)
 	drives_free(cfg->drives, cfg->nr_drives);
 	nets_free(cfg->nets, cfg->nr_nets);
 	vsock_config_free(&cfg->vsock);
+	mmds_config_free(&cfg->mmds_config);
 	vm_config_init(cfg);
 }
 
@@ -244,7 +278,10 @@ int vm_config_copy(struct vm_config *dst, const struct vm_config *src)
 	dst->nets = NULL;
 	dst->nr_drives = dst->nr_nets = 0;
 	dst->vsock.vsock_id = dst->vsock.uds_path = NULL;
-	if (machine_config_copy(&dst->machine, &src->machine) ||
+	dst->mmds_config.network_interfaces = NULL;
+	dst->mmds_config.nr_network_interfaces = 0;
+	if (mmds_config_copy(&dst->mmds_config, &src->mmds_config) ||
+	    machine_config_copy(&dst->machine, &src->machine) ||
 	    boot_source_config_copy(&dst->boot_source, &src->boot_source) ||
 	    logger_config_copy(&dst->logger, &src->logger) ||
 	    metrics_config_copy(&dst->metrics, &src->metrics) ||

@@ -124,6 +124,16 @@ struct entropy_config {
 	struct rate_limiter_config rate_limiter;
 };
 
+/* PUT /mmds/config: which interfaces reach MMDS, and how it answers. */
+struct mmds_config {
+	bool v2;		   /* version "V2" (default "V1") */
+	char **network_interfaces; /* iface_ids, in the order of vm_config.nets */
+	unsigned int nr_network_interfaces;
+	bool has_ipv4_address;
+	uint32_t ipv4_address; /* network byte order; default 169.254.169.254 */
+	bool imds_compat;
+};
+
 #define VMM_MAX_VIRTIO_DEVICES 19 /* one GSI each: LAYOUT_IRQ_BASE..LAYOUT_IRQ_MAX */
 
 struct vm_config {
@@ -144,6 +154,8 @@ struct vm_config {
 	struct vsock_config vsock;
 	bool has_entropy;
 	struct entropy_config entropy;
+	bool has_mmds_config;
+	struct mmds_config mmds_config;
 };
 
 void vm_config_init(struct vm_config *cfg); /* Firecracker defaults: 1 vCPU, 128 MiB */
@@ -166,5 +178,7 @@ void net_config_free(struct net_config *n);
 int net_config_copy(struct net_config *dst, const struct net_config *src);
 void vsock_config_free(struct vsock_config *v);
 int vsock_config_copy(struct vsock_config *dst, const struct vsock_config *src);
+void mmds_config_free(struct mmds_config *mc);
+int mmds_config_copy(struct mmds_config *dst, const struct mmds_config *src);
 
 #endif

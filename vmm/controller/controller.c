@@ -17,6 +17,7 @@
 
 #include "vmm/controller/controller_devices.h"
 #include "vmm/controller/controller_snapshot.h"
+#include "vmm/controller/controller_mmds.h"
 #include "vmm/base/log.h"
 #include "vmm/base/metrics.h"
 
@@ -375,6 +376,7 @@ static bool pre_boot_only(enum vmm_request_type type)
 	case REQ_PUT_NET:
 	case REQ_PUT_VSOCK:
 	case REQ_PUT_ENTROPY:
+	case REQ_PUT_MMDS_CONFIG:
 	case REQ_LOAD_SNAPSHOT:
 		return true;
 	default:
@@ -505,6 +507,12 @@ void controller_handle(struct controller *c, const struct vmm_request *req,
 		return;
 	case REQ_LOAD_SNAPSHOT:
 		controller_load_snapshot(c, &req->u.snapshot_load, resp);
+		return;
+	case REQ_GET_MMDS:
+	case REQ_PUT_MMDS:
+	case REQ_PATCH_MMDS:
+	case REQ_PUT_MMDS_CONFIG:
+		controller_mmds(c, req, resp);
 		return;
 	case REQ_HOT_UNPLUG:
 		vmm_response_fail(resp, PCI_NOT_ENABLED);

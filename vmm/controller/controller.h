@@ -16,6 +16,8 @@
 #include "vmm/controller/request.h"
 #include "vmm/controller/vmm_ops.h"
 
+struct mmds;
+
 struct controller {
 	struct vm_config cfg;
 	enum vmm_state state;
@@ -23,6 +25,7 @@ struct controller {
 	char instance_id[65];
 	const struct vmm_ops *ops;
 	void *ops_ctx;
+	struct mmds *mmds; /* the VMM's MMDS (devices/mmds), set after controller_init() */
 };
 
 void controller_init(struct controller *c, const char *instance_id, const struct vmm_ops *ops,

@@ -35,6 +35,7 @@ bool controller_configures_boot(enum vmm_request_type type)
 	case REQ_PUT_NET:
 	case REQ_PUT_VSOCK:
 	case REQ_PUT_ENTROPY:
+	case REQ_PUT_MMDS_CONFIG:
 		return true;
 	default:
 		return false;

@@ -79,6 +79,13 @@ void vmm_request_free(struct vmm_request *req)
 	case REQ_LOAD_SNAPSHOT:
 		snapshot_load_params_free(&req->u.snapshot_load);
 		break;
+	case REQ_PUT_MMDS:
+	case REQ_PATCH_MMDS:
+		free(req->u.mmds.json);
+		break;
+	case REQ_PUT_MMDS_CONFIG:
+		mmds_config_free(&req->u.mmds_config);
+		break;
 	case REQ_HOT_UNPLUG:
 		free(req->u.unplug.id);
 		req->u.unplug.id = NULL;
@@ -92,4 +99,6 @@ void vmm_response_free(struct vmm_response *resp)
 {
 	machine_config_free(&resp->machine);
 	vm_config_free(&resp->config);
+	free(resp->mmds_json);
+	resp->mmds_json = NULL;
 }

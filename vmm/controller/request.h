@@ -41,6 +41,16 @@ enum vmm_request_type {
 	REQ_CREATE_SNAPSHOT, /* PUT /snapshot/create */
 	REQ_LOAD_SNAPSHOT,   /* PUT /snapshot/load */
 	REQ_HOT_UNPLUG,	     /* DELETE /drives|/network-interfaces|/pmem/{id} */
+	REQ_GET_MMDS,	     /* GET /mmds */
+	REQ_PUT_MMDS,	     /* PUT /mmds: replace the data store */
+	REQ_PATCH_MMDS,	     /* PATCH /mmds: RFC 7396 merge patch */
+	REQ_PUT_MMDS_CONFIG, /* PUT /mmds/config */
+};
+
+/* PUT/PATCH /mmds: the body, checked to be JSON by the API thread. */
+struct mmds_body {
+	char *json;
+	size_t len;
 };
 
 /* Firecracker's VirtioDeviceType of a DELETE (hot-unplug). */
@@ -69,6 +79,8 @@ struct vmm_request {
 		struct snapshot_create_params snapshot_create;
 		struct snapshot_load_params snapshot_load;
 		struct hot_unplug unplug;
+		struct mmds_body mmds;
+		struct mmds_config mmds_config;
 	} u;
 };
 
@@ -78,13 +90,14 @@ struct instance_info {
 };
 
 struct vmm_response {
-	int status;	 /* 200, 204 or 400 */
+	int status;	 /* 200, 204, 400 (or 413 for PUT/PATCH /mmds) */
 	bool deprecated; /* add "Deprecation: true" */
 	char fault_message[FAULT_MESSAGE_MAX];
 	/* Payload of a 200, by request type. */
 	struct instance_info info;
 	struct machine_config machine; /* caller frees with machine_config_free() */
 	struct vm_config config;       /* caller frees with vm_config_free() */
+	char *mmds_json;	       /* GET /mmds: the data store, serialized */
 };
 
 /* Fill @resp as a success (204) or as a 400 with a formatted fault_message. */
