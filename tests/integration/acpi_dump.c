@@ -2,7 +2,9 @@
 /*
  * acpi_dump DIR [VCPUS [VIRTIO_DEVICES]]: build the ACPI tables Ember gives
  * a guest with VCPUS vCPUs (default 2) and VIRTIO_DEVICES virtio-mmio
- * devices in slots 0.. (default 4) and write each table as
+ * devices in slots 0.. (default 4), plus VMGenID, VMClock and their GED on
+ * the next two GSIs when those exist (as Ember always builds them: at most
+ * 17 virtio devices), and write each table as
  * DIR/<signature>.dat (xsdt, facp, apic, dsdt), the raw form `iasl -d`
  * disassembles. The RSDP has no SDT header, which iasl cannot take as a
  * binary: tests/unit/boot/test_acpi.c checks it. Used by
@@ -63,6 +65,12 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < cfg.nr_virtio && i < ACPI_MAX_VIRTIO; i++)
 		cfg.virtio[i] = (struct acpi_virtio_dev){
 		    LAYOUT_VIRTIO_START + i * LAYOUT_VIRTIO_STRIDE, LAYOUT_IRQ_BASE + i};
+	if (LAYOUT_IRQ_BASE + cfg.nr_virtio + 1 <= LAYOUT_IRQ_MAX) {
+		cfg.has_clone_devs = true;
+		cfg.clone = (struct acpi_clone_devs){
+		    LAYOUT_VMGENID_ADDR, LAYOUT_IRQ_BASE + cfg.nr_virtio, LAYOUT_VMCLOCK_ADDR,
+		    LAYOUT_IRQ_BASE + cfg.nr_virtio + 1};
+	}
 	ret = acpi_build(&cfg, &t);
 	if (ret) {
 		fprintf(stderr, "acpi_dump: cannot build the tables: %s\n", strerror(-ret));

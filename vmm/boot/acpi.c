@@ -13,6 +13,12 @@
 #define PNP_I8042_KBD	 "PNP0303" /* IBM Enhanced keyboard (101/102-key, PS/2 mouse support) */
 #define COM1_PORTS	 8
 #define ACPI_STA_PRESENT 0x0f /* present, enabled, shown in UI, functioning */
+#define VMGENID_HID	 "VMGENCTR"
+#define VMGENID_CID	 "VM_Gen_Counter"
+#define VMCLOCK_HID	 "AMZNC10C"
+#define VMCLOCK_CID	 "VMCLOCK"
+#define ACPI_GED_HID	 "ACPI0013"
+#define ACPI_NOTIFY_DEV	 0x80 /* device-specific notification */
 
 /* The byte that makes @len bytes at @p sum to 0 (mod 256). */
 static uint8_t acpi_checksum(const void *p, size_t len)
@@ -133,7 +139,84 @@ static void dsdt_virtio(struct aml_buf *b, unsigned int index, const struct acpi
 	aml_close(b, dev);
 }
 
-/* Scope(\_SB_) { COM1, PS2_, V000... } in slot order, so the root drive is vda. */
+/* Linux's vmgenid driver reads ADDR: a Package of the ID's address, low then high 32 bits. */
+static void dsdt_vmgenid(struct aml_buf *b, uint64_t addr)
+{
+	size_t dev = aml_device_open(b, "VGEN"), pkg;
+
+	aml_name(b, "_HID");
+	aml_string(b, VMGENID_HID);
+	aml_name(b, "_CID");
+	aml_string(b, VMGENID_CID);
+	aml_name(b, "_DDN");
+	aml_string(b, VMGENID_CID);
+	aml_name(b, "ADDR");
+	pkg = aml_package_open(b, 2);
+	aml_integer(b, (uint32_t)addr);
+	aml_integer(b, addr >> 32);
+	aml_close(b, pkg);
+	aml_close(b, dev);
+}
+
+static void dsdt_vmclock(struct aml_buf *b, uint64_t addr)
+{
+	size_t dev = aml_device_open(b, "VCLK"), sta, crs;
+
+	aml_name(b, "_HID");
+	aml_string(b, VMCLOCK_HID);
+	aml_name(b, "_CID");
+	aml_string(b, VMCLOCK_CID);
+	aml_name(b, "_DDN");
+	aml_string(b, VMCLOCK_CID);
+	sta = aml_method_open(b, "_STA", 0, false);
+	aml_return(b);
+	aml_integer(b, ACPI_STA_PRESENT);
+	aml_close(b, sta);
+	aml_name(b, "_CRS");
+	crs = aml_restemplate_open(b);
+	aml_qword_memory(b, true, false, addr, addr + LAYOUT_VMCLOCK_SIZE - 1);
+	aml_restemplate_close(b, crs);
+	aml_close(b, dev);
+}
+
+/* If (LEqual (Arg0, @gsi)) { Notify (@path, 0x80) } */
+static void evt_notify_if(struct aml_buf *b, uint32_t gsi, const char *path)
+{
+	size_t cond = aml_if_open(b);
+
+	aml_lequal(b);
+	aml_arg(b, 0);
+	aml_integer(b, gsi);
+	aml_notify(b, path, ACPI_NOTIFY_DEV);
+	aml_close(b, cond);
+}
+
+/*
+ * Hardware-reduced ACPI has no GPE blocks: its events come through a GED,
+ * whose driver (Linux's evged) calls _EVT with the GSI that fired.
+ */
+static void dsdt_ged(struct aml_buf *b, const struct acpi_clone_devs *c)
+{
+	size_t dev = aml_device_open(b, "GED_"), crs, evt;
+
+	aml_name(b, "_HID");
+	aml_string(b, ACPI_GED_HID);
+	aml_name(b, "_CRS");
+	crs = aml_restemplate_open(b);
+	aml_interrupt(b, AML_IRQ_CONSUMER | AML_IRQ_EDGE, c->vmgenid_gsi);
+	aml_interrupt(b, AML_IRQ_CONSUMER | AML_IRQ_EDGE, c->vmclock_gsi);
+	aml_restemplate_close(b, crs);
+	evt = aml_method_open(b, "_EVT", 1, true);
+	evt_notify_if(b, c->vmgenid_gsi, "\\_SB_.VGEN");
+	evt_notify_if(b, c->vmclock_gsi, "\\_SB_.VCLK");
+	aml_close(b, evt);
+	aml_close(b, dev);
+}
+
+/*
+ * Scope(\_SB_) { COM1, PS2_, V000... in slot order, so the root drive is
+ * vda, then VGEN, VCLK, GED_ }.
+ */
 static void dsdt_body(struct aml_buf *b, const struct acpi_config *cfg)
 {
 	size_t sb = aml_scope_open(b, "\\_SB_");
@@ -142,6 +225,11 @@ static void dsdt_body(struct aml_buf *b, const struct acpi_config *cfg)
 	dsdt_i8042(b);
 	for (unsigned int i = 0; i < cfg->nr_virtio; i++)
 		dsdt_virtio(b, i, &cfg->virtio[i]);
+	if (cfg->has_clone_devs) {
+		dsdt_vmgenid(b, cfg->clone.vmgenid_addr);
+		dsdt_vmclock(b, cfg->clone.vmclock_addr);
+		dsdt_ged(b, &cfg->clone);
+	}
 	aml_close(b, sb);
 }
 
@@ -256,6 +344,30 @@ static void build_rsdp(uint8_t out[LAYOUT_RSDP_SIZE], uint64_t xsdt)
 
 /* ---- build and write ------------------------------------------------------- */
 
+/* A GSI the GED can take: an IOAPIC pin no virtio device has. */
+static bool ged_gsi_ok(const struct acpi_config *cfg, uint32_t gsi)
+{
+	if (gsi > LAYOUT_IRQ_MAX)
+		return false;
+	for (unsigned int i = 0; i < cfg->nr_virtio; i++)
+		if (cfg->virtio[i].gsi == gsi)
+			return false;
+	return true;
+}
+
+static int check_clone_devs(const struct acpi_config *cfg)
+{
+	const struct acpi_clone_devs *c = &cfg->clone;
+
+	if (!ged_gsi_ok(cfg, c->vmgenid_gsi) || !ged_gsi_ok(cfg, c->vmclock_gsi) ||
+	    c->vmgenid_gsi == c->vmclock_gsi)
+		return -EINVAL;
+	if (c->vmgenid_addr > UINT64_MAX - LAYOUT_VMGENID_SIZE ||
+	    c->vmclock_addr > UINT64_MAX - LAYOUT_VMCLOCK_SIZE)
+		return -EINVAL;
+	return 0;
+}
+
 static int check_config(const struct acpi_config *cfg)
 {
 	if (cfg->nr_cpus == 0 || cfg->nr_cpus > ACPI_MAX_CPUS || cfg->nr_virtio > ACPI_MAX_VIRTIO)
@@ -263,7 +375,7 @@ static int check_config(const struct acpi_config *cfg)
 	for (unsigned int i = 0; i < cfg->nr_virtio; i++)
 		if (cfg->virtio[i].base > LAYOUT_4G - VIRTIO_MMIO_SIZE) /* Memory32Fixed */
 			return -EINVAL;
-	return 0;
+	return cfg->has_clone_devs ? check_clone_devs(cfg) : 0;
 }
 
 int acpi_build(const struct acpi_config *cfg, struct acpi_tables *t)

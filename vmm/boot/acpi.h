@@ -21,6 +21,18 @@
  * command the emulated i8042 already implements. A reset by ACPI therefore
  * ends the VM exactly as `reboot=k` does, with no extra device.
  *
+ * DSDT, for clones (Firecracker's VMGenID and VMClock devices, whose memory
+ * lies at the top of the reserved system area, vmm/mem/layout.h):
+ *   VGEN  _HID "VMGENCTR", _CID/_DDN "VM_Gen_Counter", ADDR = Package {low
+ *         32 bits, high 32 bits} of the 16-byte generation ID (what Linux's
+ *         vmgenid driver evaluates);
+ *   VCLK  _HID "AMZNC10C", _CID/_DDN "VMCLOCK", _STA 0x0f, _CRS the VMClock
+ *         page as cacheable read-only QWordMemory (Linux's ptp_vmclock);
+ *   GED_  _HID "ACPI0013" (Generic Event Device): one edge-triggered,
+ *         active-high interrupt per device; its _EVT(gsi) runs
+ *         Notify(\_SB_.VGEN, 0x80) or Notify(\_SB_.VCLK, 0x80), so the VMM
+ *         announces a new ID by pulsing the device's GSI.
+ *
  * MADT: one enabled Local APIC per vCPU (APIC ID = ACPI UID = index) and the
  * IOAPIC (ID 0, KVM's reset value, GSI base 0); no PC-AT 8259 flag and no
  * interrupt source overrides: KVM routes ISA IRQ n to IOAPIC pin n, which is
@@ -29,6 +41,7 @@
 #ifndef EMBER_ACPI_H
 #define EMBER_ACPI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -200,11 +213,21 @@ struct acpi_virtio_dev {
 	uint32_t gsi;
 };
 
+/* VMGenID and VMClock: guest addresses and the GSIs the GED listens on. */
+struct acpi_clone_devs {
+	uint64_t vmgenid_addr;
+	uint32_t vmgenid_gsi;
+	uint64_t vmclock_addr;
+	uint32_t vmclock_gsi;
+};
+
 struct acpi_config {
 	uint32_t nr_cpus;
 	/* 0 when the devices are announced on the command line instead. */
 	unsigned int nr_virtio;
 	struct acpi_virtio_dev virtio[ACPI_MAX_VIRTIO];
+	bool has_clone_devs; /* VGEN, VCLK and GED_ in the DSDT */
+	struct acpi_clone_devs clone;
 };
 
 /* The tables in host memory, laid out byte for byte as they go to the guest. */
@@ -217,7 +240,8 @@ struct acpi_tables {
 
 /*
  * Build every table for @cfg. 0, or -EINVAL (bad vCPU or device count, a
- * device above 4 GiB), -E2BIG (outgrows LAYOUT_ACPI_SIZE) or -ENOMEM, with
+ * device above 4 GiB, a clone device's GSI outside the IOAPIC's pins or
+ * shared, its memory wrapping around), -E2BIG (outgrows LAYOUT_ACPI_SIZE) or -ENOMEM, with
  * nothing left allocated. acpi_tables_free() releases a built set.
  */
 int acpi_build(const struct acpi_config *cfg, struct acpi_tables *t);

@@ -36,15 +36,22 @@
 
 /*
  * System data, Firecracker's [0x9fc00, 0xe0000): the MP table in the EBDA,
- * then the ACPI tables (DSDT, FADT, MADT, XSDT). The e820 map marks the
- * whole range reserved. The RSDP sits right after it at 0xe0000, the start of
- * the BIOS area [0xe0000, 1 MiB) that Linux scans for "RSD PTR ", and
- * boot_params.acpi_rsdp_addr points at it as well.
+ * then the ACPI tables (DSDT, FADT, MADT, XSDT), then at the top the VMClock
+ * page and the 16-byte VM generation ID, where Firecracker's allocator puts
+ * them (last fit: the ID first, 8-byte aligned, then the page-aligned page
+ * below it). The e820 map marks the whole range reserved. The RSDP sits
+ * right after it at 0xe0000, the start of the BIOS area [0xe0000, 1 MiB)
+ * that Linux scans for "RSD PTR ", and boot_params.acpi_rsdp_addr points at
+ * it as well.
  */
 #define LAYOUT_SYSTEM_MEM_START LAYOUT_EBDA_START
 #define LAYOUT_SYSTEM_MEM_END	LAYOUT_RSDP_ADDR
 #define LAYOUT_ACPI_START	LAYOUT_EBDA_END
-#define LAYOUT_ACPI_SIZE	(LAYOUT_RSDP_ADDR - LAYOUT_ACPI_START) /* 256 KiB */
+#define LAYOUT_ACPI_SIZE	(LAYOUT_VMCLOCK_ADDR - LAYOUT_ACPI_START) /* 248 KiB */
+#define LAYOUT_VMCLOCK_ADDR	0xde000ULL /* struct vmclock_abi, one page */
+#define LAYOUT_VMCLOCK_SIZE	0x1000ULL
+#define LAYOUT_VMGENID_ADDR	(LAYOUT_RSDP_ADDR - LAYOUT_VMGENID_SIZE) /* 0xdfff0 */
+#define LAYOUT_VMGENID_SIZE	16ULL
 #define LAYOUT_RSDP_ADDR	0xe0000ULL
 #define LAYOUT_RSDP_SIZE	36ULL /* ACPI 2.0+ RSDP */
 

@@ -275,7 +275,72 @@ static size_t virtio_aml(uint8_t *out, unsigned int i)
 	return n + 4;
 }
 
-static void check_dsdt(unsigned int devices)
+/*
+ * VGEN, VCLK and GED_ with the ID at 0xdfff0, the page at 0xde000 and GSIs
+ * @gsi and @gsi + 1, hand-assembled as iasl encodes Firecracker's devices.
+ */
+static size_t clone_aml(uint8_t *out, uint8_t gsi)
+{
+	const uint8_t vgen[] = {
+	    0x5b, 0x82, 0x4d, 0x04, 'V', 'G', 'E', 'N', /* Device (VGEN), 77 bytes */
+	    0x08, '_', 'H', 'I', 'D', 0x0d, 'V', 'M', 'G', 'E', 'N', 'C', 'T', 'R', 0x00, 0x08, '_',
+	    'C', 'I', 'D', 0x0d, 'V', 'M', '_', 'G', 'e', 'n', '_', 'C', 'o', 'u', 'n', 't', 'e',
+	    'r', 0x00, 0x08, '_', 'D', 'D', 'N', 0x0d, 'V', 'M', '_', 'G', 'e', 'n', '_', 'C', 'o',
+	    'u', 'n', 't', 'e', 'r', 0x00,
+	    /* Name (ADDR, Package (2) {0x000DFFF0, Zero}) */
+	    0x08, 'A', 'D', 'D', 'R', 0x12, 0x08, 0x02, 0x0c, 0xf0, 0xff, 0x0d, 0x00, 0x00};
+	const uint8_t vclk[] = {
+	    0x5b, 0x82, 0x44, 0x07, 'V',  'C',	'L',  'K', /* Device (VCLK), 116 bytes */
+	    0x08, '_',	'H',  'I',  'D',  0x0d, 'A',  'M',  'Z',  'N',	'C',  '1',  '0',  'C',
+	    0x00, 0x08, '_',  'C',  'I',  'D',	0x0d, 'V',  'M',  'C',	'L',  'O',  'C',  'K',
+	    0x00, 0x08, '_',  'D',  'D',  'N',	0x0d, 'V',  'M',  'C',	'L',  'O',  'C',  'K',
+	    0x00, 0x14, 0x09, '_',  'S',  'T',	'A',  0x00, 0xa4, 0x0a, 0x0f, /* _STA: Return (0x0F)
+									       */
+	    0x08, '_',	'C',  'R',  'S',  0x11, 0x33, 0x0a, 0x30,	      /* Buffer (48) */
+	    0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x02, /* QWordMemory, Cacheable, RO */
+	    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xe0, 0x0d, 0x00, 0x00, 0x00,
+	    0x00, 0x00, 0xff, 0xef, 0x0d, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	    0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x79, 0x00};
+	const uint8_t ged[] = {0x5b, 0x82, 0x4f, 0x05, 'G',
+			       'E',  'D',  '_', /* Device (GED_), 95 bytes */
+			       0x08, '_',  'H',	 'I',  'D',
+			       0x0d, 'A',  'C',	 'P',  'I',
+			       '0',  '0',  '1',	 '3',  0x00,
+			       0x08, '_',  'C',	 'R',  'S',
+			       0x11, 0x17, 0x0a, 0x14, /* Buffer (20) */
+			       0x89, 0x06, 0x00, 0x03, 0x01,
+			       gsi,  0x00, 0x00, 0x00, 0x89,
+			       0x06, 0x00, 0x03, 0x01, (uint8_t)(gsi + 1),
+			       0x00, 0x00, 0x00, 0x79, 0x00,
+			       0x14, 0x2c, '_',	 'E',  'V',
+			       'T',  0x09, /* Method (_EVT, 1, Serialized) */
+			       0xa0, 0x12, 0x93, 0x68, 0x0a,
+			       gsi,  0x86, 0x5c, 0x2e, '_',
+			       'S',  'B',  '_',	 'V',  'G',
+			       'E',  'N',  0x0a, 0x80, 0xa0,
+			       0x12, 0x93, 0x68, 0x0a, (uint8_t)(gsi + 1),
+			       0x86, 0x5c, 0x2e, '_',  'S',
+			       'B',  '_',  'V',	 'C',  'L',
+			       'K',  0x0a, 0x80};
+
+	memcpy(out, vgen, sizeof(vgen));
+	memcpy(out + sizeof(vgen), vclk, sizeof(vclk));
+	memcpy(out + sizeof(vgen) + sizeof(vclk), ged, sizeof(ged));
+	return sizeof(vgen) + sizeof(vclk) + sizeof(ged);
+}
+
+static void clone_config(struct acpi_config *cfg)
+{
+	cfg->has_clone_devs = true;
+	cfg->clone = (struct acpi_clone_devs){
+	    LAYOUT_VMGENID_ADDR,
+	    LAYOUT_IRQ_BASE + cfg->nr_virtio,
+	    LAYOUT_VMCLOCK_ADDR,
+	    LAYOUT_IRQ_BASE + cfg->nr_virtio + 1,
+	};
+}
+
+static void check_dsdt_with(unsigned int devices, bool clone_devs)
 {
 	uint8_t want[4096];
 	struct acpi_config cfg;
@@ -284,6 +349,8 @@ static void check_dsdt(unsigned int devices)
 	const uint8_t *d;
 
 	config(&cfg, 1, devices);
+	if (clone_devs)
+		clone_config(&cfg);
 	assert_int_equal(acpi_build(&cfg, &t), 0);
 	d = table(&t, t.dsdt, "DSDT", 2);
 
@@ -294,6 +361,8 @@ static void check_dsdt(unsigned int devices)
 	n += sizeof(dsdt_legacy);
 	for (unsigned int i = 0; i < devices; i++)
 		n += virtio_aml(want + n, i);
+	if (clone_devs)
+		n += clone_aml(want + n, (uint8_t)(LAYOUT_IRQ_BASE + devices));
 	body = n - 1; /* everything after the opcode counts, the PkgLength too */
 	want[0] = 0x10;
 	want[1] = (uint8_t)(0x40 | (body & 0xf));
@@ -303,6 +372,11 @@ static void check_dsdt(unsigned int devices)
 	acpi_tables_free(&t);
 }
 
+static void check_dsdt(unsigned int devices)
+{
+	check_dsdt_with(devices, false);
+}
+
 static void test_dsdt_bytes(void **state)
 {
 	(void)state;
@@ -310,6 +384,15 @@ static void test_dsdt_bytes(void **state)
 	check_dsdt(1);
 	check_dsdt(4);
 	check_dsdt(ACPI_MAX_VIRTIO);
+}
+
+/* What Ember always builds: VMGenID, VMClock and the GED after the virtio devices. */
+static void test_dsdt_clone_devices(void **state)
+{
+	(void)state;
+	check_dsdt_with(0, true);
+	check_dsdt_with(1, true);
+	check_dsdt_with(17, true); /* the most Ember configures: GSIs 22 and 23 */
 }
 
 /* ---- errors ----------------------------------------------------------------------- */
@@ -333,6 +416,41 @@ static void test_bad_configs(void **state)
 	assert_int_equal(acpi_build(&cfg, &t), -EINVAL);
 	assert_null(t.data);
 	assert_int_equal(t.len, 0);
+}
+
+/* The GED's GSIs must be IOAPIC pins of their own; the memory must not wrap. */
+static void test_bad_clone_configs(void **state)
+{
+	struct acpi_config cfg;
+	struct acpi_tables t;
+
+	(void)state;
+	config(&cfg, 1, 2);
+	clone_config(&cfg);
+	cfg.clone.vmgenid_gsi = LAYOUT_IRQ_BASE + 1; /* V001's */
+	assert_int_equal(acpi_build(&cfg, &t), -EINVAL);
+	assert_null(t.data);
+	clone_config(&cfg);
+	cfg.clone.vmclock_gsi = cfg.clone.vmgenid_gsi;
+	assert_int_equal(acpi_build(&cfg, &t), -EINVAL);
+	clone_config(&cfg);
+	cfg.clone.vmclock_gsi = LAYOUT_IRQ_MAX + 1;
+	assert_int_equal(acpi_build(&cfg, &t), -EINVAL);
+	clone_config(&cfg);
+	cfg.clone.vmgenid_gsi = 256; /* would not even fit _EVT's comparison */
+	assert_int_equal(acpi_build(&cfg, &t), -EINVAL);
+	clone_config(&cfg);
+	cfg.clone.vmgenid_addr = UINT64_MAX - 8;
+	assert_int_equal(acpi_build(&cfg, &t), -EINVAL);
+	clone_config(&cfg);
+	cfg.clone.vmclock_addr = UINT64_MAX - 0xfff;
+	assert_int_equal(acpi_build(&cfg, &t), -EINVAL);
+	assert_null(t.data);
+	/* An ID above 4 GiB is fine: ADDR carries both halves. */
+	clone_config(&cfg);
+	cfg.clone.vmgenid_addr = 0x123456780ULL;
+	assert_int_equal(acpi_build(&cfg, &t), 0);
+	acpi_tables_free(&t);
 }
 
 /* ---- placement ------------------------------------------------------------------- */
@@ -361,6 +479,14 @@ static void test_placement_in_the_memory_map(void **state)
 	assert_false(overlaps(LAYOUT_ACPI_START, t.len, LAYOUT_CMDLINE, LAYOUT_CMDLINE_MAX));
 	assert_false(overlaps(LAYOUT_ACPI_START, t.len, LAYOUT_PML4, 0x7000));
 	assert_true(LAYOUT_ACPI_START + LAYOUT_ACPI_SIZE <= LAYOUT_RSDP_ADDR);
+	/* VMClock's page, then the generation ID, between the tables and the RSDP. */
+	assert_true(LAYOUT_ACPI_START + LAYOUT_ACPI_SIZE <= LAYOUT_VMCLOCK_ADDR);
+	assert_int_equal(LAYOUT_VMCLOCK_ADDR % 4096, 0);
+	assert_true(LAYOUT_VMCLOCK_ADDR + LAYOUT_VMCLOCK_SIZE <= LAYOUT_VMGENID_ADDR);
+	assert_int_equal(LAYOUT_VMGENID_ADDR % 8, 0);
+	assert_int_equal(LAYOUT_VMGENID_ADDR + LAYOUT_VMGENID_SIZE, LAYOUT_RSDP_ADDR);
+	assert_int_equal(LAYOUT_VMGENID_ADDR, 0xdfff0); /* where Firecracker's allocator puts it */
+	assert_int_equal(LAYOUT_VMCLOCK_ADDR, 0xde000);
 	/* The RSDP: 16-byte aligned inside the BIOS area Linux scans, below the kernel. */
 	assert_int_equal(LAYOUT_RSDP_ADDR % 16, 0);
 	assert_true(LAYOUT_RSDP_ADDR >= 0xe0000 && LAYOUT_RSDP_ADDR + 36 <= 0x100000);
@@ -402,8 +528,14 @@ static void test_e820_reserves_the_tables(void **state)
 			assert_false(overlaps(addr, size, LAYOUT_ACPI_START, t.len));
 			assert_false(overlaps(addr, size, LAYOUT_RSDP_ADDR, 36));
 		}
+		if (type == 1) { /* the guest must never use the clone devices' memory */
+			assert_false(
+			    overlaps(addr, size, LAYOUT_VMCLOCK_ADDR, LAYOUT_VMCLOCK_SIZE));
+			assert_false(
+			    overlaps(addr, size, LAYOUT_VMGENID_ADDR, LAYOUT_VMGENID_SIZE));
+		}
 		if (type == 2 && addr <= LAYOUT_ACPI_START &&
-		    addr + size >= LAYOUT_ACPI_START + LAYOUT_ACPI_SIZE)
+		    addr + size >= LAYOUT_VMGENID_ADDR + LAYOUT_VMGENID_SIZE)
 			reserved = true;
 	}
 	assert_true(reserved);
@@ -492,7 +624,9 @@ int main(void)
 	    cmocka_unit_test(test_fadt),
 	    cmocka_unit_test(test_madt_1_2_32_cpus),
 	    cmocka_unit_test(test_dsdt_bytes),
+	    cmocka_unit_test(test_dsdt_clone_devices),
 	    cmocka_unit_test(test_bad_configs),
+	    cmocka_unit_test(test_bad_clone_configs),
 	    cmocka_unit_test(test_placement_in_the_memory_map),
 	    cmocka_unit_test(test_e820_reserves_the_tables),
 	    cmocka_unit_test(test_write_to_guest_memory),
