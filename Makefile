@@ -68,7 +68,7 @@ SECCOMP_BPF_OBJ := $(BUILD)/obj/gen/vmm/seccomp/builtin_bpf.o
 # The parts of the machine, one folder each (see each folder's header comments
 # and tests/check_layers.sh for which may include which).
 VMM_PARTS  := vmm vmm/base vmm/config vmm/mem vmm/kvm vmm/boot vmm/snapshot vmm/seccomp \
-	      vmm/controller api devices devices/legacy devices/virtio devices/mmds
+	      vmm/controller api devices devices/legacy devices/virtio devices/mmds devices/acpi
 LIB_SRCS   := $(filter-out vmm/main.c $(SECCOMP_GEN_SRC),$(foreach d,$(VMM_PARTS),$(wildcard $(d)/*.c)))
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(SECCOMP_BPF_OBJ)
 JAILER_SRCS := $(wildcard jailer/*.c)

@@ -277,6 +277,37 @@ static int vmm_open_image(const char *what, const char *path, char *err, size_t 
 }
 
 _Static_assert(VMM_MAX_VIRTIO_DEVICES <= ACPI_MAX_VIRTIO, "every device fits the DSDT");
+_Static_assert(LAYOUT_IRQ_BASE + VMM_MAX_VIRTIO_DEVICES + 1 <= LAYOUT_IRQ_MAX,
+	       "two GSIs left for VMGenID and VMClock");
+
+/*
+ * VMGenID and VMClock take the two GSIs after the virtio devices', the
+ * order in which Firecracker allocates them; at boot and at a restore alike,
+ * so a snapshot's devices are where its DSDT says.
+ */
+static void vmm_setup_clone_devs(struct vmm *vmm)
+{
+	uint32_t gsi = LAYOUT_IRQ_BASE + vmm->devices.nr;
+	struct irq_line irq;
+
+	kvm_vm_irq_line(&vmm->vm, gsi, &irq);
+	vmgenid_init(&vmm->vmgenid, LAYOUT_VMGENID_ADDR, &irq);
+	kvm_vm_irq_line(&vmm->vm, gsi + 1, &irq);
+	vmclock_init(&vmm->vmclock, LAYOUT_VMCLOCK_ADDR, &irq);
+}
+
+/* A fresh generation ID and the VMClock page, at boot. */
+static int vmm_activate_clone_devs(struct vmm *vmm, char *err, size_t errlen)
+{
+	int ret = vmgenid_activate(&vmm->vmgenid, &vmm->mem);
+
+	if (!ret)
+		ret = vmclock_activate(&vmm->vmclock, &vmm->mem);
+	if (ret)
+		err_set(err, errlen, 0, "Cannot write the VMGenID and VMClock memory: %s",
+			strerror(-ret));
+	return ret;
+}
 
 /*
  * The ACPI tables: CPUs, IOAPIC and legacy devices always; the virtio
@@ -285,7 +316,12 @@ _Static_assert(VMM_MAX_VIRTIO_DEVICES <= ACPI_MAX_VIRTIO, "every device fits the
 static int vmm_write_acpi(struct vmm *vmm, const struct vm_config *cfg, bool in_dsdt, char *err,
 			  size_t errlen)
 {
-	struct acpi_config acpi = {.nr_cpus = cfg->machine.vcpu_count};
+	struct acpi_config acpi = {
+	    .nr_cpus = cfg->machine.vcpu_count,
+	    .has_clone_devs = true,
+	    .clone = {vmm->vmgenid.addr, vmm->vmgenid.irq.gsi, vmm->vmclock.addr,
+		      vmm->vmclock.irq.gsi},
+	};
 	int ret;
 
 	for (unsigned int i = 0; in_dsdt && i < vmm->devices.nr; i++) {
@@ -295,9 +331,11 @@ static int vmm_write_acpi(struct vmm *vmm, const struct vm_config *cfg, bool in_
 		    (struct acpi_virtio_dev){virtio_mmio_base(m), virtio_mmio_gsi(m)};
 	}
 	ret = acpi_write(&vmm->mem, &acpi);
-	if (ret)
+	if (ret) {
 		err_set(err, errlen, 0, "Cannot write the ACPI tables: %s", strerror(-ret));
-	return ret;
+		return ret;
+	}
+	return vmm_activate_clone_devs(vmm, err, errlen);
 }
 
 /*
@@ -504,8 +542,10 @@ static int vmm_start(void *ctx, const struct vm_config *cfg, char *err, size_t e
 		ret = vmm_setup_legacy_devices(vmm, cfg, err, errlen);
 	if (!ret)
 		ret = vmm_devices_setup(&vmm->devices, &devices_env, cfg, err, errlen);
-	if (!ret)
+	if (!ret) {
+		vmm_setup_clone_devs(vmm);
 		ret = vmm_load_guest(vmm, cfg, &ki, err, errlen);
+	}
 	if (!ret)
 		ret = vmm_setup_vcpus(vmm, cfg, &ki, err, errlen);
 	return vmm_finish_start(vmm, ret, false, err, errlen);
@@ -524,6 +564,8 @@ static void vmm_snapshot_view(struct vmm *vmm, struct snapshot_machine *m)
 	    .vcpus = &vmm->vcpus,
 	    .serial = vmm->serial,
 	    .i8042 = vmm->i8042,
+	    .vmgenid = &vmm->vmgenid,
+	    .vmclock = &vmm->vmclock,
 	    .vmm = vmm,
 	    .build_restored = vmm_build_restored,
 	};
@@ -551,8 +593,10 @@ static int vmm_build_restored(void *ctx, const struct vm_config *cfg, snapshot_r
 		ret = vmm_setup_legacy_devices(vmm, cfg, err, errlen);
 	if (!ret)
 		ret = vmm_devices_setup(&vmm->devices, &devices_env, cfg, err, errlen);
-	if (!ret)
+	if (!ret) {
+		vmm_setup_clone_devs(vmm);
 		ret = vmm_setup_vcpus(vmm, cfg, NULL, err, errlen);
+	}
 	if (!ret)
 		if (!ret) {
 			vmm_snapshot_view(vmm, &view);

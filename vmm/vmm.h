@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <termios.h>
 
+#include "devices/acpi/vmclock.h"
+#include "devices/acpi/vmgenid.h"
 #include "devices/bus.h"
 #include "vmm/controller/vmm_ops.h"
 #include "vmm/base/event_loop.h"
@@ -58,7 +60,9 @@ struct vmm {
 	struct i8042 *i8042;
 	struct boot_timer *boot_timer;
 	struct vmm_devices devices; /* virtio-mmio: block, net, vsock, rng */
-	struct uffd_backend uffd;   /* restored with the Uffd backend */
+	struct vmgenid vmgenid;	    /* for clones: new at every boot and restore */
+	struct vmclock vmclock;
+	struct uffd_backend uffd; /* restored with the Uffd backend */
 
 	int exit_evt;	      /* eventfd: the VM has ended */
 	atomic_int exit_code; /* -1 while running */

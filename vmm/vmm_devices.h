@@ -3,8 +3,9 @@
  * The VM's virtio-mmio devices, created at InstanceStart from the vm_config.
  *
  * Slot i gets the 4 KiB window LAYOUT_VIRTIO_START + i * LAYOUT_VIRTIO_STRIDE
- * and GSI LAYOUT_IRQ_BASE + i, at most VMM_MAX_VIRTIO_DEVICES (19: GSIs 5-23)
- * devices. Slots are handed out the way Firecracker attaches devices: the
+ * and GSI LAYOUT_IRQ_BASE + i, at most VMM_MAX_VIRTIO_DEVICES (17: GSIs 5-21;
+ * the two GSIs after the last device's go to VMGenID and VMClock) devices.
+ * Slots are handed out the way Firecracker attaches devices: the
  * drives in configuration order (the root drive is always first, so it is
  * /dev/vda), then the network interfaces in configuration order, then the
  * vsock, then the entropy device.

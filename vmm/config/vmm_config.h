@@ -134,7 +134,12 @@ struct mmds_config {
 	bool imds_compat;
 };
 
-#define VMM_MAX_VIRTIO_DEVICES 19 /* one GSI each: LAYOUT_IRQ_BASE..LAYOUT_IRQ_MAX */
+/*
+ * One GSI each from LAYOUT_IRQ_BASE up; two of the GSIs up to LAYOUT_IRQ_MAX
+ * stay for the VMGenID and VMClock notifications (devices/acpi), which take
+ * the two after the last virtio device's, as in Firecracker.
+ */
+#define VMM_MAX_VIRTIO_DEVICES 17
 
 struct vm_config {
 	struct machine_config machine;

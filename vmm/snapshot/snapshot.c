@@ -16,6 +16,8 @@
 #include "vmm/kvm/kvm_vm.h"
 #include "vmm/kvm/vcpu.h"
 #include "vmm/mem/guest_mem.h"
+#include "devices/acpi/vmclock.h"
+#include "devices/acpi/vmgenid.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/serial.h"
 #include "devices/virtio/virtio_mmio.h"
@@ -218,6 +220,12 @@ static int save_devices(const struct snapshot_machine *m, struct vmstate_writer 
 	vmstate_section_end(w);
 	vmstate_section_begin(w, SNAPSHOT_I8042_TAG, 0);
 	i8042_save(m->i8042, w);
+	vmstate_section_end(w);
+	vmstate_section_begin(w, SNAPSHOT_VMGENID_TAG, 0);
+	vmgenid_save(m->vmgenid, w);
+	vmstate_section_end(w);
+	vmstate_section_begin(w, SNAPSHOT_VMCLOCK_TAG, 0);
+	vmclock_save(m->vmclock, w);
 	vmstate_section_end(w);
 	return 0;
 }
@@ -612,6 +620,32 @@ static int restore_devices(const struct snapshot_machine *m, const struct restor
 		ret = find_section(plan, SNAPSHOT_I8042_TAG, 0, &r, err, errlen);
 	if (!ret && (i8042_restore(m->i8042, &r) || vmstate_reader_end(&r)))
 		ret = section_error(err, errlen, SNAPSHOT_I8042_TAG, 0, "is malformed");
+	if (!ret)
+		ret = find_section(plan, SNAPSHOT_VMGENID_TAG, 0, &r, err, errlen);
+	if (!ret && vmgenid_restore(m->vmgenid, &r))
+		ret = section_error(err, errlen, SNAPSHOT_VMGENID_TAG, 0,
+				    "does not match the device");
+	if (!ret)
+		ret = find_section(plan, SNAPSHOT_VMCLOCK_TAG, 0, &r, err, errlen);
+	if (!ret && vmclock_restore(m->vmclock, &r))
+		ret = section_error(err, errlen, SNAPSHOT_VMCLOCK_TAG, 0,
+				    "does not match the device");
+	return ret;
+}
+
+/*
+ * Clones must know they are clones: a new generation ID and VMClock
+ * disruption, each announced by its GED interrupt, held by the restored
+ * irqchip until the vCPUs run.
+ */
+static int new_generation(const struct snapshot_machine *m, char *err, size_t errlen)
+{
+	int ret = vmgenid_new_generation(m->vmgenid, m->mem);
+
+	if (!ret)
+		ret = vmclock_new_generation(m->vmclock, m->mem);
+	if (ret)
+		os_errorf(err, errlen, ret, "Cannot notify the guest of its new generation");
 	return ret;
 }
 
@@ -631,9 +665,11 @@ static int restore_state(const struct snapshot_machine *m, void *ctx, char *err,
 		return ret;
 	}
 	ret = restore_devices(m, plan, why, sizeof(why));
-	if (ret)
+	if (ret) {
 		errorf(err, errlen, "Cannot restore devices: %s", why);
-	return ret;
+		return ret;
+	}
+	return new_generation(m, err, errlen);
 }
 
 int snapshot_load(const struct snapshot_machine *m, const struct snapshot_load_params *p,

@@ -11,6 +11,7 @@
  *	KVMS			vm_state.h
  *	UART, I804		serial, i8042
  *	VIRT  x devices		virtio-mmio transport + queues + device, by slot
+ *	VGEN, VCLK		VMGenID, VMClock (devices/acpi): address, GSI, contents
  * and guest RAM into the memory file (snapshot_mem.h): Full or Diff. Both
  * files are written under temporary names in their target directories,
  * fsynced, then renamed into place: a crash or a full disk never leaves a
@@ -22,8 +23,11 @@
  * the memory file mapped MAP_PRIVATE (File) or anonymous memory served by a
  * page-fault handler (Uffd, uffd.h); the VM is rebuilt from CONF the way
  * InstanceStart builds it, the saved state loaded into it, and the vCPU
- * threads start parked. Errors come in Firecracker's words, without the
- * "Create snapshot error: "/"Load snapshot error: " prefix the controller adds.
+ * threads start parked. Last, as Firecracker's post-restore step, VMGenID
+ * gets a fresh ID and VMClock a new disruption marker, each with its
+ * notification pending for the guest. Errors come in Firecracker's words,
+ * without the "Create snapshot error: "/"Load snapshot error: " prefix the
+ * controller adds.
  */
 #ifndef EMBER_SNAPSHOT_H
 #define EMBER_SNAPSHOT_H
@@ -42,6 +46,8 @@ struct uffd_backend;
 struct serial;
 struct i8042;
 struct virtio_mmio_dev;
+struct vmgenid;
+struct vmclock;
 struct snapshot_machine;
 
 #define SNAPSHOT_MAX_VIRTIO 32
@@ -67,15 +73,19 @@ struct snapshot_machine {
 	struct i8042 *i8042;
 	struct virtio_mmio_dev *virtio[SNAPSHOT_MAX_VIRTIO];
 	unsigned int nr_virtio;
+	struct vmgenid *vmgenid;
+	struct vmclock *vmclock;
 
 	void *vmm;
 	int (*build_restored)(void *vmm, const struct vm_config *cfg, snapshot_restore_fn restore,
 			      void *ctx, char *err, size_t errlen);
 };
 
-#define SNAPSHOT_UART_TAG   VMSTATE_TAG('U', 'A', 'R', 'T')
-#define SNAPSHOT_I8042_TAG  VMSTATE_TAG('I', '8', '0', '4')
-#define SNAPSHOT_VIRTIO_TAG VMSTATE_TAG('V', 'I', 'R', 'T')
+#define SNAPSHOT_UART_TAG    VMSTATE_TAG('U', 'A', 'R', 'T')
+#define SNAPSHOT_I8042_TAG   VMSTATE_TAG('I', '8', '0', '4')
+#define SNAPSHOT_VIRTIO_TAG  VMSTATE_TAG('V', 'I', 'R', 'T')
+#define SNAPSHOT_VMGENID_TAG VMSTATE_TAG('V', 'G', 'E', 'N')
+#define SNAPSHOT_VMCLOCK_TAG VMSTATE_TAG('V', 'C', 'L', 'K')
 
 /* @m paused, configured as @cfg. 0 or -errno with @err filled. */
 int snapshot_create(const struct snapshot_machine *m, const struct vm_config *cfg,
