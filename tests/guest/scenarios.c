@@ -11,6 +11,7 @@
 #include "string.h"
 #include "traps.h"
 #include "virtio_scenarios.h"
+#include "vmgenid.h"
 
 #define DEFAULT_SCENARIO "hello"
 #define COUNT_PREFIX	 "count="
@@ -283,5 +284,7 @@ void scenario_run(const char *cmdline)
 		scenario_reset_storm();
 	if (str_equals(name, len, "halt-forever"))
 		scenario_halt_forever();
+	if (str_equals(name, len, "vmgenid"))
+		scenario_vmgenid();
 	scenario_unknown(name, len);
 }

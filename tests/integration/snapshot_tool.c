@@ -9,6 +9,10 @@
  *   snapshot_tool set-version STATE MAJOR MINOR PATCH
  *	rewrite the format version of a vmstate file and recompute its CRC,
  *	to produce a well-formed file of another version.
+ *   snapshot_tool poke STATE TAG OFFSET BYTE
+ *	set byte OFFSET of the payload of the first section tagged TAG (four
+ *	characters) to BYTE and recompute the CRC: a well-formed file whose
+ *	section says something else.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -70,20 +74,46 @@ static int merge(const char *base, const char *diff)
 	return 0;
 }
 
+/* The whole vmstate file at @path (at least a header and a CRC), or NULL. */
+static uint8_t *read_state(const char *path, FILE **f, size_t *len)
+{
+	uint8_t *data;
+	long n;
+
+	*f = fopen(path, "r+b");
+	if (!*f || fseek(*f, 0, SEEK_END) || (n = ftell(*f)) < VMSTATE_HEADER_SIZE + 8) {
+		fprintf(stderr, "snapshot_tool: cannot use %s\n", path);
+		return NULL;
+	}
+	data = malloc((size_t)n);
+	rewind(*f);
+	if (!data || fread(data, 1, (size_t)n, *f) != (size_t)n)
+		return NULL;
+	*len = (size_t)n;
+	return data;
+}
+
+/* Seal the CRC and write the file back. */
+static int write_state(FILE *f, uint8_t *data, size_t len)
+{
+	uint64_t crc = crc64(0, data, len - 8);
+
+	for (int i = 0; i < 8; i++)
+		data[len - 8 + i] = (uint8_t)(crc >> (8 * i));
+	rewind(f);
+	if (fwrite(data, 1, len, f) != len || fclose(f))
+		return 1;
+	free(data);
+	return 0;
+}
+
 static int set_version(const char *path, int argc, char **argv)
 {
-	FILE *f = fopen(path, "r+b");
-	uint8_t *data;
-	long len;
-	uint64_t crc;
+	size_t len;
+	FILE *f;
+	uint8_t *data = read_state(path, &f, &len);
 
-	if (!f || fseek(f, 0, SEEK_END) || (len = ftell(f)) < VMSTATE_HEADER_SIZE + 8) {
-		fprintf(stderr, "set-version: cannot use %s\n", path);
-		return 1;
-	}
-	data = malloc((size_t)len);
-	rewind(f);
-	if (!data || fread(data, 1, (size_t)len, f) != (size_t)len)
+	if (!data)
 		return 1;
 	for (int i = 0; i < 3 && i < argc; i++) {
 		unsigned long v = strtoul(argv[i], NULL, 10);
@@ -91,14 +121,39 @@ static int set_version(const char *path, int argc, char **argv)
 		data[8 + 2 * i] = (uint8_t)v;
 		data[9 + 2 * i] = (uint8_t)(v >> 8);
 	}
-	crc = crc64(0, data, (size_t)len - 8);
-	for (int i = 0; i < 8; i++)
-		data[len - 8 + i] = (uint8_t)(crc >> (8 * i));
-	rewind(f);
-	if (fwrite(data, 1, (size_t)len, f) != (size_t)len || fclose(f))
+	return write_state(f, data, len);
+}
+
+static uint64_t get_le(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static int poke(const char *path, const char *tag, const char *offset, const char *byte)
+{
+	size_t len, pos = VMSTATE_HEADER_SIZE, off = strtoul(offset, NULL, 0);
+	FILE *f;
+	uint8_t *data = read_state(path, &f, &len);
+
+	if (!data || strlen(tag) != 4)
 		return 1;
-	free(data);
-	return 0;
+	while (pos + VMSTATE_SECTION_HDR <= len - 8) {
+		uint64_t n = get_le(data + pos + 8, 8);
+
+		if (n > len - 8 - pos - VMSTATE_SECTION_HDR)
+			break;
+		if (!memcmp(data + pos, tag, 4) && off < n) {
+			data[pos + VMSTATE_SECTION_HDR + off] = (uint8_t)strtoul(byte, NULL, 0);
+			return write_state(f, data, len);
+		}
+		pos += VMSTATE_SECTION_HDR + n;
+	}
+	fprintf(stderr, "poke: no section %s with a byte %zu in %s\n", tag, off, path);
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -107,7 +162,11 @@ int main(int argc, char **argv)
 		return merge(argv[2], argv[3]);
 	if (argc == 6 && !strcmp(argv[1], "set-version"))
 		return set_version(argv[2], argc - 3, argv + 3);
-	fprintf(stderr, "usage: %s merge BASE DIFF | set-version STATE MAJOR MINOR PATCH\n",
+	if (argc == 6 && !strcmp(argv[1], "poke"))
+		return poke(argv[2], argv[3], argv[4], argv[5]);
+	fprintf(stderr,
+		"usage: %s merge BASE DIFF | set-version STATE MAJOR MINOR PATCH | "
+		"poke STATE TAG OFFSET BYTE\n",
 		argv[0]);
 	return 2;
 }
