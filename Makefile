@@ -255,6 +255,12 @@ fuzz: deps
 FUZZ_CORPUS ?= tests/fuzz/corpus
 FUZZ_RUN_DEPS := tests/fuzz/fuzz_main.c $(FUZZ_DEV_SRCS) $(wildcard tests/fuzz/*.h devices/*.h \
 		 devices/virtio/*.h vmm/base/*.h vmm/mem/*.h vmm/config/*.h)
+# The kernel image (fuzz_kernel.c): the loaders, the PVH note parser and the boot tables.
+FUZZ_TARGETS  += kernel
+FUZZ_DEV_SRCS += $(addprefix vmm/boot/,loader.c elf_notes.c pvh.c e820.c x86_boot.c) \
+		 vmm/base/errmsg.c
+FUZZ_RUN_DEPS += $(addprefix vmm/boot/,loader.c elf_notes.c pvh.c e820.c x86_boot.c) \
+		 vmm/base/errmsg.c $(wildcard vmm/boot/*.h)
 build/fuzz/fuzz_%_run: tests/fuzz/fuzz_%.c $(FUZZ_RUN_DEPS)
 	@mkdir -p $(dir $@)
 	@$(CC) $(FUZZ_CFLAGS) -Wall -Wextra -Werror -fsanitize=address,undefined -o $@ \

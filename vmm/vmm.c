@@ -387,6 +387,9 @@ static int vmm_load_guest(struct vmm *vmm, const struct vm_config *cfg, struct k
 	close(fd);
 	if (ret)
 		return ret;
+	log_info("Kernel entered through %s at %#llx",
+		 ki->has_pvh_entry ? "its PVH entry" : "the 64-bit boot protocol",
+		 (unsigned long long)(ki->has_pvh_entry ? ki->pvh_entry : ki->entry));
 	if (bs->initrd_path) {
 		fd = vmm_open_image("initrd", bs->initrd_path, err, errlen);
 		if (fd < 0)

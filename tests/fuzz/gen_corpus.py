@@ -8,6 +8,8 @@ requests. net, vsock, rng (fuzz_net.c, fuzz_vsock.c, fuzz_rng.c): the layout
 of fuzz_dev.h, i.e. a fuzz_dev_header, register ops, the host's data and the
 guest memory image. Either way the fuzzer starts from inputs that reach deep
 into the device code.
+kernel (fuzz_kernel.c): kernel image files, ELF vmlinux with and without
+the PVH entry note (and broken ones) and a bzImage.
 
 Usage: gen_corpus.py [corpus root]   (default: the corpus/ next to this file)
 """
@@ -404,6 +406,97 @@ def rng_raw_features():
                     regops=[(0x070, 4, 1, 0xf), (0x050, 4, 1, 0)])
 
 
+# ---- kernel (fuzz_kernel.c): kernel image files, ELF with and without the PVH note, bzImage ----
+
+PT_LOAD, PT_NOTE, XEN_ELFNOTE_PHYS32_ENTRY = 1, 4, 18
+KERNEL_LOAD = 0x100000
+
+
+def elf_note(name, ntype, desc, align=4):
+    pad = lambda b: b + b"\0" * (-len(b) % align)
+    return struct.pack("<III", len(name), len(desc), ntype) + pad(name) + pad(desc)
+
+
+def kernel_elf(notes=b"", note_align=4, loads=((0x200, 0x300),)):
+    """ELF64 x86-64 ET_EXEC: PT_LOADs of (file size, memory size) from 1 MiB, one PT_NOTE."""
+    phnum = len(loads) + (1 if notes else 0)
+    data_off = 64 + 56 * phnum
+    body, phdrs, paddr = b"", b"", KERNEL_LOAD
+    if notes:
+        phdrs += struct.pack("<IIQQQQQQ", PT_NOTE, 4, data_off, 0, 0, len(notes), len(notes),
+                             note_align)
+        body += notes
+    for filesz, memsz in loads:
+        body += b"\0" * (-(data_off + len(body)) % 16)
+        off = data_off + len(body)
+        phdrs += struct.pack("<IIQQQQQQ", PT_LOAD, 5, off, paddr | 0xffffffff80000000, paddr,
+                             filesz, memsz, 0x1000)
+        body += bytes((i * 7 + 3) & 0xff for i in range(filesz))
+        paddr += 0x100000
+    ident = b"\x7fELF" + bytes([2, 1, 1]) + b"\0" * 9
+    ehdr = ident + struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, KERNEL_LOAD, 64, 0, 0, 64, 56, phnum,
+                               0, 0, 0)
+    return ehdr + phdrs + body
+
+
+def pvh_note(entry, size=8, align=4):
+    return elf_note(b"Xen\0", XEN_ELFNOTE_PHYS32_ENTRY, struct.pack("<Q", entry)[:size], align)
+
+
+def linux_notes(entry, align=4):
+    return (elf_note(b"GNU\0", 3, b"\xab" * 20, align) +
+            elf_note(b"Xen\0", 6, b"linux\0", align) + pvh_note(entry, 8, align) +
+            elf_note(b"Linux\0", 0x100, b"6.1\0", align))
+
+
+def kernel_pvh():
+    return kernel_elf(linux_notes(KERNEL_LOAD + 0x10))
+
+
+def kernel_pvh_desc4_align8():
+    return kernel_elf(elf_note(b"GNU\0", 3, b"\x01" * 5, 8) + pvh_note(KERNEL_LOAD + 0x20, 4, 8),
+                      note_align=8)
+
+
+def kernel_pvh_second_segment():
+    return kernel_elf(pvh_note(KERNEL_LOAD + 0x100000 + 0x40),
+                      loads=((0x100, 0x1000), (0x80, 0x80)))
+
+
+def kernel_no_note():
+    return kernel_elf()
+
+
+def kernel_bad_notes():
+    notes = linux_notes(KERNEL_LOAD + 0x10)
+    return kernel_elf(notes[:-6])  # the last note cut short
+
+
+def kernel_pvh_in_bss():
+    return kernel_elf(pvh_note(KERNEL_LOAD + 0x280))
+
+
+def kernel_bzimage():
+    setup_sects, pm = 1, 0x400
+    img = bytearray(b"\x5a" * ((setup_sects + 1) * 512) + bytes(i & 0xff for i in range(pm)))
+    img[0x1f1] = setup_sects
+    struct.pack_into("<I", img, 0x1f4, pm // 16)
+    struct.pack_into("<H", img, 0x1fe, 0xaa55)
+    img[0x200:0x202] = b"\xeb\x6a"
+    img[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", img, 0x206, 0x020f)
+    img[0x210:0x212] = b"\0\x01"  # type_of_loader, loadflags LOADED_HIGH
+    struct.pack_into("<I", img, 0x214, 0x100000)
+    struct.pack_into("<I", img, 0x22c, 0x7fffffff)  # initrd_addr_max
+    struct.pack_into("<I", img, 0x230, 0x200000)  # kernel_alignment
+    img[0x234] = 1  # relocatable
+    struct.pack_into("<H", img, 0x236, 0x3)  # XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G
+    struct.pack_into("<I", img, 0x238, 2047)  # cmdline_size
+    struct.pack_into("<Q", img, 0x258, 0x1000000)  # pref_address
+    struct.pack_into("<I", img, 0x260, 0x100000)  # init_size
+    return bytes(img)
+
+
 CORPORA = {
     "virtq": (blk_read, blk_write_indirect, blk_flush_get_id, blk_mixed_chain, rng_fill, hostile,
               avail_jump, register_ops),
@@ -411,6 +504,8 @@ CORPORA = {
             net_limited, net_gso_conflict, net_registers),
     "vsock": (vsock_connect_rw, vsock_host_connect, vsock_malformed, vsock_shutdown_credit),
     "rng": (rng_simple, rng_limited, rng_indirect_big, rng_odd_chains, rng_raw_features),
+    "kernel": (kernel_pvh, kernel_pvh_desc4_align8, kernel_pvh_second_segment, kernel_no_note,
+               kernel_bad_notes, kernel_pvh_in_bss, kernel_bzimage),
 }
 
 

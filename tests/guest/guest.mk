@@ -19,13 +19,14 @@ GUEST_ASFLAGS := -nostdinc -fno-pic -Wa,--fatal-warnings -MMD -MP -I$(GUEST_SRC)
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
 		 -Wl,-z,noexecstack
 
-GUEST_KERNEL_OBJS := $(addprefix $(GUEST_OUT)/obj/,entry.o trap_entry.o ring3_entry.o \
+GUEST_KERNEL_OBJS := $(addprefix $(GUEST_OUT)/obj/,entry.o trap_entry.o ring3_entry.o pvh_entry.o \
 	$(patsubst %.c,%.o,$(notdir $(wildcard $(GUEST_SRC)/*.c))))
 GUEST_ELF := $(GUEST_OUT)/test-guest.elf
 GUEST_BZIMAGE := $(GUEST_OUT)/test-guest.bzImage
+GUEST_PVH_ELF := $(GUEST_OUT)/test-guest-pvh.elf
 
 .PHONY: guest
-guest: $(GUEST_ELF) $(GUEST_BZIMAGE)
+guest: $(GUEST_ELF) $(GUEST_BZIMAGE) $(GUEST_PVH_ELF)
 
 $(GUEST_OUT)/obj/%.o: $(GUEST_SRC)/%.c
 	@mkdir -p $(dir $@)
@@ -37,6 +38,11 @@ $(GUEST_OUT)/obj/%.o: $(GUEST_SRC)/%.S
 
 $(GUEST_ELF): $(GUEST_KERNEL_OBJS) $(GUEST_SRC)/guest.ld
 	$(GUEST_CC) $(GUEST_LDFLAGS) -T $(GUEST_SRC)/guest.ld -o $@ $(GUEST_KERNEL_OBJS)
+
+# The same kernel with the Xen PVH entry note: loaders that know PVH enter pvh_start.
+$(GUEST_PVH_ELF): $(GUEST_KERNEL_OBJS) $(GUEST_OUT)/obj/pvh_note.o $(GUEST_SRC)/guest.ld
+	$(GUEST_CC) $(GUEST_LDFLAGS) -T $(GUEST_SRC)/guest.ld -o $@ $(GUEST_KERNEL_OBJS) \
+		$(GUEST_OUT)/obj/pvh_note.o
 
 # The protected-mode kernel; its length must be exactly what syssize declares.
 $(GUEST_OUT)/kernel.bin: $(GUEST_ELF)

@@ -11,6 +11,7 @@
 #include "mptable.h"
 #include "paging.h"
 #include "print.h"
+#include "pvh.h"
 #include "scenarios.h"
 #include "serial.h"
 #include "traps.h"
@@ -28,6 +29,7 @@ void guest_main(const uint8_t *boot_params)
 
 	serial_init();
 	print_str("ember-test-guest: booted\n");
+	pvh_report();
 	paging_init();
 	traps_init();
 
