@@ -533,7 +533,8 @@ static int vmm_create_memory(struct vmm *vmm, const struct machine_config *mc, c
 static int vmm_start(void *ctx, const struct vm_config *cfg, char *err, size_t errlen)
 {
 	struct vmm *vmm = ctx;
-	struct vmm_device_env devices_env = {&vmm->mem, &vmm->vm, &vmm->mmio_bus, vmm->loop};
+	struct vmm_device_env devices_env = {&vmm->mem, &vmm->vm, &vmm->mmio_bus, vmm->loop,
+					     vmm->mmds};
 	struct kernel_info ki;
 	int ret;
 
@@ -588,7 +589,8 @@ static int vmm_build_restored(void *ctx, const struct vm_config *cfg, snapshot_r
 {
 	struct vmm *vmm = ctx;
 	struct snapshot_machine view;
-	struct vmm_device_env devices_env = {&vmm->mem, &vmm->vm, &vmm->mmio_bus, vmm->loop};
+	struct vmm_device_env devices_env = {&vmm->mem, &vmm->vm, &vmm->mmio_bus, vmm->loop,
+					     vmm->mmds};
 	int ret;
 
 	ret = kvm_vm_create(&vmm->vm, &vmm->mem, cfg->machine.track_dirty_pages, err, errlen);

@@ -19,6 +19,7 @@
 #include "vmm/base/errmsg.h"
 #include "vmm/mem/layout.h"
 #include "vmm/base/log.h"
+#include "devices/mmds/mmds.h"
 #include "devices/rate_limiter.h"
 #include "devices/virtio/block.h"
 #include "devices/virtio/net.h"
@@ -176,6 +177,15 @@ static int add_net(struct vmm_devices *d, const struct net_config *nc, char *err
 		err_set(err, errlen, 0, "Cannot create the network device %s: %s", nc->iface_id,
 			strerror(ENOMEM));
 		return -ENOMEM;
+	}
+	/* Its frames for the MMDS address go to MMDS rather than the tap. */
+	if (d->env.mmds && mmds_attached(d->env.mmds, nc->iface_id)) {
+		ret = net_attach_mmds(net, d->env.mmds);
+		if (ret) {
+			err_set(err, errlen, 0, "Cannot create the network device %s: %s",
+				nc->iface_id, strerror(-ret));
+			return ret;
+		}
 	}
 	ret = device_add_limiter(d, v, 0, NET_RX_QUEUE,
 				 limiter_cfg(nc->has_rx_rate_limiter, &nc->rx_rate_limiter), &rx,

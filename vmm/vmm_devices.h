@@ -34,6 +34,7 @@ struct bus;
 struct event_loop;
 struct rate_limiter;
 struct virtio_mmio_dev;
+struct mmds;
 
 /* What the devices are attached to. */
 struct vmm_device_env {
@@ -41,6 +42,7 @@ struct vmm_device_env {
 	struct kvm_vm *vm;
 	struct bus *mmio_bus;
 	struct event_loop *loop;
+	struct mmds *mmds; /* net devices PUT /mmds/config named are attached to it; NULL: none */
 };
 
 enum vmm_device_type { VMM_DEV_BLOCK = 1, VMM_DEV_NET, VMM_DEV_VSOCK, VMM_DEV_RNG };
