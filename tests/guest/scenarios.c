@@ -2,6 +2,7 @@
 #include "cmdline.h"
 #include "io.h"
 #include "kbd.h"
+#include "mmds.h"
 #include "pic.h"
 #include "pit.h"
 #include "print.h"
@@ -271,6 +272,8 @@ void scenario_run(const char *cmdline)
 		scenario_hostile(cmdline);
 	if (str_equals(name, len, "net"))
 		scenario_net(cmdline);
+	if (str_equals(name, len, "mmds"))
+		scenario_mmds(cmdline);
 	if (str_equals(name, len, "vsock"))
 		scenario_vsock(cmdline);
 	if (str_equals(name, len, "blk-bench"))

@@ -10,6 +10,7 @@
  *
  * Output (stdout, one line each):
  *   peer: ready
+ *   peer: other <hex of any other incoming frame before it>
  *   peer: frame <hex of the whole Ethernet frame>
  *   peer: sent <n> bytes
  * Exit 0 on success, 1 on timeout or error (with "peer: ..." saying why).
@@ -67,6 +68,13 @@ static long ms_left(const struct timespec *deadline)
 	return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
 }
 
+static void print_hex(const unsigned char *buf, ssize_t n)
+{
+	for (ssize_t i = 0; i < n; i++)
+		printf("%02x", buf[i]);
+	printf("\n");
+}
+
 /* The guest's frame: incoming, our ethertype, payload starting with @expect. Its length or -1. */
 static ssize_t wait_frame(int s, const char *expect, unsigned char *buf, size_t cap,
 			  const struct timespec *deadline)
@@ -85,11 +93,14 @@ static ssize_t wait_frame(int s, const char *expect, unsigned char *buf, size_t 
 		n = recvfrom(s, buf, cap, 0, (struct sockaddr *)&from, &fl);
 		if (n < 0)
 			return -1;
-		if (from.sll_pkttype == PACKET_OUTGOING || (size_t)n < ETH_HLEN_ + elen)
+		if (from.sll_pkttype == PACKET_OUTGOING)
 			continue;
-		if (buf[12] == (ETHERTYPE >> 8) && buf[13] == (ETHERTYPE & 0xff) &&
-		    !memcmp(buf + ETH_HLEN_, expect, elen))
+		if ((size_t)n >= ETH_HLEN_ + elen && buf[12] == (ETHERTYPE >> 8) &&
+		    buf[13] == (ETHERTYPE & 0xff) && !memcmp(buf + ETH_HLEN_, expect, elen))
 			return n;
+		/* Anything else the guest sent first (test_mmds_net.sh checks what leaked). */
+		printf("peer: other ");
+		print_hex(buf, n);
 	}
 	return -1;
 }
@@ -160,9 +171,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("peer: frame ");
-	for (ssize_t i = 0; i < n; i++)
-		printf("%02x", buf[i]);
-	printf("\n");
+	print_hex(buf, n);
 	if (send_reply(s, ifindex, buf + 6, argv[3]))
 		return 1;
 	close(s);
