@@ -227,8 +227,8 @@ install: $(BINS)
 # (tests/fuzz/gen_corpus.py), then replay each corpus through the gcc+ASan
 # build as a regression check.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := virtq net vsock rng http config
-FUZZ_DEV_SRCS := $(wildcard devices/virtio/*.c) vmm/mem/guest_mem.c vmm/base/log.c vmm/base/event_loop.c \
+FUZZ_TARGETS := virtq net vsock rng http config mmds_frame
+FUZZ_DEV_SRCS := $(wildcard devices/virtio/*.c devices/mmds/*.c) vmm/mem/guest_mem.c vmm/base/log.c vmm/base/event_loop.c \
 		 vmm/base/metrics.c vmm/base/vmstate.c vmm/base/crc64.c tests/fuzz/fuzz_dev.c \
 		 $(filter-out api/api_server.c,$(wildcard api/*.c vmm/controller/*.c vmm/config/*.c))
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -I. -g \
@@ -254,7 +254,7 @@ fuzz: deps
 # than the corpus holds is a FAIL. FUZZ_CORPUS=DIR replays another corpus tree.
 FUZZ_CORPUS ?= tests/fuzz/corpus
 FUZZ_RUN_DEPS := tests/fuzz/fuzz_main.c $(FUZZ_DEV_SRCS) $(wildcard tests/fuzz/*.h devices/*.h \
-		 devices/virtio/*.h vmm/base/*.h vmm/mem/*.h vmm/config/*.h)
+		 devices/virtio/*.h devices/mmds/*.h vmm/base/*.h vmm/mem/*.h vmm/config/*.h)
 # The kernel image (fuzz_kernel.c): the loaders, the PVH note parser and the boot tables.
 FUZZ_TARGETS  += kernel
 FUZZ_DEV_SRCS += $(addprefix vmm/boot/,loader.c elf_notes.c pvh.c e820.c x86_boot.c) \

@@ -497,6 +497,188 @@ def kernel_bzimage():
     return bytes(img)
 
 
+# ---- mmds_frame (fuzz_mmds_frame.c): records of control byte, le16 length, frame ----
+
+GUEST_MAC, MMDS_MAC = b"\x06\x00\x00\x00\x00\x0f", b"\x06\x01\x23\x45\x67\x01"
+GUEST_IP, MMDS_IP = bytes([10, 0, 0, 15]), bytes([169, 254, 169, 254])
+MMDS_ISS = 1000000000 >> 6  # the harness's salt 0 and clock at 1 s
+SYN, ACK, FIN, RST, PSH = 0x02, 0x10, 0x01, 0x04, 0x08
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def tcp_frame(seq, ack, flags, data=b"", sport=40000, dport=80, mss=None, frag=0x4000, dst=MMDS_IP,
+              bad_csum=False):
+    opts = struct.pack("!BBH", 2, 4, mss) if mss else b""
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xffffffff, ack & 0xffffffff,
+                      (20 + len(opts)) // 4 << 4, flags, 65535, 0, 0) + opts
+    seg = hdr + data
+    pseudo = GUEST_IP + dst + struct.pack("!BBH", 0, 6, len(seg))
+    c = csum(pseudo + seg) ^ (0xffff if bad_csum else 0)
+    seg = seg[:16] + struct.pack("!H", c) + seg[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(seg), 1, frag, 64, 6, 0, GUEST_IP, dst)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    return MMDS_MAC + GUEST_MAC + b"\x08\x00" + ip + seg
+
+
+def arp_frame(tpa=MMDS_IP, op=1):
+    arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, op) + GUEST_MAC + GUEST_IP + b"\0" * 6 + tpa
+    return b"\xff" * 6 + GUEST_MAC + b"\x08\x06" + arp
+
+
+def rec(frame, ctl=0, steps=0):
+    return bytes([ctl | steps << 2]) + struct.pack("<H", len(frame)) + frame
+
+
+def mmds_session(version, requests, close=True):
+    """SYN, ACK, the requests (each acked back), then FIN."""
+    out = bytes([version]) + rec(arp_frame()) + rec(tcp_frame(100, 0, SYN, mss=1460))
+    seq, ours = 101, MMDS_ISS + 1
+    out += rec(tcp_frame(seq, ours, ACK))
+    for r in requests:
+        out += rec(tcp_frame(seq, ours, ACK | PSH, r))
+        seq += len(r)
+    if close:
+        out += rec(tcp_frame(seq, ours, ACK | FIN))
+    return out
+
+
+def mmds_v1_get():
+    return mmds_session(0, [b"GET /latest/meta-data/ami-id HTTP/1.1\r\nAccept: */*\r\n\r\n",
+                            b"GET /latest HTTP/1.1\r\nAccept: application/json\r\n\r\n"])
+
+
+def mmds_v2_token():
+    return mmds_session(1, [b"PUT /latest/api/token HTTP/1.1\r\n"
+                            b"X-metadata-token-ttl-seconds: 60\r\n\r\n",
+                            b"GET /latest/meta-data HTTP/1.1\r\nX-metadata-token: bad\r\n\r\n"])
+
+
+def mmds_retransmit():
+    out = mmds_session(0, [b"GET /latest/meta-data/tags HTTP/1.1\r\n\r\n"], close=False)
+    for steps in (7, 7, 63, 63):  # past the 300 ms timeout, then towards the give-up
+        out += rec(b"", steps=steps)
+    return out + rec(tcp_frame(101, MMDS_ISS + 1, ACK))  # a duplicate ACK
+
+
+def mmds_hostile():
+    out = bytes([0])
+    out += rec(tcp_frame(1, 0, SYN, frag=0x2000))  # fragment
+    out += rec(tcp_frame(1, 0, SYN, bad_csum=True))
+    out += rec(tcp_frame(1, 0, SYN, bad_csum=True), ctl=1)  # checksum offloaded
+    out += rec(tcp_frame(1, 0, SYN, dport=81))
+    out += rec(tcp_frame(1, 5, ACK, b"x"))  # no connection: RST
+    out += rec(tcp_frame(2, 0, RST, sport=40001))
+    out += rec(arp_frame(op=2)) + rec(arp_frame(tpa=bytes([10, 0, 0, 1])), ctl=2)
+    out += rec(tcp_frame(1, 0, SYN)[:40]) + rec(b"\x01" * 13, ctl=2)
+    for port in range(50000, 50040):  # more SYNs than the table holds
+        out += rec(tcp_frame(9, 0, SYN, sport=port))
+    out += rec(b"", steps=63) * 4  # past the eviction time: the next SYN evicts one
+    return out + rec(tcp_frame(9, 0, SYN, sport=60000))
+
+
+def mmds_big_request():
+    return mmds_session(0, [b"GET /" + b"a" * 3000 + b" HTTP/1.1\r\n\r\n"], close=False)
+
+
+# ---- kernel (fuzz_kernel.c): kernel image files, ELF with and without the PVH note, bzImage ----
+
+PT_LOAD, PT_NOTE, XEN_ELFNOTE_PHYS32_ENTRY = 1, 4, 18
+KERNEL_LOAD = 0x100000
+
+
+def elf_note(name, ntype, desc, align=4):
+    pad = lambda b: b + b"\0" * (-len(b) % align)
+    return struct.pack("<III", len(name), len(desc), ntype) + pad(name) + pad(desc)
+
+
+def kernel_elf(notes=b"", note_align=4, loads=((0x200, 0x300),)):
+    """ELF64 x86-64 ET_EXEC: PT_LOADs of (file size, memory size) from 1 MiB, one PT_NOTE."""
+    phnum = len(loads) + (1 if notes else 0)
+    data_off = 64 + 56 * phnum
+    body, phdrs, paddr = b"", b"", KERNEL_LOAD
+    if notes:
+        phdrs += struct.pack("<IIQQQQQQ", PT_NOTE, 4, data_off, 0, 0, len(notes), len(notes),
+                             note_align)
+        body += notes
+    for filesz, memsz in loads:
+        body += b"\0" * (-(data_off + len(body)) % 16)
+        off = data_off + len(body)
+        phdrs += struct.pack("<IIQQQQQQ", PT_LOAD, 5, off, paddr | 0xffffffff80000000, paddr,
+                             filesz, memsz, 0x1000)
+        body += bytes((i * 7 + 3) & 0xff for i in range(filesz))
+        paddr += 0x100000
+    ident = b"\x7fELF" + bytes([2, 1, 1]) + b"\0" * 9
+    ehdr = ident + struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, KERNEL_LOAD, 64, 0, 0, 64, 56, phnum,
+                               0, 0, 0)
+    return ehdr + phdrs + body
+
+
+def pvh_note(entry, size=8, align=4):
+    return elf_note(b"Xen\0", XEN_ELFNOTE_PHYS32_ENTRY, struct.pack("<Q", entry)[:size], align)
+
+
+def linux_notes(entry, align=4):
+    return (elf_note(b"GNU\0", 3, b"\xab" * 20, align) +
+            elf_note(b"Xen\0", 6, b"linux\0", align) + pvh_note(entry, 8, align) +
+            elf_note(b"Linux\0", 0x100, b"6.1\0", align))
+
+
+def kernel_pvh():
+    return kernel_elf(linux_notes(KERNEL_LOAD + 0x10))
+
+
+def kernel_pvh_desc4_align8():
+    return kernel_elf(elf_note(b"GNU\0", 3, b"\x01" * 5, 8) + pvh_note(KERNEL_LOAD + 0x20, 4, 8),
+                      note_align=8)
+
+
+def kernel_pvh_second_segment():
+    return kernel_elf(pvh_note(KERNEL_LOAD + 0x100000 + 0x40),
+                      loads=((0x100, 0x1000), (0x80, 0x80)))
+
+
+def kernel_no_note():
+    return kernel_elf()
+
+
+def kernel_bad_notes():
+    notes = linux_notes(KERNEL_LOAD + 0x10)
+    return kernel_elf(notes[:-6])  # the last note cut short
+
+
+def kernel_pvh_in_bss():
+    return kernel_elf(pvh_note(KERNEL_LOAD + 0x280))
+
+
+def kernel_bzimage():
+    setup_sects, pm = 1, 0x400
+    img = bytearray(b"\x5a" * ((setup_sects + 1) * 512) + bytes(i & 0xff for i in range(pm)))
+    img[0x1f1] = setup_sects
+    struct.pack_into("<I", img, 0x1f4, pm // 16)
+    struct.pack_into("<H", img, 0x1fe, 0xaa55)
+    img[0x200:0x202] = b"\xeb\x6a"
+    img[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", img, 0x206, 0x020f)
+    img[0x210:0x212] = b"\0\x01"  # type_of_loader, loadflags LOADED_HIGH
+    struct.pack_into("<I", img, 0x214, 0x100000)
+    struct.pack_into("<I", img, 0x22c, 0x7fffffff)  # initrd_addr_max
+    struct.pack_into("<I", img, 0x230, 0x200000)  # kernel_alignment
+    img[0x234] = 1  # relocatable
+    struct.pack_into("<H", img, 0x236, 0x3)  # XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G
+    struct.pack_into("<I", img, 0x238, 2047)  # cmdline_size
+    struct.pack_into("<Q", img, 0x258, 0x1000000)  # pref_address
+    struct.pack_into("<I", img, 0x260, 0x100000)  # init_size
+    return bytes(img)
+
+
 CORPORA = {
     "virtq": (blk_read, blk_write_indirect, blk_flush_get_id, blk_mixed_chain, rng_fill, hostile,
               avail_jump, register_ops),
@@ -506,6 +688,7 @@ CORPORA = {
     "rng": (rng_simple, rng_limited, rng_indirect_big, rng_odd_chains, rng_raw_features),
     "kernel": (kernel_pvh, kernel_pvh_desc4_align8, kernel_pvh_second_segment, kernel_no_note,
                kernel_bad_notes, kernel_pvh_in_bss, kernel_bzimage),
+    "mmds_frame": (mmds_v1_get, mmds_v2_token, mmds_retransmit, mmds_hostile, mmds_big_request),
 }
 
 

@@ -87,4 +87,36 @@ print(d.find(b"\x04\x00\x00\x00\x08\x00\x00\x00\x12\x00\x00\x00Xen\x00") + 4)' "
 	assert_contains "$(tr -d '\r' <"$TMP/out")" "pvh: cr0=0x11" "serial output"
 }
 
+# A PVH-booted guest snapshots and restores like any other: the vCPU state
+# comes from the snapshot, so the restored count goes on without gap or repeat.
+test_pvh_guest_snapshot_restore() {
+	need_kvm || return
+	local n=150 a=$TMP/a b=$TMP/b pid_a
+	mkdir -p "$a" "$b"
+	"$EMBER" --api-sock "$a/api.sock" >"$a/out" 2>"$a/err" </dev/null &
+	pid_a=$!
+	SOCK=$a/api.sock EMBER_PID=$pid_a
+	wait_for test -S "$SOCK" || { fail "API socket never appeared"; return; }
+	api_ok PUT /machine-config "$MACHINE"
+	api_ok PUT /boot-source "{\"kernel_image_path\": \"$GUEST_PVH\", \"boot_args\": \"console=ttyS0 reboot=k panic=1 ember.test=count=$n\"}"
+	api_ok PUT /actions '{"action_type": "InstanceStart"}'
+	wait_until 10 grep -qx "count: 30" "$a/out" || { fail "the guest never printed count: 30"; return; }
+	api_ok PATCH /vm '{"state": "Paused"}'
+	api_ok PUT /snapshot/create "{\"snapshot_path\": \"$TMP/vm.snap\", \"mem_file_path\": \"$TMP/vm.mem\"}"
+	stop_ember
+	assert_contains "$(cat "$a/out")" "pvh: cr0=0x11" "first boot through PVH"
+
+	"$EMBER" --api-sock "$b/api.sock" >"$b/out" 2>"$b/err" </dev/null &
+	SOCK=$b/api.sock EMBER_PID=$!
+	wait_for test -S "$SOCK" || { fail "API socket never appeared"; return; }
+	api_ok PUT /snapshot/load "{\"snapshot_path\": \"$TMP/vm.snap\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$TMP/vm.mem\"}, \"resume_vm\": true}"
+	wait_exit 30 || fail "the restored guest did not finish"
+	assert_eq 0 "$EXIT_CODE" "exit code of the restored guest"
+	local want got
+	want=$(seq 1 "$n" | sed 's/^/count: /'; echo 'count: done')
+	got=$(cat "$a/out" "$b/out" | tr -d '\r' | sed -n '/^count: 1$/,$p')
+	[ "$want" = "$got" ] || fail "output of both processes is not count: 1..$n once each"
+	grep -qsE 'Sanitizer|runtime error:' "$a/err" "$b/err" && fail "sanitizer report"
+}
+
 run_tests "$@"

@@ -715,8 +715,16 @@ static void test_elf_without_note_boots_linux64(void **state)
 	assert_int_equal(ki.entry, ELF_SEG0_ADDR);
 	guest_mem_destroy(&mem);
 
-	put32(img, ELF_NOTE_PHDR, PT_NOTE); /* the note, retyped: another Xen note */
-	put32(img, ELF_PVH_DESC_OFF - 8, 17);
+	/* An empty PT_NOTE, as ld emits for a PHDRS note with no note sections. */
+	put32(img, ELF_NOTE_PHDR, PT_NOTE);
+	put64(img, ELF_NOTE_PHDR + 32, 0);
+	assert_int_equal(load_image(&mem, RAM_128M, img, len, &ki, err, sizeof(err)), 0);
+	assert_false(ki.has_pvh_entry);
+	guest_mem_destroy(&mem);
+
+	free(img);
+	img = build_elf(&len);
+	put32(img, ELF_PVH_DESC_OFF - 8, 17); /* the PVH note, retyped: another Xen note */
 	assert_int_equal(load_image(&mem, RAM_128M, img, len, &ki, err, sizeof(err)), 0);
 	assert_false(ki.has_pvh_entry);
 	guest_mem_destroy(&mem);
