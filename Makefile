@@ -281,6 +281,11 @@ fuzz-replay:
 	  else echo "$$out" | tail -n 30; echo "FAIL: fuzz/$$t: replay exit $$rc, expected '$$n inputs ran'"; bad=1; fi; \
 	done; rm -rf /tmp/ember-fuzz-vsock-*; exit $$bad
 
+# The MMDS HTTP responder against a guest's byte stream (fuzz_mmds_http.c).
+FUZZ_TARGETS  += mmds_http
+FUZZ_DEV_SRCS += $(filter-out $(FUZZ_DEV_SRCS),$(addprefix devices/mmds/,mmds.c mmds_store.c \
+		 mmds_token.c mmds_http.c))
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^tests/guest/')
 
