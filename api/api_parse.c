@@ -63,7 +63,7 @@ int api_parse_body(const struct body_parser *p, const char *path_id, const char 
 	}
 	if (info->deprecated) {
 		metric_inc(&g_metrics.deprecated_api.deprecated_http_api_calls);
-		log_warn("%s", info->deprecation);
+		log_warn_unrestricted("%s", info->deprecation);
 	}
 	return 0;
 }

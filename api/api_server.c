@@ -87,9 +87,11 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, const struct api_
 	ret = MHD_queue_response(conn, (unsigned int)reply->status, resp);
 	MHD_destroy_response(resp);
 	if (reply->status >= 400)
-		log_error("Received Error. Status code: %d. Message: %s", reply->status, body);
+		log_error_unrestricted("Received Error. Status code: %d. Message: %s",
+				       reply->status, body);
 	else
-		log_info("The request was executed successfully. Status code: %d.", reply->status);
+		log_info_unrestricted("The request was executed successfully. Status code: %d.",
+				      reply->status);
 	return ret;
 }
 
@@ -128,7 +130,7 @@ static enum MHD_Result serve(struct api_server *srv, struct MHD_Connection *conn
 	struct api_call call;
 	enum MHD_Result ret;
 
-	log_info("The API server received a %s request on \"%s\".", method, path);
+	log_info_unrestricted("The API server received a %s request on \"%s\".", method, path);
 	if (api_route(method, path, rc->body, rc->len, &call, &reply) == API_ROUTE_VMM) {
 		pthread_mutex_lock(&srv->lock);
 		srv->undelivered++;
@@ -310,7 +312,8 @@ static void refuse_connection(struct MHD_Connection *conn, struct api_conn *c)
 		return;
 	if (send(ci->connect_fd, server_full, sizeof(server_full) - 1,
 		 MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		log_warn("Cannot answer a connection over the limit: %s", strerror(errno));
+		log_warn_unrestricted("Cannot answer a connection over the limit: %s",
+				      strerror(errno));
 	shutdown(ci->connect_fd, SHUT_RDWR);
 }
 
@@ -327,7 +330,7 @@ static bool api_install_seccomp(struct api_server *srv)
 		return true;
 	ret = seccomp_install(srv->seccomp, SECCOMP_API);
 	if (ret) {
-		log_error("Cannot install the API seccomp filter: %s", strerror(-ret));
+		log_error_unrestricted("Cannot install the API seccomp filter: %s", strerror(-ret));
 		return false;
 	}
 	srv->filtered = true;
@@ -440,7 +443,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	log_warn("libmicrohttpd: %s", msg);
+	log_warn_unrestricted("libmicrohttpd: %s", msg);
 }
 
 static int listen_unix(const char *path, char *err, size_t errlen)
@@ -525,7 +528,7 @@ int api_server_start(struct api_server **out, const char *sock_path, size_t max_
 		free(srv);
 		return -EIO;
 	}
-	log_info("API server started.");
+	log_info_unrestricted("API server started.");
 	*out = srv;
 	return 0;
 }
@@ -551,7 +554,8 @@ static void wait_for_delivery(struct api_server *srv)
 	       pthread_cond_timedwait(&srv->delivered, &srv->lock, &deadline) != ETIMEDOUT)
 		;
 	if (srv->undelivered)
-		log_warn("Exiting with %u API replies not delivered", srv->undelivered);
+		log_warn_unrestricted("Exiting with %u API replies not delivered",
+				      srv->undelivered);
 	pthread_mutex_unlock(&srv->lock);
 }
 

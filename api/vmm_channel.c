@@ -85,7 +85,7 @@ void vmm_channel_call(struct vmm_channel *ch, const struct vmm_request *req,
 
 	/* A full counter (EAGAIN) still means "readable": the VMM will come. */
 	if (write(ch->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_error("Cannot signal the VMM thread: %s", strerror(errno));
+		log_error_unrestricted("Cannot signal the VMM thread: %s", strerror(errno));
 
 	pthread_mutex_lock(&ch->lock);
 	while (!msg.done)
@@ -112,7 +112,7 @@ void vmm_channel_serve(struct vmm_channel *ch, vmm_channel_handler handle, void 
 
 	/* Drain first: a call queued after this read signals the eventfd again. */
 	if (read(ch->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-		log_error("Cannot read the API eventfd: %s", strerror(errno));
+		log_error_unrestricted("Cannot read the API eventfd: %s", strerror(errno));
 	for (;;) {
 		pthread_mutex_lock(&ch->lock);
 		msg = pop(ch);

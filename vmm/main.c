@@ -392,7 +392,8 @@ static int boot_from_config_file(struct ember *e, const char *path)
 
 	text = read_file(path, err, sizeof(err));
 	if (!text || config_file_parse(text, &reqs, &nr, err, sizeof(err))) {
-		log_error("Configuration for VMM from one single json failed: %s", err);
+		log_error_unrestricted("Configuration for VMM from one single json failed: %s",
+				       err);
 		free(text);
 		return EXIT_BAD_CONFIG;
 	}
@@ -401,8 +402,9 @@ static int boot_from_config_file(struct ember *e, const char *path)
 		memset(&resp, 0, sizeof(resp));
 		controller_handle(&e->ctrl, i < nr ? &reqs[i] : &start, &resp);
 		if (resp.status >= 300) {
-			log_error("Configuration for VMM from one single json failed: %s",
-				  resp.fault_message);
+			log_error_unrestricted(
+			    "Configuration for VMM from one single json failed: %s",
+			    resp.fault_message);
 			ret = EXIT_BAD_CONFIG;
 		}
 		vmm_response_free(&resp);
@@ -449,7 +451,7 @@ static int ember_start_api(struct ember *e, const struct cli *cli)
 	ret = api_server_start(&e->api, cli->api_sock, cli->max_payload, &e->channel, &e->seccomp,
 			       err, sizeof(err));
 	if (ret)
-		log_error("Cannot start the API server on %s: %s", cli->api_sock, err);
+		log_error_unrestricted("Cannot start the API server on %s: %s", cli->api_sock, err);
 	return ret;
 }
 
@@ -473,7 +475,7 @@ static int ember_load_seccomp(struct ember *e, const struct cli *cli)
 	if (cli->no_seccomp)
 		return 0;
 	if (seccomp_filters_load(&e->seccomp, cli->seccomp_filter, err, sizeof(err))) {
-		log_error("Seccomp error: %s", err);
+		log_error_unrestricted("Seccomp error: %s", err);
 		if (cli->log_path)
 			fprintf(stderr, "Error: Seccomp error: %s\n", err);
 		return EXIT_GENERIC;
@@ -524,14 +526,14 @@ int main(int argc, char **argv)
 	 * and libmicrohttpd's Date header are UTC, through vmm/base/gmtime.c,
 	 * which never reads /etc/localtime.
 	 */
-	log_info("Running Ember v%s", EMBER_VERSION);
+	log_info_unrestricted("Running Ember v%s", EMBER_VERSION);
 	code = ember_load_seccomp(&e, &cli);
 	if (code)
 		return code;
 	code = ember_setup(&e, &cli);
 	if (code) {
 		/* The process ends here: nothing set up so far outlives it. */
-		log_error("Cannot set up the VMM: %s", strerror(-code));
+		log_error_unrestricted("Cannot set up the VMM: %s", strerror(-code));
 		return EXIT_GENERIC;
 	}
 	if (!cli.no_api && ember_start_api(&e, &cli)) {
@@ -555,7 +557,7 @@ int main(int argc, char **argv)
 	while (!e.exit_seen)
 		event_loop_run_once(&e.loop, -1);
 	code = vmm_exit_code(&e.vmm);
-	log_info("Ember exiting with code %d", code);
+	log_info_unrestricted("Ember exiting with code %d", code);
 	metrics_flush();
 	ember_teardown(&e);
 	return code;

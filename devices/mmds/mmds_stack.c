@@ -114,6 +114,11 @@ void mmds_stack_destroy(struct mmds_stack *s)
 	free(s);
 }
 
+void mmds_stack_set_isn_salt(struct mmds_stack *s, uint32_t salt)
+{
+	s->isn_salt = salt;
+}
+
 unsigned int mmds_stack_connections(const struct mmds_stack *s)
 {
 	unsigned int n = 0;

@@ -96,6 +96,12 @@ bool mmds_stack_has_frame(struct mmds_stack *s, uint64_t now_ns);
  */
 size_t mmds_stack_next_frame(struct mmds_stack *s, uint8_t *buf, size_t len, uint64_t now_ns);
 
+/*
+ * Initial sequence numbers are SALT + now / 64 ns; SALT starts random. Tests
+ * and fuzzing set it to get the same sequence numbers on every run.
+ */
+void mmds_stack_set_isn_salt(struct mmds_stack *s, uint32_t salt);
+
 /* Live connections (tests). */
 unsigned int mmds_stack_connections(const struct mmds_stack *s);
 

@@ -55,8 +55,10 @@ void virtio_mmio_log_guest_error(struct virtio_mmio_dev *dev, const char *fmt, .
 		dev->log_window = now.tv_sec;
 		dev->log_count = 0;
 	}
-	if (dev->log_count++ >= GUEST_ERROR_LOGS_PER_SEC)
+	if (dev->log_count++ >= GUEST_ERROR_LOGS_PER_SEC) {
+		metric_inc(&g_metrics.logger.rate_limited_log_count);
 		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);

@@ -45,24 +45,57 @@ void log_set_module(const char *module)
 }
 
 /*
- * The module path of a source file: "vmm/controller/controller.c" is
- * "vmm::controller::controller" (Firecracker's records carry Rust module
- * paths; Ember's are its source paths in that form).
+ * Source folders -> the Rust module path of their Firecracker counterpart's
+ * crate, so that a filter written for Firecracker selects the same part:
+ * its devices live in the vmm crate ("vmm::devices::virtio::..."), its API
+ * server and main() in the firecracker crate ("firecracker::api_server").
+ * Every other path keeps its folders ("vmm/kvm/vcpu.c": "vmm::kvm::vcpu").
  */
+static const struct {
+	const char *dir;
+	const char *module;
+} module_roots[] = {
+    {"devices/", "vmm::devices::"},
+    {"api/", "firecracker::api_server::"},
+    {"vmm/main.c", "firecracker::main"},
+};
+
+size_t log_module_path(char *dst, size_t cap, const char *file)
+{
+	const char *rest = file;
+	size_t n = 0;
+
+	if (!cap)
+		return 0;
+	dst[0] = '\0';
+	for (size_t i = 0; i < sizeof(module_roots) / sizeof(module_roots[0]); i++) {
+		size_t len = strlen(module_roots[i].dir);
+
+		if (!strncmp(file, module_roots[i].dir, len)) {
+			n = (size_t)snprintf(dst, cap, "%s", module_roots[i].module);
+			n = n < cap ? n : cap - 1;
+			rest = file + len;
+			break;
+		}
+	}
+	/* The rest of the path, '/' as "::", without the file's extension. */
+	for (const char *c = rest; *c && *c != '.'; c++) {
+		size_t len = *c == '/' ? 2 : 1;
+
+		if (n + len >= cap)
+			break;
+		memcpy(dst + n, *c == '/' ? "::" : c, len);
+		n += len;
+	}
+	dst[n] = '\0';
+	return n;
+}
+
 static bool module_matches(const char *file, const char *prefix)
 {
 	char path[128];
-	size_t n = 0;
 
-	for (const char *c = file; *c && *c != '.' && n + 2 < sizeof(path); c++) {
-		if (*c == '/') {
-			path[n++] = ':';
-			path[n++] = ':';
-		} else {
-			path[n++] = *c;
-		}
-	}
-	path[n] = '\0';
+	log_module_path(path, sizeof(path), file);
 	return !strncmp(path, prefix, strlen(prefix));
 }
 
@@ -91,8 +124,13 @@ void log_set_instance_id(const char *id)
 
 int log_set_path(const char *path)
 {
-	/* O_NONBLOCK: a FIFO without a reader must not stall the VMM. */
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	/*
+	 * As Firecracker opens it: read-write, so a FIFO nobody reads yet opens
+	 * (write-only gives ENXIO; Firecracker's Go SDK creates the FIFO and
+	 * starts reading it only later), and O_NONBLOCK, so a FIFO without a
+	 * reader never stalls the VMM.
+	 */
+	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
 
 	if (fd < 0)
 		return -errno;
@@ -173,15 +211,28 @@ size_t log_escape(char *dst, size_t cap, const char *src, size_t len)
  * each call site that logs outside input would be one forgotten call away
  * from the same hole. No message of Ember's is meant to span lines.
  */
+bool log_level_enabled(enum log_level level)
+{
+	return level != LOG_OFF && level <= logger.level;
+}
+
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, file, line, fmt, ap);
+	va_end(ap);
+}
+
+void log_vmsg(enum log_level level, const char *file, int line, const char *fmt, va_list ap)
 {
 	char raw[1024], buf[2048];
 	struct timespec ts;
 	struct tm tm;
-	va_list ap;
 	int n, m;
 
-	if (level == LOG_OFF || level > logger.level)
+	if (!log_level_enabled(level))
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
@@ -198,9 +249,7 @@ void log_msg(enum log_level level, const char *file, int line, const char *fmt, 
 	if (logger.show_origin)
 		n += snprintf(raw + n, sizeof(raw) - n, ":%s:%d", file, line);
 	n += snprintf(raw + n, sizeof(raw) - n, "] ");
-	va_start(ap, fmt);
 	m = vsnprintf(raw + n, sizeof(raw) - n, fmt, ap);
-	va_end(ap);
 	n = (m < 0 || (size_t)(n + m) >= sizeof(raw)) ? (int)sizeof(raw) - 1 : n + m;
 	/* Room is left for the newline, the one control character written as it is. */
 	n = (int)log_escape(buf, sizeof(buf) - 1, raw, (size_t)n);

@@ -105,6 +105,7 @@ static const struct metric_desc metric_descs[] = {
     INC(vmm, panic_count),
     INC(seccomp, num_faults),
     INC(deprecated_api, deprecated_http_api_calls),
+    INC(logger, rate_limited_log_count),
     INC(virtio, mmio_invalid_access),
     INC(virtio, config_out_of_range),
     INC(virtio, status_refused),

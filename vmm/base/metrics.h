@@ -56,6 +56,9 @@ struct ember_metrics {
 	struct {
 		metric_t deprecated_http_api_calls; /* requests using a deprecated field */
 	} deprecated_api;
+	struct {
+		metric_t rate_limited_log_count; /* log lines suppressed by a call site's limit */
+	} logger;
 	/* virtio-mmio transport, virtqueues and the block/entropy devices. */
 	struct {
 		metric_t mmio_invalid_access; /* wrong width, unknown or read-only register */

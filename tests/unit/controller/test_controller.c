@@ -603,7 +603,7 @@ static void test_logger(void **state)
 	req.u.logger.module = "vmm::devices";
 	assert_int_equal(handle(f, &req), 204);
 	log_warn("filtered %d", 8);
-	log_msg(LOG_WARN, "vmm/devices/virtio/block.c", 1, "kept %d", 9);
+	log_msg(LOG_WARN, "devices/virtio/block.c", 1, "kept %d", 9);
 	memset(&req.u.logger, 0, sizeof(req.u.logger)); /* no module: the filter stays */
 	req.u.logger.level = LOG_INFO;
 	assert_int_equal(handle(f, &req), 204);
