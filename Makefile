@@ -261,6 +261,9 @@ FUZZ_DEV_SRCS += $(addprefix vmm/boot/,loader.c elf_notes.c pvh.c e820.c x86_boo
 		 vmm/base/errmsg.c
 FUZZ_RUN_DEPS += $(addprefix vmm/boot/,loader.c elf_notes.c pvh.c e820.c x86_boot.c) \
 		 vmm/base/errmsg.c $(wildcard vmm/boot/*.h)
+# The log's per call site rate limit, which every log_warn() goes through.
+FUZZ_DEV_SRCS += vmm/base/log_limit.c
+FUZZ_RUN_DEPS += vmm/base/log_limit.c
 build/fuzz/fuzz_%_run: tests/fuzz/fuzz_%.c $(FUZZ_RUN_DEPS)
 	@mkdir -p $(dir $@)
 	@$(CC) $(FUZZ_CFLAGS) -Wall -Wextra -Werror -fsanitize=address,undefined -o $@ \
