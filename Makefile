@@ -264,6 +264,10 @@ FUZZ_RUN_DEPS += $(addprefix vmm/boot/,loader.c elf_notes.c pvh.c e820.c x86_boo
 # The log's per call site rate limit, which every log_warn() goes through.
 FUZZ_DEV_SRCS += vmm/base/log_limit.c
 FUZZ_RUN_DEPS += vmm/base/log_limit.c
+# VMGenID's and VMClock's snapshot sections and their post-restore writes (fuzz_acpi_state.c).
+FUZZ_TARGETS  += acpi_state
+FUZZ_DEV_SRCS += $(wildcard devices/acpi/*.c)
+FUZZ_RUN_DEPS += $(wildcard devices/acpi/*.[ch])
 build/fuzz/fuzz_%_run: tests/fuzz/fuzz_%.c $(FUZZ_RUN_DEPS)
 	@mkdir -p $(dir $@)
 	@$(CC) $(FUZZ_CFLAGS) -Wall -Wextra -Werror -fsanitize=address,undefined -o $@ \
