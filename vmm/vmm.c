@@ -596,6 +596,9 @@ static int vmm_build_restored(void *ctx, const struct vm_config *cfg, snapshot_r
 	ret = kvm_vm_create(&vmm->vm, &vmm->mem, cfg->machine.track_dirty_pages, err, errlen);
 	if (!ret)
 		ret = vmm_setup_legacy_devices(vmm, cfg, err, errlen);
+	/* The restored nets are attached to MMDS as they were (the controller rebinds tokens). */
+	if (!ret && cfg->has_mmds_config)
+		ret = mmds_configure_from(vmm->mmds, &cfg->mmds_config, NULL);
 	if (!ret)
 		ret = vmm_devices_setup(&vmm->devices, &devices_env, cfg, err, errlen);
 	if (!ret) {

@@ -5,6 +5,8 @@
  */
 #include "devices/mmds/mmds_priv.h"
 
+#include "vmm/config/vmm_config.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -77,8 +79,17 @@ int mmds_configure(struct mmds *m, enum mmds_version version, uint32_t ipv4_be, 
 	m->version = version;
 	m->ipv4_be = ipv4_be;
 	m->imds_compat = imds_compat;
-	snprintf(m->token_aad, sizeof(m->token_aad), "microvmid=%s", instance_id);
+	if (instance_id)
+		snprintf(m->token_aad, sizeof(m->token_aad), "microvmid=%s", instance_id);
 	return 0;
+}
+
+int mmds_configure_from(struct mmds *m, const struct mmds_config *mc, const char *instance_id)
+{
+	return mmds_configure(m, mc->v2 ? MMDS_V2 : MMDS_V1,
+			      mc->has_ipv4_address ? mc->ipv4_address : htonl(MMDS_DEFAULT_IPV4),
+			      mc->imds_compat, (const char *const *)mc->network_interfaces,
+			      mc->nr_network_interfaces, instance_id);
 }
 
 bool mmds_attached(const struct mmds *m, const char *iface_id)

@@ -62,10 +62,18 @@ void mmds_destroy(struct mmds *m);
  * PUT /mmds/config, once validated by the controller: the version, the IPv4
  * address (network byte order), imds_compat, the interfaces that reach MMDS
  * (NR_IFACES ids, copied) and the instance id the V2 tokens are bound to
- * (Firecracker's AAD "microvmid=<id>"). 0 or -ENOMEM (nothing changed).
+ * (Firecracker's AAD "microvmid=<id>"; NULL: unchanged). 0 or -ENOMEM
+ * (nothing changed).
  */
 int mmds_configure(struct mmds *m, enum mmds_version version, uint32_t ipv4_be, bool imds_compat,
 		   const char *const *ifaces, size_t nr_ifaces, const char *instance_id);
+
+/*
+ * The same from a PUT /mmds/config as vm_config keeps it (a snapshot
+ * restore); a NULL INSTANCE_ID keeps the tokens' binding as it was.
+ */
+struct mmds_config;
+int mmds_configure_from(struct mmds *m, const struct mmds_config *mc, const char *instance_id);
 
 /* Whether the net device IFACE_ID forwards its MMDS traffic here. */
 bool mmds_attached(const struct mmds *m, const char *iface_id);

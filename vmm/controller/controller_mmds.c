@@ -139,9 +139,7 @@ static void put_mmds_config(struct controller *c, const struct mmds_config *mc,
 	if (!config_valid(c, mc, resp))
 		return;
 	if (config_normalized(c, mc, &next) ||
-	    mmds_configure(c->mmds, next.v2 ? MMDS_V2 : MMDS_V1, next.ipv4_address,
-			   next.imds_compat, (const char *const *)next.network_interfaces,
-			   next.nr_network_interfaces, c->instance_id)) {
+	    mmds_configure_from(c->mmds, &next, c->instance_id)) {
 		mmds_config_free(&next);
 		fail_nomem(resp);
 		return;

@@ -10,6 +10,7 @@
 
 #include "vmm/base/log.h"
 #include "vmm/base/metrics.h"
+#include "devices/mmds/mmds.h"
 
 static uint64_t now_us(void)
 {
@@ -117,6 +118,10 @@ void controller_load_snapshot(struct controller *c, const struct snapshot_load_p
 	vm_config_free(&c->cfg);
 	c->cfg = next;
 	c->state = VMM_PAUSED;
+	/* The restored MMDS's tokens are bound to this instance, as PUT /mmds/config does. */
+	if (c->mmds && c->cfg.has_mmds_config &&
+	    mmds_configure_from(c->mmds, &c->cfg.mmds_config, c->instance_id))
+		log_warn("MMDS keeps its previous token binding: out of memory");
 	resp->status = 204;
 	if (p->resume_vm)
 		resume_loaded(c, resp);

@@ -9,6 +9,7 @@
 #include "vmm/snapshot/snapshot.h"
 #include "vmm/base/log.h"
 #include "vmm/snapshot/snapshot_config.h"
+#include "vmm/snapshot/snapshot_mmds.h"
 #include "vmm/snapshot/snapshot_mem.h"
 #include "vmm/snapshot/uffd.h"
 #include "vmm/kvm/vcpu_state.h"
@@ -251,6 +252,7 @@ static int build_vmstate(const struct snapshot_machine *m, const struct vm_confi
 
 	vmstate_writer_init(w);
 	snapshot_config_encode(cfg, w);
+	snapshot_mmds_encode(cfg, w);
 	ret = save_devices(m, w, err, errlen);
 	if (!ret)
 		ret = save_vcpus(m, w, err, errlen);
@@ -444,6 +446,9 @@ static int decode_config(struct restore_plan *plan, struct vm_config *snap, char
 	ret = snapshot_config_decode(&r, snap);
 	if (ret)
 		return section_error(err, errlen, SNAPSHOT_CONF_TAG, 0, "is malformed");
+	/* Optional: only a VM whose MMDS was configured has one. */
+	if (vmstate_find(&plan->file, SNAPSHOT_MMDS_TAG, 0, &r) && snapshot_mmds_decode(&r, snap))
+		return section_error(err, errlen, SNAPSHOT_MMDS_TAG, 0, "is malformed");
 	return 0;
 }
 
@@ -522,6 +527,8 @@ static int apply_overrides(const struct snapshot_load_params *p, struct vm_confi
  */
 static void adopt_config(struct vm_config *cfg, struct vm_config *snap, bool track_dirty_pages)
 {
+	SWAP(cfg->has_mmds_config, snap->has_mmds_config);
+	SWAP(cfg->mmds_config, snap->mmds_config);
 	SWAP(cfg->machine, snap->machine);
 	SWAP(cfg->drives, snap->drives);
 	SWAP(cfg->nr_drives, snap->nr_drives);
