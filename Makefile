@@ -255,6 +255,8 @@ fuzz: deps
 FUZZ_CORPUS ?= tests/fuzz/corpus
 FUZZ_RUN_DEPS := tests/fuzz/fuzz_main.c $(FUZZ_DEV_SRCS) $(wildcard tests/fuzz/*.h devices/*.h \
 		 devices/virtio/*.h devices/mmds/*.h vmm/base/*.h vmm/mem/*.h vmm/config/*.h)
+# virtio-balloon against a hostile guest and the host's moves (fuzz_balloon.c).
+FUZZ_TARGETS  += balloon
 # The kernel image (fuzz_kernel.c): the loaders, the PVH note parser and the boot tables.
 FUZZ_TARGETS  += kernel
 FUZZ_DEV_SRCS += $(addprefix vmm/boot/,loader.c elf_notes.c pvh.c e820.c x86_boot.c) \
