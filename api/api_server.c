@@ -188,7 +188,9 @@ static enum MHD_Result check_header(void *cls, enum MHD_ValueKind kind, const ch
  * What micro_http checks before Firecracker sees a request, in its order:
  * the request line, the headers, the payload limit. NULL if the request
  * passes, else the reason for the 400, in @buf. libmicrohttpd has already
- * refused (with its own answer) what it cannot parse at all.
+ * answered what it cannot parse at all, as micro_http does, and passed on
+ * any HTTP version and a Content-Length that is no number (then with no
+ * body read): mk/patches/libmicrohttpd-firecracker-errors.patch.
  */
 static const char *request_error(struct api_server *srv, struct MHD_Connection *conn,
 				 const char *method, const char *uri, const char *version,

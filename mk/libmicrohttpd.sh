@@ -10,10 +10,12 @@
 #       Does nothing when CACHE_DIR already holds a source package.
 #   mk/libmicrohttpd.sh build CACHE_DIR WORK_DIR PREFIX
 #       Unpacks the cached source (dpkg-source -x, Debian's patches applied)
-#       in WORK_DIR, configures it without HTTPS, static only, with nothing
-#       Ember does not use, and installs it into PREFIX (PREFIX/lib/pkgconfig
-#       holds libmicrohttpd.pc). Works offline. Rebuilt only when PREFIX's
-#       stamp does not name the cached .dsc and these options.
+#       in WORK_DIR, applies Ember's own patches (mk/patches/libmicrohttpd-*.patch,
+#       in name order: each says what it changes and why), configures it
+#       without HTTPS, static only, with nothing Ember does not use, and
+#       installs it into PREFIX (PREFIX/lib/pkgconfig holds libmicrohttpd.pc).
+#       Works offline. Rebuilt only when PREFIX's stamp does not name the
+#       cached .dsc, these options and the patches' checksums.
 #
 # Environment: MHD_SOURCE_PACKAGE (default libmicrohttpd), CC, JOBS.
 set -eu
@@ -21,6 +23,7 @@ set -eu
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 
 pkg=${MHD_SOURCE_PACKAGE:-libmicrohttpd}
+patches_dir=$(cd "$(dirname "$0")" && pwd)/patches
 mode=${1:-}
 
 die() { echo "libmicrohttpd: $*" >&2; exit 1; }
@@ -124,7 +127,9 @@ build() {
 	dsc=$(ls "$cache"/${pkg}_*.dsc 2>/dev/null | sort -V | tail -1) ||
 		true
 	[ -n "$dsc" ] || die "no source package cached in $cache: run 'make deps' (needs network once)"
-	want="$(basename "$dsc") ${CC:-cc} $CONFIGURE_OPTS"
+	patches=$(ls "$patches_dir"/libmicrohttpd-*.patch 2>/dev/null) || true
+	sums=$(cd "$patches_dir" 2>/dev/null && sha256sum libmicrohttpd-*.patch 2>/dev/null) || true
+	want="$(basename "$dsc") ${CC:-cc} $CONFIGURE_OPTS $sums"
 	up_to_date() {
 		[ -f "$prefix/lib/libmicrohttpd.a" ] && [ "$(cat "$prefix/.stamp" 2>/dev/null)" = "$want" ]
 	}
@@ -141,6 +146,10 @@ build() {
 	rm -rf "$src" "$prefix"
 	dpkg-source --no-check -q -x "$dsc" "$src" >"$work/unpack.log" 2>&1 || {
 		cat "$work/unpack.log" >&2; die "dpkg-source -x failed"; }
+	for p in $patches; do
+		patch -d "$src" -p1 -s --no-backup-if-mismatch <"$p" >"$work/patch.log" 2>&1 || {
+			cat "$work/patch.log" >&2; die "$(basename "$p") does not apply"; }
+	done
 	# Debian's patches may touch configure.ac/Makefile.am; the shipped
 	# configure and Makefile.in are used as they are (no autotools needed).
 	find "$src" -name configure -o -name Makefile.in -o -name config.h.in -o -name aclocal.m4 |
