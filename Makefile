@@ -188,6 +188,7 @@ test-bins: $(BINS) $(UNIT_BINS) $(ITEST_BINS) guest
 # ---- the real Linux guest and the nested KVM host ---------------------------
 include tests/vmhost/vmhost.mk
 include tests/linux/linux.mk
+include tests/sdk/sdk.mk
 
 # ---- tests / bench / demo ---------------------------------------------------
 # Every test: unit + integration on the normal build, then again on an
