@@ -7,9 +7,14 @@
 #       which `make clean` keeps), jansson, libseccomp and liburing come from
 #       Debian's -dev archives, libc from libc6-dev. Everything through
 #       pkg-config, with PKG_CONFIG_PATH pointing at the private build first.
-#   STATIC=0            the old dynamic build against the system libraries.
+#   STATIC=0            a dynamic build against the system libraries, but
+#       for libmicrohttpd.
 #   SAN=1               sanitizer builds cannot be static: they link
-#       dynamically, against the same private libmicrohttpd when STATIC=1.
+#       dynamically.
+# Every build links the private libmicrohttpd (its archive; STATIC=0 and
+# SAN=1 too): it carries Ember's patches (mk/patches/libmicrohttpd-*.patch),
+# without which its own answers to malformed requests are not Firecracker's,
+# so every build answers alike.
 
 # The targets below must not become the default goal (this file is included
 # before the Makefile's `all`): remember it and put it back at the end.
@@ -20,9 +25,8 @@ MHD_CACHE ?= build-deps/libmicrohttpd
 MHD_DIR   := $(BUILD)/deps/libmicrohttpd
 MHD_PREFIX := $(abspath $(MHD_DIR))/install
 # Packages `make deps` needs for this build (command:package).
-STATIC_DEPS_TOOLS := $(if $(filter 1,$(STATIC)),dpkg-source:dpkg-dev)
+STATIC_DEPS_TOOLS := dpkg-source:dpkg-dev
 
-ifeq ($(STATIC),1)
 STATIC_PKG_CONFIG := PKG_CONFIG_PATH=$(MHD_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH)) pkg-config
 export PKG_CONFIG_PATH := $(MHD_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
 
@@ -44,6 +48,8 @@ STATIC_DEPS_FETCH := mk/libmicrohttpd.sh fetch $(MHD_CACHE) $(BUILD)/deps/apt
 libmicrohttpd:
 	@$(MHD_BUILD)
 check-libs: libmicrohttpd
+
+ifeq ($(STATIC),1)
 
 # Sections per function/object so the static link drops what is unused;
 # cold code (API parsing, configuration, boot, snapshots, seccomp set-up,
@@ -78,9 +84,11 @@ hot-layout: $(BUILD)/obj/vmm/main.o $(BUILD)/obj/vmm/base/gmtime.o $(BUILD)/libe
 	mk/hot_layout.py mk/ember-hot.ld $(BUILD)/hot-layout $(BUILD)/guest/test-guest.elf -- \
 		$(CC) -pthread -static -Wl,--gc-sections $(filter %.o %.a,$^) $(STATIC_LIBS)
 else
-$(BUILD)/ember: EMBER_LIBS = $(PKG_LIBS)
+$(BUILD)/ember: EMBER_LIBS = $(PKG_LIBS) $(HTTP_PARSER_LIBS)
 endif
 else
-STATIC_DEPS_FETCH := :
+# Dynamic, but for the private libmicrohttpd archive (the only one in its
+# -L directory): not the Makefile's system EMBER_LIBS.
+$(BUILD)/ember: EMBER_LIBS = $(PKG_LIBS) $(HTTP_PARSER_LIBS)
 endif
 .DEFAULT_GOAL := $(static_mk_goal)
