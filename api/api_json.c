@@ -244,6 +244,50 @@ static json_t *entropy_json(const struct vm_config *cfg)
 	    api_json_rate_limiter(cfg->entropy.has_rate_limiter, &cfg->entropy.rate_limiter));
 }
 
+static json_t *balloon_json(const struct balloon_config *b)
+{
+	return json_pack("{s:I, s:b, s:I, s:b, s:b}", "amount_mib", (json_int_t)b->amount_mib,
+			 "deflate_on_oom", b->deflate_on_oom, "stats_polling_interval_s",
+			 (json_int_t)b->stats_polling_interval_s, "free_page_hinting",
+			 b->free_page_hinting, "free_page_reporting", b->free_page_reporting);
+}
+
+char *api_json_balloon(const struct balloon_config *b)
+{
+	return dump(balloon_json(b));
+}
+
+/* BalloonStats' field names, by VIRTIO_BALLOON_S_* tag. */
+static const char *const balloon_stat_names[BALLOON_NR_STATS] = {
+    "swap_in",	      "swap_out",	  "major_faults", "minor_faults",	 "free_memory",
+    "total_memory",   "available_memory", "disk_caches",  "hugetlb_allocations", "hugetlb_failures",
+    "oom_kill",	      "alloc_stall",	  "async_scan",	  "direct_scan",	 "async_reclaim",
+    "direct_reclaim",
+};
+
+char *api_json_balloon_stats(const struct balloon_stats *st)
+{
+	json_t *o = json_pack("{s:I, s:I, s:I, s:I}", "target_pages", (json_int_t)st->target_pages,
+			      "actual_pages", (json_int_t)st->actual_pages, "target_mib",
+			      (json_int_t)st->target_mib, "actual_mib", (json_int_t)st->actual_mib);
+
+	for (unsigned int t = 0; o && t < BALLOON_NR_STATS; t++) {
+		if ((st->present & (1U << t)) &&
+		    json_object_set_new(o, balloon_stat_names[t], api_json_u64(st->values[t]))) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	return dump(o);
+}
+
+char *api_json_balloon_hinting(const struct balloon_hinting_status *h)
+{
+	return dump(
+	    json_pack("{s:I, s:o}", "host_cmd", (json_int_t)h->host_cmd, "guest_cmd",
+		      h->has_guest_cmd ? json_integer((json_int_t)h->guest_cmd) : json_null()));
+}
+
 char *api_json_vm_config(const struct vm_config *cfg)
 {
 	/*

@@ -27,6 +27,12 @@ char *api_json_machine_config(const struct machine_config *mc);
  * "metrics", "network-interfaces", "vsock", "entropy", "serial"
  */
 char *api_json_vm_config(const struct vm_config *cfg);
+/* GET /balloon: BalloonDeviceConfig */
+char *api_json_balloon(const struct balloon_config *b);
+/* GET /balloon/statistics: BalloonStats, the guest's values only when it reported them */
+char *api_json_balloon_stats(const struct balloon_stats *st);
+/* GET /balloon/hinting/status: {"host_cmd", "guest_cmd" (null before the guest's first)} */
+char *api_json_balloon_hinting(const struct balloon_hinting_status *h);
 /* Error bodies: {"fault_message": ...} */
 char *api_json_fault(const char *message);
 

@@ -29,8 +29,8 @@ struct body_parser {
 	/* Decoded fields -> @req (strings are taken from @v). 0 or -EINVAL + fault_message. */
 	int (*build)(struct jde_value *v, struct vmm_request *req, struct parse_info *info,
 		     char *err, size_t errlen);
-	metric_t *count; /* every request */
-	metric_t *fails; /* requests whose body was refused */
+	metric_t *count; /* every request (NULL: not counted) */
+	metric_t *fails; /* requests whose body was refused (NULL: not counted) */
 };
 
 extern const struct body_parser put_machine_config_parser;
@@ -49,6 +49,10 @@ extern const struct body_parser put_vsock_parser;
 extern const struct body_parser put_entropy_parser;
 extern const struct body_parser put_snapshot_create_parser;
 extern const struct body_parser put_snapshot_load_parser;
+extern const struct body_parser put_balloon_parser;
+extern const struct body_parser patch_balloon_parser;
+extern const struct body_parser patch_balloon_stats_parser;
+extern const struct body_parser patch_balloon_hinting_start_parser;
 
 /*
  * Parse an API request body with @p into @req (zeroed here); @path_id is the

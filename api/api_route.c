@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "api/api_json.h"
+#include "api/parse_balloon.h"
 #include "vmm/base/metrics.h"
 #include "vmm/base/version.h"
 #include "api/parse_mmds.h"
@@ -409,6 +410,8 @@ enum api_route_result api_route(const char *method, const char *path, const char
 	while (*path == '/')
 		path++;
 	res = next_segment(&path);
+	if (segment_is(&res, "balloon") && api_balloon_routes(method, has_body))
+		return api_balloon_route(method, path, body, len, call, reply);
 	/* Firecracker's split_terminator('/'): "/snapshot/" has no second segment, "//" an empty
 	 * one. */
 	has_sub = *path != '\0';
@@ -460,6 +463,12 @@ void api_reply_from_response(const struct api_call *call, const struct vmm_respo
 			reply->body = api_json_instance_info(&resp->info, EMBER_VERSION);
 		else if (call->req.type == REQ_GET_MACHINE_CONFIG)
 			reply->body = api_json_machine_config(&resp->machine);
+		else if (call->req.type == REQ_GET_BALLOON)
+			reply->body = api_json_balloon(&resp->balloon);
+		else if (call->req.type == REQ_GET_BALLOON_STATS)
+			reply->body = api_json_balloon_stats(&resp->balloon_stats);
+		else if (call->req.type == REQ_GET_BALLOON_HINTING)
+			reply->body = api_json_balloon_hinting(&resp->hinting);
 		else
 			reply->body = api_json_vm_config(&resp->config);
 		break;

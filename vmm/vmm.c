@@ -14,6 +14,7 @@
 #include "devices/mmds/mmds.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/serial.h"
+#include "devices/virtio/balloon.h"
 #include "devices/virtio/virtio_mmio.h"
 
 #include <errno.h>
@@ -679,6 +680,51 @@ static int vmm_load_snapshot(void *ctx, const struct snapshot_load_params *p, st
 	return snapshot_load(&view, p, cfg, err, errlen);
 }
 
+/* The balloon behind a runtime balloon request; -ENODEV (the controller's text) when none. */
+static struct balloon_dev *vmm_balloon(void *ctx)
+{
+	struct vmm *vmm = ctx;
+
+	return vmm_devices_balloon(&vmm->devices);
+}
+
+static int vmm_balloon_update(void *ctx, uint32_t amount_mib, char *err, size_t errlen)
+{
+	struct balloon_dev *b = vmm_balloon(ctx);
+
+	return b ? balloon_set_target(b, amount_mib, err, errlen) : -ENODEV;
+}
+
+static int vmm_balloon_update_stats(void *ctx, uint16_t interval_s, char *err, size_t errlen)
+{
+	struct balloon_dev *b = vmm_balloon(ctx);
+
+	return b ? balloon_set_stats_interval(b, interval_s, err, errlen) : -ENODEV;
+}
+
+static int vmm_balloon_stats(void *ctx, struct balloon_stats *out, char *err, size_t errlen)
+{
+	struct balloon_dev *b = vmm_balloon(ctx);
+
+	return b ? balloon_get_stats(b, out, err, errlen) : -ENODEV;
+}
+
+static int vmm_balloon_hinting(void *ctx, enum balloon_hinting_op op, bool ack_on_stop, char *err,
+			       size_t errlen)
+{
+	struct balloon_dev *b = vmm_balloon(ctx);
+
+	return b ? balloon_hinting(b, op, ack_on_stop, err, errlen) : -ENODEV;
+}
+
+static int vmm_balloon_hinting_status(void *ctx, struct balloon_hinting_status *out, char *err,
+				      size_t errlen)
+{
+	struct balloon_dev *b = vmm_balloon(ctx);
+
+	return b ? balloon_hinting_status(b, out, err, errlen) : -ENODEV;
+}
+
 const struct vmm_ops kvm_vmm_ops = {
     .start = vmm_start,
     .pause = vmm_pause,
@@ -688,6 +734,11 @@ const struct vmm_ops kvm_vmm_ops = {
     .update_net = vmm_update_net,
     .create_snapshot = vmm_create_snapshot,
     .load_snapshot = vmm_load_snapshot,
+    .balloon_update = vmm_balloon_update,
+    .balloon_update_stats = vmm_balloon_update_stats,
+    .balloon_stats = vmm_balloon_stats,
+    .balloon_hinting = vmm_balloon_hinting,
+    .balloon_hinting_status = vmm_balloon_hinting_status,
 };
 
 void vmm_destroy(struct vmm *vmm)

@@ -21,6 +21,7 @@
 #include "vmm/base/log.h"
 #include "devices/mmds/mmds.h"
 #include "devices/rate_limiter.h"
+#include "devices/virtio/balloon.h"
 #include "devices/virtio/block.h"
 #include "devices/virtio/net.h"
 #include "devices/virtio/rng.h"
@@ -239,10 +240,27 @@ static int add_rng(struct vmm_devices *d, const struct entropy_config *ec, char 
 	return device_wire(d, v, err, errlen);
 }
 
+static int add_balloon(struct vmm_devices *d, const struct balloon_config *bc, char *err,
+		       size_t errlen)
+{
+	struct balloon_dev *b;
+	struct vmm_device *v;
+	int ret;
+
+	ret = balloon_create(&b, bc, d->env.mem, slot_base(d->nr), slot_gsi(d->nr));
+	if (ret) {
+		err_set(err, errlen, 0, "Cannot create the balloon device: %s", strerror(-ret));
+		return ret;
+	}
+	v = slot_claim(d, VMM_DEV_BALLOON, NULL, b, balloon_mmio(b));
+	return device_wire(d, v, err, errlen);
+}
+
 int vmm_devices_setup(struct vmm_devices *d, const struct vmm_device_env *env,
 		      const struct vm_config *cfg, char *err, size_t errlen)
 {
-	unsigned int wanted = cfg->nr_drives + cfg->nr_nets + cfg->has_vsock + cfg->has_entropy;
+	unsigned int wanted =
+	    cfg->nr_drives + cfg->nr_nets + cfg->has_vsock + cfg->has_entropy + cfg->has_balloon;
 	int ret = 0;
 
 	d->env = *env;
@@ -261,6 +279,8 @@ int vmm_devices_setup(struct vmm_devices *d, const struct vmm_device_env *env,
 		ret = add_vsock(d, &cfg->vsock, err, errlen);
 	if (!ret && cfg->has_entropy)
 		ret = add_rng(d, &cfg->entropy, err, errlen);
+	if (!ret && cfg->has_balloon)
+		ret = add_balloon(d, &cfg->balloon, err, errlen);
 	return ret;
 }
 
@@ -342,6 +362,9 @@ static void device_destroy(struct vmm_device *v)
 		break;
 	case VMM_DEV_VSOCK:
 		vsock_destroy(v->dev);
+		break;
+	case VMM_DEV_BALLOON:
+		balloon_destroy(v->dev);
 		break;
 	}
 	free(v->id);
@@ -429,4 +452,12 @@ int vmm_devices_update_net(struct vmm_devices *d, const struct net_update *u, ch
 	if (u->has_tx_rate_limiter)
 		rate_limiter_update(v->limiters[1], &u->tx_rate_limiter);
 	return 0;
+}
+
+struct balloon_dev *vmm_devices_balloon(struct vmm_devices *d)
+{
+	for (unsigned int i = 0; i < d->nr; i++)
+		if (d->devs[i].type == VMM_DEV_BALLOON)
+			return d->devs[i].dev;
+	return NULL;
 }

@@ -8,7 +8,8 @@
  * Slots are handed out the way Firecracker attaches devices: the
  * drives in configuration order (the root drive is always first, so it is
  * /dev/vda), then the network interfaces in configuration order, then the
- * vsock, then the entropy device.
+ * vsock, then the entropy device, then the balloon (last, unlike Firecracker,
+ * which attaches it first: the other devices keep the addresses they had).
  *
  * Each device gets its transport on the MMIO bus, one ioeventfd per queue on
  * QueueNotify (datamatch = queue index), an irqfd on its GSI, its eventfds on
@@ -45,7 +46,13 @@ struct vmm_device_env {
 	struct mmds *mmds; /* net devices PUT /mmds/config named are attached to it; NULL: none */
 };
 
-enum vmm_device_type { VMM_DEV_BLOCK = 1, VMM_DEV_NET, VMM_DEV_VSOCK, VMM_DEV_RNG };
+enum vmm_device_type {
+	VMM_DEV_BLOCK = 1,
+	VMM_DEV_NET,
+	VMM_DEV_VSOCK,
+	VMM_DEV_RNG,
+	VMM_DEV_BALLOON
+};
 
 #define VMM_DEVICE_MAX_LIMITERS 2 /* net: rx, tx */
 
@@ -105,5 +112,8 @@ int vmm_devices_update_drive(struct vmm_devices *d, const struct drive_update *u
 			     size_t errlen);
 int vmm_devices_update_net(struct vmm_devices *d, const struct net_update *u, char *err,
 			   size_t errlen);
+
+/* The balloon device, NULL when the VM has none (struct balloon_dev *). */
+struct balloon_dev *vmm_devices_balloon(struct vmm_devices *d);
 
 #endif

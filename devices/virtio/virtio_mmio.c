@@ -934,6 +934,8 @@ static const char *device_name(uint32_t id)
 		return "rng";
 	case VIRTIO_ID_VSOCK:
 		return "vsock";
+	case VIRTIO_ID_BALLOON:
+		return "balloon";
 	default:
 		return "unknown";
 	}

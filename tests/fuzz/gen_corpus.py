@@ -497,6 +497,55 @@ def kernel_bzimage():
     return bytes(img)
 
 
+# ---- balloon (fuzz_balloon.c): target_flags picks the third queue and the host's moves ----
+
+def pfn_list(pfns):
+    return struct.pack("<%dI" % len(pfns), *pfns)
+
+
+def balloon_inflate_deflate():
+    img = DevImage()
+    img.put(0x9000, pfn_list([BUF >> 12, (BUF >> 12) + 2, (BUF >> 12) + 1, 0xffffffff, 0xd0000]))
+    img.publish(0, [img.chain(0, [(0x9000, 20, False)])])
+    img.publish(1, [img.chain(1, [(0x9000, 12, False)])])
+    return dev_seed(img, 2, target_flags=0x04, kicks=0x03)
+
+
+def balloon_hostile_inflate():
+    img = DevImage()
+    img.put(0x9000, pfn_list([BUF >> 12] * 257))
+    too_many = img.chain(0, [(0x9000, 257 * 4, False)])
+    odd = img.chain(0, [(0x9000, 6, False)])
+    writable = img.chain(0, [(0x9000, 8, True)])
+    split = img.chain(0, [(0x9000, 4, False), (0x9004, 4, False)])
+    img.publish(0, [too_many, odd, writable, split])
+    return dev_seed(img, 2, features=F_INDIRECT_DESC, kicks=0x01)
+
+
+def balloon_stats():
+    img = DevImage()
+    img.put(0x9000, struct.pack("<HQHQHQ", 4, 1 << 24, 5, 1 << 27, 300, 7))
+    img.publish(2, [img.chain(2, [(0x9000, 30, False)]), img.chain(2, [(0x9000, 4000, False)])])
+    return dev_seed(img, 3, target_flags=0x01 | 0x08, kicks=0x04)
+
+
+def balloon_hinting():
+    img = DevImage()
+    img.put(0x9000, struct.pack("<I", 2))
+    img.put(0x9010, struct.pack("<I", 0))
+    run = img.chain(2, [(0x9000, 4, False), (BUF, 0x2000, True), (BUF + 0x10, 0x100, True)])
+    stop = img.chain(2, [(0x9010, 4, False)])
+    img.publish(2, [run, stop])
+    return dev_seed(img, 3, target_flags=0x02 | 0x10, kicks=0x04)
+
+
+def balloon_reporting():
+    img = DevImage()
+    img.publish(2, [img.chain(2, [(BUF, 0x2000, True), (BUF + 0x3000, 0x1000, True)]),
+                    img.chain(2, [(0x100000 - 0x1000, 0x2000, True)])])
+    return dev_seed(img, 3, target_flags=0x03, kicks=0x04)
+
+
 # ---- mmds_frame (fuzz_mmds_frame.c): records of control byte, le16 length, frame ----
 
 GUEST_MAC, MMDS_MAC = b"\x06\x00\x00\x00\x00\x0f", b"\x06\x01\x23\x45\x67\x01"
@@ -686,6 +735,8 @@ CORPORA = {
             net_limited, net_gso_conflict, net_registers),
     "vsock": (vsock_connect_rw, vsock_host_connect, vsock_malformed, vsock_shutdown_credit),
     "rng": (rng_simple, rng_limited, rng_indirect_big, rng_odd_chains, rng_raw_features),
+    "balloon": (balloon_inflate_deflate, balloon_hostile_inflate, balloon_stats, balloon_hinting,
+                balloon_reporting),
     "kernel": (kernel_pvh, kernel_pvh_desc4_align8, kernel_pvh_second_segment, kernel_no_note,
                kernel_bad_notes, kernel_pvh_in_bss, kernel_bzimage),
     "mmds_frame": (mmds_v1_get, mmds_v2_token, mmds_retransmit, mmds_hostile, mmds_big_request),

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "balloon.h"
 #include "cmdline.h"
 #include "io.h"
 #include "kbd.h"
@@ -268,6 +269,8 @@ void scenario_run(const char *cmdline)
 		scenario_blk(cmdline);
 	if (str_equals(name, len, "rng"))
 		scenario_rng(cmdline);
+	if (str_equals(name, len, "balloon"))
+		scenario_balloon(cmdline);
 	if (str_equals(name, len, "hostile"))
 		scenario_hostile(cmdline);
 	if (str_equals(name, len, "net"))

@@ -64,6 +64,8 @@ const char *virtio_type_name(uint32_t device_id)
 		return "console";
 	case VIRTIO_ID_RNG:
 		return "rng";
+	case VIRTIO_ID_BALLOON:
+		return "balloon";
 	case VIRTIO_ID_VSOCK:
 		return "vsock";
 	default:

@@ -104,6 +104,13 @@ struct ember_metrics {
 		metric_t invalid_op_pkts;   /* unknown op or type, or an op the state forbids */
 		metric_t credit_violations; /* the guest sent more than our buf_alloc allowed */
 	} vsock;
+	/* virtio-balloon (Firecracker's "balloon" group, same names). */
+	struct {
+		metric_t activate_fails, inflate_count, stats_updates_count, stats_update_fails,
+		    deflate_count, event_fails;
+		metric_t free_page_report_count, free_page_report_freed, free_page_report_fails;
+		metric_t free_page_hint_count, free_page_hint_freed, free_page_hint_fails;
+	} balloon;
 	/* Firecracker's latencies_us (last value): how long the snapshot operations took. */
 	struct {
 		metric_t full_create_snapshot, diff_create_snapshot, load_snapshot;

@@ -9,6 +9,7 @@
 #define EMBER_CONFIG_PARAMS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "vmm/config/vmm_config.h"
 
@@ -69,6 +70,28 @@ struct snapshot_load_params {
 	unsigned int nr_net_overrides;
 	char *vsock_uds_path; /* vsock_override.uds_path, NULL if none */
 };
+
+/*
+ * GET /balloon/statistics: Firecracker's BalloonStats. The guest's values
+ * come by VIRTIO_BALLOON_S_* tag (0..BALLOON_NR_STATS-1); a tag the guest
+ * never reported is absent from the answer (bit clear in @present).
+ */
+#define BALLOON_NR_STATS 16
+struct balloon_stats {
+	uint32_t target_pages, actual_pages, target_mib, actual_mib;
+	uint32_t present; /* bit t: values[t] was reported */
+	uint64_t values[BALLOON_NR_STATS];
+};
+
+/* GET /balloon/hinting/status: the last command the host sent and the guest's. */
+struct balloon_hinting_status {
+	uint32_t host_cmd;
+	bool has_guest_cmd;
+	uint32_t guest_cmd;
+};
+
+/* PATCH /balloon/hinting/{start,stop}. */
+enum balloon_hinting_op { BALLOON_HINTING_START, BALLOON_HINTING_STOP };
 
 void drive_update_free(struct drive_update *u);
 void net_update_free(struct net_update *u);

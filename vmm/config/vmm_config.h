@@ -134,6 +134,15 @@ struct mmds_config {
 	bool imds_compat;
 };
 
+/* PUT /balloon (Firecracker's BalloonDeviceConfig) */
+struct balloon_config {
+	uint32_t amount_mib; /* target size */
+	bool deflate_on_oom;
+	uint16_t stats_polling_interval_s; /* 0: no statistics queue */
+	bool free_page_hinting;
+	bool free_page_reporting;
+};
+
 /*
  * One GSI each from LAYOUT_IRQ_BASE up; two of the GSIs up to LAYOUT_IRQ_MAX
  * stay for the VMGenID and VMClock notifications (devices/acpi), which take
@@ -161,6 +170,8 @@ struct vm_config {
 	struct entropy_config entropy;
 	bool has_mmds_config;
 	struct mmds_config mmds_config;
+	bool has_balloon;
+	struct balloon_config balloon;
 };
 
 void vm_config_init(struct vm_config *cfg); /* Firecracker defaults: 1 vCPU, 128 MiB */

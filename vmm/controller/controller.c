@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmm/controller/controller_balloon.h"
 #include "vmm/controller/controller_devices.h"
 #include "vmm/controller/controller_snapshot.h"
 #include "vmm/controller/controller_mmds.h"
@@ -85,7 +86,8 @@ static bool machine_config_check(const struct machine_config *mc, struct vmm_res
 static void machine_config_commit(struct controller *c, struct machine_config *next,
 				  struct vmm_response *resp)
 {
-	if (!machine_config_check(next, resp)) {
+	if (!machine_config_check(next, resp) ||
+	    !controller_balloon_fits(c, next->mem_size_mib, resp)) {
 		machine_config_free(next);
 		return;
 	}
@@ -378,6 +380,7 @@ static bool pre_boot_only(enum vmm_request_type type)
 	case REQ_PUT_ENTROPY:
 	case REQ_PUT_MMDS_CONFIG:
 	case REQ_LOAD_SNAPSHOT:
+	case REQ_PUT_BALLOON:
 		return true;
 	default:
 		return false;
@@ -395,6 +398,12 @@ static bool post_boot_only(enum vmm_request_type type)
 	case REQ_PATCH_NET:
 	case REQ_CREATE_SNAPSHOT:
 	case REQ_HOT_UNPLUG:
+	case REQ_PATCH_BALLOON:
+	case REQ_PATCH_BALLOON_STATS:
+	case REQ_GET_BALLOON_STATS:
+	case REQ_BALLOON_HINTING_START:
+	case REQ_BALLOON_HINTING_STOP:
+	case REQ_GET_BALLOON_HINTING:
 		return true;
 	default:
 		return false;
@@ -516,6 +525,12 @@ void controller_handle(struct controller *c, const struct vmm_request *req,
 		return;
 	case REQ_HOT_UNPLUG:
 		vmm_response_fail(resp, PCI_NOT_ENABLED);
+		return;
+	default:
+		break;
+	}
+	if (controller_is_balloon_request(req->type)) {
+		controller_balloon(c, req, resp);
 		return;
 	}
 	vmm_response_fail(resp, "Invalid request type %d.", (int)req->type);

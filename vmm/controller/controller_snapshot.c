@@ -37,6 +37,7 @@ bool controller_configures_boot(enum vmm_request_type type)
 	case REQ_PUT_VSOCK:
 	case REQ_PUT_ENTROPY:
 	case REQ_PUT_MMDS_CONFIG:
+	case REQ_PUT_BALLOON:
 		return true;
 	default:
 		return false;

@@ -41,10 +41,18 @@ enum vmm_request_type {
 	REQ_CREATE_SNAPSHOT, /* PUT /snapshot/create */
 	REQ_LOAD_SNAPSHOT,   /* PUT /snapshot/load */
 	REQ_HOT_UNPLUG,	     /* DELETE /drives|/network-interfaces|/pmem/{id} */
-	REQ_GET_MMDS,	     /* GET /mmds */
-	REQ_PUT_MMDS,	     /* PUT /mmds: replace the data store */
-	REQ_PATCH_MMDS,	     /* PATCH /mmds: RFC 7396 merge patch */
-	REQ_PUT_MMDS_CONFIG, /* PUT /mmds/config */
+	REQ_PUT_BALLOON,
+	REQ_PATCH_BALLOON,	   /* {amount_mib} */
+	REQ_PATCH_BALLOON_STATS,   /* PATCH /balloon/statistics */
+	REQ_GET_BALLOON,	   /* GET /balloon */
+	REQ_GET_BALLOON_STATS,	   /* GET /balloon/statistics */
+	REQ_BALLOON_HINTING_START, /* PATCH /balloon/hinting/start */
+	REQ_BALLOON_HINTING_STOP,  /* PATCH /balloon/hinting/stop */
+	REQ_GET_BALLOON_HINTING,   /* GET /balloon/hinting/status */
+	REQ_GET_MMDS,		   /* GET /mmds */
+	REQ_PUT_MMDS,		   /* PUT /mmds: replace the data store */
+	REQ_PATCH_MMDS,		   /* PATCH /mmds: RFC 7396 merge patch */
+	REQ_PUT_MMDS_CONFIG,	   /* PUT /mmds/config */
 };
 
 /* PUT/PATCH /mmds: the body, checked to be JSON by the API thread. */
@@ -79,6 +87,10 @@ struct vmm_request {
 		struct snapshot_create_params snapshot_create;
 		struct snapshot_load_params snapshot_load;
 		struct hot_unplug unplug;
+		struct balloon_config balloon;
+		uint32_t balloon_amount_mib;	   /* PATCH /balloon */
+		uint16_t balloon_stats_interval_s; /* PATCH /balloon/statistics */
+		bool balloon_ack_on_stop;	   /* PATCH /balloon/hinting/start */
 		struct mmds_body mmds;
 		struct mmds_config mmds_config;
 	} u;
@@ -97,7 +109,10 @@ struct vmm_response {
 	struct instance_info info;
 	struct machine_config machine; /* caller frees with machine_config_free() */
 	struct vm_config config;       /* caller frees with vm_config_free() */
-	char *mmds_json;	       /* GET /mmds: the data store, serialized */
+	struct balloon_config balloon; /* GET /balloon */
+	struct balloon_stats balloon_stats;
+	struct balloon_hinting_status hinting;
+	char *mmds_json; /* GET /mmds: the data store, serialized */
 };
 
 /* Fill @resp as a success (204) or as a 400 with a formatted fault_message. */

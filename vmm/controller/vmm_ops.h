@@ -7,7 +7,9 @@
 #ifndef EMBER_CONTROLLER_VMM_OPS_H
 #define EMBER_CONTROLLER_VMM_OPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vmm/config/params.h"
 #include "vmm/config/vmm_config.h"
@@ -33,6 +35,21 @@ struct vmm_ops {
 	 */
 	int (*load_snapshot)(void *ctx, const struct snapshot_load_params *p, struct vm_config *cfg,
 			     char *err, size_t errlen);
+	/*
+	 * The running VM's balloon (-ENODEV: none). @err gets Firecracker's
+	 * VmmError text ("Balloon: Device not activated yet.", ...), the
+	 * controller adds the action's prefix. update: PATCH /balloon;
+	 * update_stats: PATCH /balloon/statistics; stats: GET
+	 * /balloon/statistics; hinting: start/stop a free page hinting run;
+	 * hinting_status: GET /balloon/hinting/status.
+	 */
+	int (*balloon_update)(void *ctx, uint32_t amount_mib, char *err, size_t errlen);
+	int (*balloon_update_stats)(void *ctx, uint16_t interval_s, char *err, size_t errlen);
+	int (*balloon_stats)(void *ctx, struct balloon_stats *out, char *err, size_t errlen);
+	int (*balloon_hinting)(void *ctx, enum balloon_hinting_op op, bool ack_on_stop, char *err,
+			       size_t errlen);
+	int (*balloon_hinting_status)(void *ctx, struct balloon_hinting_status *out, char *err,
+				      size_t errlen);
 };
 
 #endif

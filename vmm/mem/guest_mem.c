@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/memfd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,6 +237,64 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *buf, 
 	if (!dst)
 		return -EFAULT;
 	memcpy(dst, buf, len);
+	return 0;
+}
+
+/* The region holding [gpa, gpa+len), or NULL. */
+static const struct guest_mem_region *guest_mem_region_of(const struct guest_mem *mem, uint64_t gpa,
+							  uint64_t len)
+{
+	for (unsigned int i = 0; i < mem->nr_regions; i++) {
+		const struct guest_mem_region *r = &mem->regions[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa < r->size && len <= r->size - (gpa - r->gpa))
+			return r;
+	}
+	return NULL;
+}
+
+/* Punch the whole 2 MiB pages of [off, off+len) out of a hugetlb memfd. */
+static int guest_mem_punch_huge(const struct guest_mem *mem, uint64_t off, uint64_t len)
+{
+	uint64_t start = (off + 2 * MIB - 1) & ~(2 * MIB - 1), end = (off + len) & ~(2 * MIB - 1);
+
+	if (end <= start)
+		return 0;
+	if (fallocate(mem->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start,
+		      (off_t)(end - start)) < 0)
+		return -errno;
+	return 0;
+}
+
+int guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	const struct guest_mem_region *r = guest_mem_region_of(mem, gpa, len);
+	uint8_t *host;
+	uint64_t off;
+
+	if (!r || !len)
+		return -EFAULT;
+	if ((gpa | len) % GUEST_MEM_PAGE_SIZE)
+		return -EINVAL;
+	host = guest_mem_translate(mem, gpa, len); /* marks the range when tracking */
+	off = r->file_offset + (gpa - r->gpa);
+	if (mem->fd >= 0 && mem->hugetlb)
+		return guest_mem_punch_huge(mem, off, len);
+	if (mem->fd >= 0) {
+		if (fallocate(mem->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+			      (off_t)len) < 0)
+			return -errno;
+		return 0;
+	}
+	if (mem->file_fd >= 0) {
+		if (mmap(host, len, PROT_READ | PROT_WRITE,
+			 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+			 0) == MAP_FAILED)
+			return -errno;
+		return 0;
+	}
+	if (madvise(host, len, MADV_DONTNEED) < 0)
+		return -errno;
 	return 0;
 }
 

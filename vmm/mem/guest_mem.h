@@ -79,6 +79,21 @@ void guest_mem_return_dirty(const struct guest_mem *mem, const uint64_t *bitmap)
 int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *buf, size_t len);
 int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *buf, size_t len);
 
+/*
+ * Give the RAM of [gpa, gpa+len) back to the host (virtio-balloon); the
+ * guest reads zeros there afterwards. The range must be 4 KiB aligned and
+ * wholly in one region. How depends on the backing: the memfd gets a hole
+ * punched (fallocate: MADV_DONTNEED would only drop this mapping's view of
+ * the shared pages); restored RAM (MAP_PRIVATE of a memory file) gets fresh
+ * anonymous memory mapped over it (MADV_DONTNEED would bring the file's
+ * contents back); anonymous RAM (Uffd restore) gets MADV_DONTNEED. Hugetlb
+ * memfds release only the whole 2 MiB pages inside the range. With dirty
+ * tracking on, the range counts as written by the VMM (a Diff snapshot
+ * must carry the zeros). 0, -EFAULT (not RAM), -EINVAL (unaligned) or
+ * -errno.
+ */
+int guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
 /* Highest guest-physical address + 1 that is RAM. */
 uint64_t guest_mem_end(const struct guest_mem *mem);
 

@@ -23,6 +23,7 @@
 #include "vmm/seccomp/policy.h"
 
 #include <errno.h>
+#include <linux/falloc.h>
 #include <linux/futex.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
@@ -161,7 +162,16 @@ static const struct seccomp_rule vmm_rules[] = {
 	 */
 	IOCTL(KVM_GET_MSR_INDEX_LIST), IOCTL(KVM_GET_IRQCHIP), IOCTL(KVM_GET_PIT2),
 	IOCTL(KVM_GET_CLOCK), IOCTL(KVM_GET_DIRTY_LOG),
-	ALLOW(pwrite64), ALLOW(ftruncate), ALLOW(fsync), ALLOW(rename)
+	ALLOW(pwrite64), ALLOW(ftruncate), ALLOW(fsync), ALLOW(rename),
+	/*
+	 * virtio-balloon gives guest pages back (guest_mem_discard()): a hole
+	 * punched in the guest memfd, or, for RAM restored MAP_PRIVATE from a
+	 * memory file, fresh anonymous read/write memory mapped over the pages
+	 * (MADV_DONTNEED, for anonymous RAM, is in LIBC_RULES); its statistics
+	 * timer is re-armed here too (timerfd_settime above).
+	 */
+	ALLOW_IF(fallocate, DWORD_EQ(1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)),
+	ALLOW_IF(mmap, DWORD_EQ(2, PROT_READ | PROT_WRITE), MAP_ANON_PRIVATE(MAP_FIXED))
 	SANITIZER_EXIT_RULES
 };
 

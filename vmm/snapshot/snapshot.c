@@ -538,6 +538,8 @@ static void adopt_config(struct vm_config *cfg, struct vm_config *snap, bool tra
 	SWAP(cfg->vsock, snap->vsock);
 	SWAP(cfg->has_entropy, snap->has_entropy);
 	SWAP(cfg->entropy, snap->entropy);
+	SWAP(cfg->has_balloon, snap->has_balloon);
+	SWAP(cfg->balloon, snap->balloon);
 	cfg->machine.track_dirty_pages = track_dirty_pages;
 }
 

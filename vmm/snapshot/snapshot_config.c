@@ -45,6 +45,15 @@ static void encode_net(const struct net_config *n, struct vmstate_writer *w)
 	encode_limiter(n->has_tx_rate_limiter, &n->tx_rate_limiter, w);
 }
 
+static void encode_balloon(const struct balloon_config *b, struct vmstate_writer *w)
+{
+	vmstate_put_u32(w, b->amount_mib);
+	vmstate_put_bool(w, b->deflate_on_oom);
+	vmstate_put_u16(w, b->stats_polling_interval_s);
+	vmstate_put_bool(w, b->free_page_hinting);
+	vmstate_put_bool(w, b->free_page_reporting);
+}
+
 void snapshot_config_encode(const struct vm_config *cfg, struct vmstate_writer *w)
 {
 	const struct machine_config *mc = &cfg->machine;
@@ -71,6 +80,9 @@ void snapshot_config_encode(const struct vm_config *cfg, struct vmstate_writer *
 	vmstate_put_bool(w, cfg->has_entropy);
 	if (cfg->has_entropy)
 		encode_limiter(cfg->entropy.has_rate_limiter, &cfg->entropy.rate_limiter, w);
+	vmstate_put_bool(w, cfg->has_balloon);
+	if (cfg->has_balloon)
+		encode_balloon(&cfg->balloon, w);
 	vmstate_section_end(w);
 }
 
@@ -178,6 +190,14 @@ static int decode_devices(struct vmstate_reader *r, struct vm_config *cfg)
 	cfg->has_entropy = vmstate_get_bool(r);
 	if (cfg->has_entropy)
 		decode_limiter(r, &cfg->entropy.has_rate_limiter, &cfg->entropy.rate_limiter);
+	cfg->has_balloon = vmstate_get_bool(r);
+	if (cfg->has_balloon) {
+		cfg->balloon.amount_mib = vmstate_get_u32(r);
+		cfg->balloon.deflate_on_oom = vmstate_get_bool(r);
+		cfg->balloon.stats_polling_interval_s = vmstate_get_u16(r);
+		cfg->balloon.free_page_hinting = vmstate_get_bool(r);
+		cfg->balloon.free_page_reporting = vmstate_get_bool(r);
+	}
 	return vmstate_reader_end(r);
 }
 

@@ -66,6 +66,10 @@ static void describe_config(const struct vm_config *cfg, FILE *out)
 			cfg->vsock.uds_path);
 	if (cfg->has_entropy)
 		fprintf(out, "entropy device\n");
+	if (cfg->has_balloon)
+		fprintf(out, "balloon: %u MiB, deflate_on_oom %d, statistics every %u s\n",
+			cfg->balloon.amount_mib, cfg->balloon.deflate_on_oom,
+			cfg->balloon.stats_polling_interval_s);
 }
 
 static void describe_vcpu(struct vmstate_reader *r, uint32_t id, FILE *out)
