@@ -180,7 +180,7 @@ test_unknown_paths_and_methods() {
 	start_ember || return
 	expect_fault GET /foo/bar - 'Invalid request method and/or path: GET foo.'
 	expect_fault GET /vm - 'Invalid request method and/or path: GET vm.'
-	expect_fault PUT /balloon '{"amount_mib": 1}' 'Invalid request method and/or path: PUT balloon.'
+	expect_fault DELETE /balloon - 'Invalid request method and/or path: DELETE balloon.'
 	expect_fault PATCH /boot-source '{}' 'Invalid request method and/or path: PATCH boot-source.'
 	expect_fault PUT /nothing - 'Empty PUT request.'
 	expect_fault GET / '{}' 'GET request cannot have a body.'
