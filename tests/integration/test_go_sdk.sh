@@ -4,8 +4,8 @@
 # root drive, a second drive and a network interface on a tap, the SDK's
 # calls on the running VM, pause/snapshot/resume, Shutdown (Ctrl-Alt-Del) and
 # Wait; a snapshot restored through WithSnapshot; the SDK's own command line
-# (--id, --no-seccomp) with its logger and metrics FIFOs; Ember's errors as
-# the SDK's typed errors. The client prints "ok: <check>" per check and
+# (--id, --no-seccomp) with its logger and metrics FIFOs; the SDK's jailer
+# mode with ember-jailer; Ember's errors as the SDK's typed errors. The client prints "ok: <check>" per check and
 # "FAIL: <why>" at the first failure.
 . "$(dirname "$0")/lib.sh"
 
@@ -84,6 +84,19 @@ test_sdk_default_command_line() {
 	[ -z "$_fail_msg" ] || return
 	assert_contains "$SDK_OUT" "ember accepted --api-sock, --id, --no-seccomp"
 	assert_contains "$SDK_OUT" "ember ended by SIGTERM"
+}
+
+# The SDK's jailer mode with ember-jailer as its jailer binary (the jail has
+# no libraries: a static ember only, not a sanitizer build).
+test_sdk_jailer_mode() {
+	need_sdk || return
+	need_root || return
+	ldd "$EMBER" 2>&1 | grep -q 'not a dynamic executable' ||
+		{ skip "ember is dynamically linked (sanitizer build): the jail has no libraries"; return; }
+	sdk jailer -jailer "$BUILD/ember-jailer"
+	[ -z "$_fail_msg" ] || return
+	assert_contains "$SDK_OUT" "ok: ember runs as uid 4321 with $TMP/jail/ember/"
+	assert_contains "$(cat "$TMP/a.console")" "ctrl-alt-del: received" "jailed guest's console"
 }
 
 test_errors_are_sdk_typed_errors() {

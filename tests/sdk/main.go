@@ -22,6 +22,8 @@
 //	                 (SIGTERM) ends the VMM
 //	errors           Ember's 400s decoded by the SDK as Firecracker's typed
 //	                 errors with their fault_message
+//	jailer           the SDK's jailer mode with ember-jailer: hard-linked
+//	                 files in the jail, ember as -uid/-gid, Shutdown, Wait
 //
 // It prints "ok: <check>" per check passed; the first failure prints
 // "FAIL: <why>" and exits 1. The guest's console is DIR/<vm>.console.
@@ -66,6 +68,9 @@ var (
 	hostIP    = flag.String("host-ip", "172.16.0.1", "tap's address (linux, with -tap)")
 	vcpus     = flag.Int64("vcpus", 1, "vCPUs")
 	memMib    = flag.Int64("mem", 128, "memory in MiB")
+	jailerBin = flag.String("jailer", "", "ember-jailer binary (case jailer)")
+	jailUID   = flag.Int("uid", 4321, "uid the jailed ember runs as (case jailer)")
+	jailGID   = flag.Int("gid", 4322, "gid the jailed ember runs as (case jailer)")
 	waitSec   = flag.Int("timeout", 30, "seconds one wait for the guest may take")
 	budget    = flag.Int("budget", 300, "seconds the whole case may take (its VMMs are killed then)")
 )
@@ -74,15 +79,29 @@ var (
 // leave them running, holding the tap and the guest's memory).
 var vmms []*firecracker.Machine
 
+// cleanups run at the end, failed or not, after the VMMs are gone.
+var cleanups []func()
+
 // fail ends the run with the first failure.
 func fail(format string, a ...interface{}) {
 	fmt.Printf("FAIL: "+format+"\n", a...)
 	for _, m := range vmms {
 		if pid, err := m.PID(); err == nil {
 			syscall.Kill(pid, syscall.SIGKILL)
+			for i := 0; i < 500 && syscall.Kill(pid, 0) == nil; i++ {
+				time.Sleep(10 * time.Millisecond)
+			}
 		}
 	}
+	runCleanups()
 	os.Exit(1)
+}
+
+func runCleanups() {
+	for _, f := range cleanups {
+		f()
+	}
+	cleanups = nil
 }
 
 func ok(format string, a ...interface{}) { fmt.Printf("ok: "+format+"\n", a...) }
@@ -612,6 +631,80 @@ func caseDefaultCommand(ctx context.Context, g guest) {
 	ok("StopVMM: ember ended by SIGTERM (%s)", strings.Join(strings.Fields(err.Error()), " "))
 }
 
+// caseJailer: the SDK's jailer mode (JailerCfg with the naive chroot
+// strategy) with ember-jailer as the jailer: it builds ember-jailer's command
+// line (--id, --uid, --gid, --exec-file, --cgroup cpuset.* for NUMA node 0,
+// --chroot-base-dir, -- --api-sock /run/firecracker.socket), hard-links the
+// kernel, initrd and root drive into the jail once it exists and configures
+// them by their names inside it; default seccomp filters.
+func caseJailer(ctx context.Context, g guest) {
+	if *jailerBin == "" {
+		fail("case jailer needs -jailer")
+	}
+	v := newVM("a")
+	cfg := bootConfig(g, "")
+	cfg.Drives = firecracker.NewDrivesBuilder(*rootImg).WithRootDrive(*rootImg, firecracker.WithReadOnly(true)).Build()
+	cfg.Seccomp = firecracker.SeccompConfig{Enabled: true}
+	r, w, err := os.Pipe()
+	check(err, "console input pipe")
+	v.stdin = w
+	stderr, err := os.Create(v.path(".err"))
+	check(err, "stderr file")
+	cfg.JailerCfg = &firecracker.JailerConfig{
+		UID:            firecracker.Int(*jailUID),
+		GID:            firecracker.Int(*jailGID),
+		ID:             cfg.VMID,
+		NumaNode:       firecracker.Int(0),
+		ExecFile:       *emberBin,
+		JailerBinary:   *jailerBin,
+		ChrootBaseDir:  filepath.Join(*dir, "jail"),
+		ChrootStrategy: firecracker.NewNaiveChrootStrategy(*kernel),
+		Stdout:         v.con,
+		Stderr:         stderr,
+		Stdin:          r,
+	}
+	// The jailer's cgroups (NUMA node 0's cpuset, named after the exec file
+	// and the id) outlive the VM, as Firecracker's jailer's do.
+	cleanups = append(cleanups, func() {
+		dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", filepath.Base(*emberBin), cfg.VMID))
+		more, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", filepath.Base(*emberBin), cfg.VMID))
+		for _, d := range append(dirs, more...) {
+			syscall.Rmdir(d)
+		}
+	})
+	// The base must exist, as for Firecracker's jailer (it canonicalizes it).
+	check(os.MkdirAll(cfg.JailerCfg.ChrootBaseDir, 0755), "chroot base dir")
+	logger, f := sdkLogger(v.name)
+	defer f.Close()
+	m, err := firecracker.NewMachine(ctx, cfg, firecracker.WithLogger(logger))
+	check(err, "NewMachine (jailer)")
+	v.m = m
+	vmms = append(vmms, m)
+	check(m.Start(ctx), "Machine.Start (ember-jailer)")
+	ok("Machine.Start through ember-jailer")
+	v.con.wait(m, g.ready)
+	ok("the jailed guest booted (%q on the console)", g.ready)
+	expectState(ctx, v, "Running")
+	pid, err := m.PID()
+	check(err, "PID")
+	st, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
+	check(err, "/proc/PID")
+	if sys, isStat := st.Sys().(*syscall.Stat_t); !isStat || int(sys.Uid) != *jailUID {
+		fail("the jailed ember (pid %d) does not run as uid %d", pid, *jailUID)
+	}
+	// Its / is the jail (pivoted in its own mount namespace: compare files).
+	root := filepath.Join(*dir, "jail", filepath.Base(*emberBin), cfg.VMID, "root")
+	inJail, err := os.Stat(filepath.Join(root, filepath.Base(*kernel)))
+	check(err, "the kernel linked into the jail")
+	seen, err := os.Stat(fmt.Sprintf("/proc/%d/root/%s", pid, filepath.Base(*kernel)))
+	check(err, "the kernel as the jailed ember sees it")
+	if !os.SameFile(inJail, seen) {
+		fail("the jailed ember's / is not %s", root)
+	}
+	ok("ember runs as uid %d with %s as its /", *jailUID, root)
+	shutdown(ctx, v, g)
+}
+
 // caseErrors: Ember's 400s reach the SDK as Firecracker's typed errors with
 // their fault_message, on a fresh ember driven by the SDK's client alone.
 func caseErrors(ctx context.Context, g guest) {
@@ -733,7 +826,7 @@ func statSize(st os.FileInfo, err error) string {
 func main() {
 	flag.Parse()
 	if flag.NArg() != 1 || *emberBin == "" || *dir == "" {
-		fmt.Fprintln(os.Stderr, "usage: ember-sdk-test -ember BIN -dir DIR [-guest tiny|linux] [flags] lifecycle|restore|default-command|errors")
+		fmt.Fprintln(os.Stderr, "usage: ember-sdk-test -ember BIN -dir DIR [-guest tiny|linux] [flags] lifecycle|restore|default-command|errors|jailer")
 		os.Exit(2)
 	}
 	g := pickGuest()
@@ -759,8 +852,11 @@ func main() {
 		caseDefaultCommand(ctx, g)
 	case "errors":
 		caseErrors(ctx, g)
+	case "jailer":
+		caseJailer(ctx, g)
 	default:
 		fail("unknown case %q", flag.Arg(0))
 	}
+	runCleanups()
 	fmt.Println("PASSED")
 }
