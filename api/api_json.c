@@ -123,48 +123,38 @@ static json_t *boot_source_json(const struct vm_config *cfg)
 {
 	const struct boot_source_config *bs = &cfg->boot_source;
 
+	/* Not configured: Firecracker's BootSourceConfig::default(), not null. */
 	if (!cfg->has_boot_source)
-		return json_null();
+		return json_pack("{s:s, s:n, s:n}", "kernel_image_path", "", "initrd_path",
+				 "boot_args");
 	return json_pack("{s:s, s:o, s:o}", "kernel_image_path", bs->kernel_image_path,
 			 "initrd_path", str_or_null(bs->initrd_path), "boot_args",
 			 str_or_null(bs->boot_args));
-}
-
-static json_t *logger_json(const struct vm_config *cfg)
-{
-	const struct logger_config *lc = &cfg->logger;
-
-	if (!cfg->has_logger)
-		return json_null();
-	return json_pack("{s:o, s:s, s:b, s:b}", "log_path", str_or_null(lc->log_path), "level",
-			 api_level_name(lc->level), "show_level", lc->show_level, "show_log_origin",
-			 lc->show_log_origin);
-}
-
-static json_t *metrics_json(const struct vm_config *cfg)
-{
-	if (!cfg->has_metrics)
-		return json_null();
-	return json_pack("{s:s}", "metrics_path", cfg->metrics.metrics_path);
 }
 
 static json_t *serial_json(const struct vm_config *cfg)
 {
 	if (!cfg->has_serial)
 		return json_null();
-	return json_pack("{s:o}", "serial_out_path", str_or_null(cfg->serial.serial_out_path));
+	return json_pack(
+	    "{s:o, s:o}", "serial_out_path", str_or_null(cfg->serial.serial_out_path),
+	    "rate_limiter",
+	    api_json_token_bucket(cfg->serial.has_rate_limiter, &cfg->serial.rate_limiter));
 }
 
-/* Firecracker's BlockDeviceConfig, field for field (virtio-blk, before vhost-user). */
+/*
+ * Firecracker's BlockDeviceConfig, field for field and in its order, as a
+ * virtio-blk drive writes it (no vhost-user "socket").
+ */
 static json_t *drive_json(const struct drive_config *d)
 {
 	return json_pack(
-	    "{s:s, s:s, s:b, s:o, s:b, s:s, s:o, s:s}", "drive_id", d->drive_id, "path_on_host",
-	    d->path_on_host, "is_root_device", d->is_root_device, "partuuid",
-	    str_or_null(d->partuuid), "is_read_only", d->is_read_only, "cache_type",
-	    d->cache_type == DRIVE_CACHE_WRITEBACK ? "Writeback" : "Unsafe", "rate_limiter",
+	    "{s:s, s:o, s:b, s:s, s:b, s:s, s:o, s:s, s:n}", "drive_id", d->drive_id, "partuuid",
+	    str_or_null(d->partuuid), "is_root_device", d->is_root_device, "cache_type",
+	    d->cache_type == DRIVE_CACHE_WRITEBACK ? "Writeback" : "Unsafe", "is_read_only",
+	    d->is_read_only, "path_on_host", d->path_on_host, "rate_limiter",
 	    api_json_rate_limiter(d->has_rate_limiter, &d->rate_limiter), "io_engine",
-	    d->io_engine == DRIVE_IO_ASYNC ? "Async" : "Sync");
+	    d->io_engine == DRIVE_IO_ASYNC ? "Async" : "Sync", "socket");
 }
 
 static json_t *mac_or_null(bool has, const uint8_t mac[6])
@@ -178,7 +168,7 @@ static json_t *mac_or_null(bool has, const uint8_t mac[6])
 	return json_string(s);
 }
 
-/* NetworkInterfaceConfig; "mtu" only when configured (Firecracker 1.16 added it). */
+/* NetworkInterfaceConfig; "mtu" is an Option without skip_serializing_if: null when unset. */
 static json_t *net_json(const struct net_config *n)
 {
 	json_t *o =
@@ -187,7 +177,7 @@ static json_t *net_json(const struct net_config *n)
 
 	if (!o)
 		return NULL;
-	if ((n->has_mtu && json_object_set_new(o, "mtu", json_integer(n->mtu))) ||
+	if (json_object_set_new(o, "mtu", n->has_mtu ? json_integer(n->mtu) : json_null()) ||
 	    json_object_set_new(
 		o, "rx_rate_limiter",
 		api_json_rate_limiter(n->has_rx_rate_limiter, &n->rx_rate_limiter)) ||
@@ -288,18 +278,33 @@ char *api_json_balloon_hinting(const struct balloon_hinting_status *h)
 		      h->has_guest_cmd ? json_integer((json_int_t)h->guest_cmd) : json_null()));
 }
 
+/*
+ * Firecracker's VmmConfig as GET /vm/config writes it (From<&VmResources>),
+ * key for key in its order: "logger", "metrics" and "cpu-config" are always
+ * null there (they are not kept as resources), "pmem" and "memory-hotplug"
+ * are devices Ember does not have. "serial" is Ember's (Firecracker skips its
+ * serial config), last. One key per line: a NULL builder result fails the set.
+ */
 char *api_json_vm_config(const struct vm_config *cfg)
 {
-	/*
-	 * Firecracker's VmmConfig order (the keys Ember has), then "serial".
-	 * "o" steals each reference, also when json_pack fails on a NULL one.
-	 */
-	return dump(json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "drives",
-			      drives_json(cfg), "boot-source", boot_source_json(cfg), "logger",
-			      logger_json(cfg), "machine-config",
-			      machine_config_json(&cfg->machine), "metrics", metrics_json(cfg),
-			      "network-interfaces", nets_json(cfg), "vsock", vsock_json(cfg),
-			      "entropy", entropy_json(cfg), "serial", serial_json(cfg)));
+	json_t *o = json_object();
+
+	if (!o || json_object_set_new(o, "drives", drives_json(cfg)) ||
+	    json_object_set_new(o, "boot-source", boot_source_json(cfg)) ||
+	    json_object_set_new(o, "cpu-config", json_null()) ||
+	    json_object_set_new(o, "logger", json_null()) ||
+	    json_object_set_new(o, "machine-config", machine_config_json(&cfg->machine)) ||
+	    json_object_set_new(o, "metrics", json_null()) ||
+	    json_object_set_new(o, "network-interfaces", nets_json(cfg)) ||
+	    json_object_set_new(o, "vsock", vsock_json(cfg)) ||
+	    json_object_set_new(o, "entropy", entropy_json(cfg)) ||
+	    json_object_set_new(o, "pmem", json_array()) ||
+	    json_object_set_new(o, "memory-hotplug", json_null()) ||
+	    json_object_set_new(o, "serial", serial_json(cfg))) {
+		json_decref(o);
+		return NULL;
+	}
+	return dump(o);
 }
 
 char *api_json_fault(const char *message)

@@ -23,8 +23,9 @@ char *api_json_version(const char *vmm_version);
 /* GET /machine-config */
 char *api_json_machine_config(const struct machine_config *mc);
 /*
- * GET /vm/config: "drives", "boot-source", "logger", "machine-config",
- * "metrics", "network-interfaces", "vsock", "entropy", "serial"
+ * GET /vm/config: Firecracker's keys ("drives", "boot-source", "cpu-config",
+ * "logger", "machine-config", "metrics", "network-interfaces", "vsock",
+ * "entropy", "pmem", "memory-hotplug"), then Ember's "serial"
  */
 char *api_json_vm_config(const struct vm_config *cfg);
 /* GET /balloon: BalloonDeviceConfig */

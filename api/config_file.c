@@ -10,31 +10,48 @@
 #include "vmm/base/log.h"
 
 /*
- * The sections in the order they are applied (Firecracker's
- * VmResources::from_json; "serial" is Ember's). A list section is a JSON
- * array whose entries each become one request, in array order.
+ * The sections Firecracker has and Ember does not, under their Firecracker
+ * types: any content is decoded (keys skipped), then refused (no build).
  */
-static const struct {
+static const struct jde_struct cpu_config_schema = {"CustomCpuTemplate", NULL, 0, true};
+static const struct jde_struct pmem_schema = {"PmemConfig", NULL, 0, true};
+static const struct jde_struct hotplug_schema = {"MemoryHotplugConfig", NULL, 0, true};
+static const struct body_parser unsupported_cpu_config = {&cpu_config_schema, NULL, NULL, NULL};
+static const struct body_parser unsupported_pmem = {&pmem_schema, NULL, NULL, NULL};
+static const struct body_parser unsupported_hotplug = {&hotplug_schema, NULL, NULL, NULL};
+
+/*
+ * The sections, in Firecracker's VmmConfig key order (the order of the keys
+ * in GET /vm/config and in "expected one of" errors; "serial" is Ember's).
+ * @apply ranks the order they are applied in, Firecracker's
+ * VmResources::from_json: logger and metrics first, the machine before the
+ * boot source, devices after. A list section is a JSON array whose entries
+ * each become one request, in array order. An unsupported section is
+ * accepted only as GET /vm/config writes it (null, or an empty list), so
+ * that output can come back as input.
+ */
+static const struct config_section {
 	const char *key;
-	const struct body_parser *parser;
+	const struct body_parser *parser; /* build NULL: unsupported */
 	enum jde_presence presence;
 	bool list;
+	unsigned int apply;
 } sections[] = {
-    {"logger", &put_logger_parser, JDE_OPTION, false},
-    {"metrics", &put_metrics_parser, JDE_OPTION, false},
-    {"machine-config", &put_machine_config_parser, JDE_OPTION, false},
-    {"boot-source", &put_boot_source_parser, JDE_REQUIRED, false},
-    {"serial", &put_serial_parser, JDE_OPTION, false},
-    {"drives", &put_drive_parser, JDE_DEFAULT, true},
-    {"network-interfaces", &put_net_parser, JDE_DEFAULT, true},
-    {"vsock", &put_vsock_parser, JDE_OPTION, false},
-    {"entropy", &put_entropy_parser, JDE_OPTION, false},
+    {"drives", &put_drive_parser, JDE_DEFAULT, true, 60},
+    {"boot-source", &put_boot_source_parser, JDE_REQUIRED, false, 50},
+    {"cpu-config", &unsupported_cpu_config, JDE_OPTION, false, 40},
+    {"logger", &put_logger_parser, JDE_OPTION, false, 10},
+    {"machine-config", &put_machine_config_parser, JDE_OPTION, false, 30},
+    {"metrics", &put_metrics_parser, JDE_OPTION, false, 20},
+    {"network-interfaces", &put_net_parser, JDE_DEFAULT, true, 70},
+    {"vsock", &put_vsock_parser, JDE_OPTION, false, 80},
+    {"entropy", &put_entropy_parser, JDE_OPTION, false, 110},
+    {"pmem", &unsupported_pmem, JDE_DEFAULT, true, 120},
+    {"memory-hotplug", &unsupported_hotplug, JDE_OPTION, false, 140},
+    {"serial", &put_serial_parser, JDE_OPTION, false, 130},
 };
 
 #define NR_SECTIONS (sizeof(sections) / sizeof(sections[0]))
-
-/* Field order of the error messages: the keys as GET /vm/config writes them. */
-static const unsigned int key_order[NR_SECTIONS] = {5, 3, 0, 2, 1, 6, 7, 8, 4};
 
 static void free_requests(struct vmm_request *reqs, size_t nr)
 {
@@ -63,9 +80,44 @@ static int build_one(size_t s, struct jde_value *v, struct vmm_request *reqs, si
 	if (ret)
 		return ret;
 	if (info.deprecated)
-		log_warn("%s", info.deprecation);
+		log_warn_unrestricted("%s", info.deprecation);
 	(*n)++;
 	return 0;
+}
+
+/* The requests of section @s, appended to @reqs. */
+static int build_section(size_t s, struct jde_value *v, struct vmm_request *reqs, size_t *n,
+			 char *err, size_t errlen)
+{
+	const struct config_section *sec = &sections[s];
+	size_t nf = sec->parser->schema->nr_fields;
+	int ret = 0;
+
+	if (!sec->parser->build && (sec->list ? v->nr_items : v->set)) {
+		snprintf(err, errlen, "Ember does not support `%s`: only %s is accepted.", sec->key,
+			 sec->list ? "an empty list" : "null");
+		return -EINVAL;
+	}
+	if (!sec->parser->build)
+		return 0;
+	if (!sec->list && v->set)
+		ret = build_one(s, v->sub, reqs, n, err, errlen);
+	for (size_t k = 0; sec->list && k < v->nr_items && !ret; k++)
+		ret = build_one(s, &v->items[k * nf], reqs, n, err, errlen);
+	return ret;
+}
+
+/* The section applied after rank @after, NR_SECTIONS when none is. */
+static size_t next_section(unsigned int after, bool first)
+{
+	size_t next = NR_SECTIONS;
+
+	for (size_t s = 0; s < NR_SECTIONS; s++) {
+		if ((first || sections[s].apply > after) &&
+		    (next == NR_SECTIONS || sections[s].apply < sections[next].apply))
+			next = s;
+	}
+	return next;
 }
 
 static int build_requests(struct jde_value *vals, struct vmm_request **out, size_t *nr, char *err,
@@ -77,15 +129,9 @@ static int build_requests(struct jde_value *vals, struct vmm_request **out, size
 
 	if (!reqs)
 		return -ENOMEM;
-	for (size_t s = 0; s < NR_SECTIONS && !ret; s++) {
-		struct jde_value *v = &vals[s];
-		size_t nf = sections[s].parser->schema->nr_fields;
-
-		if (!sections[s].list && v->set)
-			ret = build_one(s, v->sub, reqs, &n, err, errlen);
-		for (size_t k = 0; sections[s].list && k < v->nr_items && !ret; k++)
-			ret = build_one(s, &v->items[k * nf], reqs, &n, err, errlen);
-	}
+	for (size_t s = next_section(0, true); s < NR_SECTIONS && !ret;
+	     s = next_section(sections[s].apply, false))
+		ret = build_section(s, &vals[s], reqs, &n, err, errlen);
 	if (ret) {
 		free_requests(reqs, n);
 		return ret;
@@ -99,33 +145,29 @@ int config_file_parse(const char *json_text, struct vmm_request **reqs, size_t *
 		      size_t errlen)
 {
 	struct jde_field fields[NR_SECTIONS];
-	struct jde_value by_key[NR_SECTIONS], vals[NR_SECTIONS];
+	struct jde_value vals[NR_SECTIONS];
 	struct jde_struct schema = {"VmmConfig", fields, NR_SECTIONS, false};
 	char msg[FAULT_MESSAGE_MAX];
 	int ret;
 
 	*reqs = NULL;
 	*nr = 0;
-	for (size_t k = 0; k < NR_SECTIONS; k++) {
-		unsigned int s = key_order[k];
-
-		fields[k] = (struct jde_field)JDE_STRUCT_FIELD(
+	for (size_t s = 0; s < NR_SECTIONS; s++) {
+		fields[s] = (struct jde_field)JDE_STRUCT_FIELD(
 		    sections[s].key, sections[s].presence, sections[s].parser->schema);
 		if (sections[s].list)
-			fields[k].kind = JDE_SEQ;
+			fields[s].kind = JDE_SEQ;
 	}
-	ret = jde_parse(json_text, strlen(json_text), &schema, by_key, msg, sizeof(msg));
+	ret = jde_parse(json_text, strlen(json_text), &schema, vals, msg, sizeof(msg));
 	if (ret == -EINVAL)
 		snprintf(err, errlen, "Invalid JSON: %s", msg);
 	else if (ret)
 		snprintf(err, errlen, "%s", strerror(-ret));
 	if (ret)
 		return ret;
-	for (size_t k = 0; k < NR_SECTIONS; k++)
-		vals[key_order[k]] = by_key[k];
 	ret = build_requests(vals, reqs, nr, err, errlen);
 	if (ret == -ENOMEM)
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
-	jde_free(&schema, by_key);
+	jde_free(&schema, vals);
 	return ret;
 }

@@ -7,7 +7,10 @@
  * like the body of the matching PUT request. Parsed into the requests that
  * configure the VM, in the order Firecracker applies them; the caller feeds
  * them to the controller and then starts the VM. Unlike Firecracker, which
- * requires "drives", a file without it means no drives.
+ * requires "drives", a file without it means no drives. Firecracker's
+ * "cpu-config", "pmem" and "memory-hotplug", which Ember does not have, are
+ * accepted only as GET /vm/config writes them (null, []), and refused
+ * ("Ember does not support `pmem`: ...") with anything in them.
  */
 #ifndef EMBER_CONFIG_FILE_H
 #define EMBER_CONFIG_FILE_H

@@ -507,7 +507,8 @@ static int de_custom(const struct jde_doc *doc, size_t i, size_t end, const stru
 static int de_sub_struct(const struct jde_doc *doc, size_t *pos, const struct jde_field *f,
 			 struct jde_value *v)
 {
-	v->sub = calloc(f->sub->nr_fields, sizeof(*v->sub));
+	/* At least one value: a struct of no fields (all keys skipped) is still a struct. */
+	v->sub = calloc(f->sub->nr_fields ? f->sub->nr_fields : 1, sizeof(*v->sub));
 	if (!v->sub)
 		return -ENOMEM;
 	v->set = true;
@@ -526,7 +527,7 @@ static int de_seq(const struct jde_doc *doc, size_t *pos, const struct jde_field
 	v->set = true;
 	for (i = skip_ws(doc, i + 1); doc->text[i] != ']'; i = skip_ws(doc, i)) {
 		struct jde_value *items =
-		    realloc(v->items, (v->nr_items + 1) * nf * sizeof(*items));
+		    realloc(v->items, ((v->nr_items + 1) * nf + 1) * sizeof(*items));
 
 		if (!items)
 			return -ENOMEM;

@@ -19,8 +19,8 @@ static const struct jde_field token_bucket_fields[] = {
     [TB_REFILL] = JDE_FIELD("refill_time", JDE_U64, JDE_REQUIRED),
 };
 
-static const struct jde_struct token_bucket_schema = {"TokenBucketConfig", token_bucket_fields,
-						      TB_NR, true};
+const struct jde_struct token_bucket_schema = {"TokenBucketConfig", token_bucket_fields, TB_NR,
+					       true};
 
 enum { RL_BANDWIDTH, RL_OPS, RL_NR };
 
@@ -32,7 +32,7 @@ static const struct jde_field rate_limiter_fields[] = {
 const struct jde_struct rate_limiter_schema = {"RateLimiterConfig", rate_limiter_fields, RL_NR,
 					       false};
 
-static void bucket_from(const struct jde_value *v, bool *has, struct token_bucket_config *tb)
+void api_token_bucket_from(const struct jde_value *v, bool *has, struct token_bucket_config *tb)
 {
 	*has = v->set;
 	memset(tb, 0, sizeof(*tb));
@@ -49,8 +49,8 @@ void api_rate_limiter_from(const struct jde_value *v, bool *has, struct rate_lim
 	*has = v->set;
 	if (!v->set)
 		return;
-	bucket_from(&v->sub[RL_BANDWIDTH], &out->has_bandwidth, &out->bandwidth);
-	bucket_from(&v->sub[RL_OPS], &out->has_ops, &out->ops);
+	api_token_bucket_from(&v->sub[RL_BANDWIDTH], &out->has_bandwidth, &out->bandwidth);
+	api_token_bucket_from(&v->sub[RL_OPS], &out->has_ops, &out->ops);
 }
 
 static bool bucket_enabled(bool has, const struct token_bucket_config *tb)
@@ -58,7 +58,7 @@ static bool bucket_enabled(bool has, const struct token_bucket_config *tb)
 	return has && tb->size && tb->refill_time_ms;
 }
 
-static json_t *bucket_json(bool has, const struct token_bucket_config *tb)
+json_t *api_json_token_bucket(bool has, const struct token_bucket_config *tb)
 {
 	if (!bucket_enabled(has, tb))
 		return json_null();
@@ -72,6 +72,7 @@ json_t *api_json_rate_limiter(bool has, const struct rate_limiter_config *rl)
 	if (!has || (!bucket_enabled(rl->has_bandwidth, &rl->bandwidth) &&
 		     !bucket_enabled(rl->has_ops, &rl->ops)))
 		return json_null();
-	return json_pack("{s:o, s:o}", "bandwidth", bucket_json(rl->has_bandwidth, &rl->bandwidth),
-			 "ops", bucket_json(rl->has_ops, &rl->ops));
+	return json_pack("{s:o, s:o}", "bandwidth",
+			 api_json_token_bucket(rl->has_bandwidth, &rl->bandwidth), "ops",
+			 api_json_token_bucket(rl->has_ops, &rl->ops));
 }

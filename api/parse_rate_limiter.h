@@ -17,6 +17,12 @@
 /* For JDE_STRUCT_FIELD("rate_limiter", JDE_OPTION, &rate_limiter_schema). */
 extern const struct jde_struct rate_limiter_schema;
 
+/* One TokenBucketConfig, e.g. PUT /serial's "rate_limiter". */
+extern const struct jde_struct token_bucket_schema;
+
+/* A decoded bucket field -> *@has and @tb (absent or null: *@has false, @tb zeroed). */
+void api_token_bucket_from(const struct jde_value *v, bool *has, struct token_bucket_config *tb);
+
 /* A decoded rate_limiter field -> *@has and @out (absent or null: *@has false). */
 void api_rate_limiter_from(const struct jde_value *v, bool *has, struct rate_limiter_config *out);
 
@@ -27,5 +33,7 @@ void api_rate_limiter_from(const struct jde_value *v, bool *has, struct rate_lim
  * reference (json_null() when unset), NULL on ENOMEM.
  */
 json_t *api_json_rate_limiter(bool has, const struct rate_limiter_config *rl);
+/* One bucket in that form: null when absent or disabled. */
+json_t *api_json_token_bucket(bool has, const struct token_bucket_config *tb);
 
 #endif

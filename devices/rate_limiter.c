@@ -256,6 +256,26 @@ bool rate_limiter_consume(struct rate_limiter *rl, uint64_t bytes, uint64_t ops)
 	return true;
 }
 
+void token_bucket_init(struct token_bucket *b, const struct token_bucket_config *cfg,
+		       uint64_t now_ns)
+{
+	bucket_init(b, cfg, now_ns);
+}
+
+bool token_bucket_take(struct token_bucket *b, uint64_t tokens, uint64_t now_ns)
+{
+	uint64_t over = 0;
+
+	if (!b->enabled || !tokens)
+		return true;
+	return bucket_reduce(b, tokens, now_ns, &over) == BUCKET_SUCCESS;
+}
+
+uint64_t rate_limiter_now_ns(void)
+{
+	return monotonic_ns(NULL);
+}
+
 bool rate_limiter_is_blocked(const struct rate_limiter *rl)
 {
 	return rl->timer_active;

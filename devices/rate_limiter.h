@@ -105,6 +105,21 @@ bool rate_limiter_consume_one(struct rate_limiter *rl, enum rate_limiter_token t
 /* Firecracker's manual_replenish(): give back tokens taken by a request that did not go ahead. */
 void rate_limiter_replenish(struct rate_limiter *rl, enum rate_limiter_token type, uint64_t tokens);
 
+/*
+ * A bare bucket, for output that is dropped rather than delayed when over
+ * its rate (the serial console's, as Firecracker's SerialOut): no timer, no
+ * lock (the caller serialises). Init: a full bucket from @cfg at @now_ns,
+ * disabled (lets all through) when size or refill_time is 0. Take: true
+ * when @tokens were there and are taken (the one-time burst first); false
+ * when they were not (nothing taken), or when they are more than the whole
+ * bucket (which is emptied, as Firecracker's over-consumption).
+ */
+void token_bucket_init(struct token_bucket *b, const struct token_bucket_config *cfg,
+		       uint64_t now_ns);
+bool token_bucket_take(struct token_bucket *b, uint64_t tokens, uint64_t now_ns);
+/* CLOCK_MONOTONIC in nanoseconds, the clock the buckets run on by default. */
+uint64_t rate_limiter_now_ns(void);
+
 /* True while the limiter waits for its timer. */
 bool rate_limiter_is_blocked(const struct rate_limiter *rl);
 /* The timerfd to poll for EPOLLIN (rate_limiter_attach() does it for devices). */

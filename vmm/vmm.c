@@ -249,6 +249,8 @@ static int vmm_setup_legacy_devices(struct vmm *vmm, const struct vm_config *cfg
 		err_set(err, errlen, 0, "Cannot create the legacy devices: out of memory");
 		return -ENOMEM;
 	}
+	if (cfg->has_serial && cfg->serial.has_rate_limiter)
+		serial_set_out_limit(vmm->serial, &cfg->serial.rate_limiter);
 	ret = bus_register(&vmm->pio_bus, LAYOUT_COM1_PORT, 8, &serial_bus_ops, vmm->serial);
 	if (!ret)
 		ret = bus_register(&vmm->pio_bus, LAYOUT_I8042_PORT, 5, &i8042_bus_ops, vmm->i8042);

@@ -21,6 +21,7 @@
 #include "vmm/base/log.h"
 #include "vmm/base/metrics.h"
 #include "vmm/base/vmstate.h"
+#include "devices/rate_limiter.h"
 
 /* What the registers hold after reset, as in vm-superio: 9600 8N1, OUT2 on. */
 #define SERIAL_DEFAULT_DLL 0x0c
@@ -41,6 +42,7 @@ struct serial {
 	bool out_poll;	  /* blocking pipe/tty/socket: poll before writing */
 	bool out_stalled; /* a wait timed out: drop until writable again */
 	bool out_error_logged;
+	struct token_bucket out_limit; /* disabled: no limit */
 
 	serial_rx_ready_cb rx_ready;
 	void *rx_ready_ctx;
@@ -181,6 +183,15 @@ static void serial_out_byte(struct serial *s, uint8_t byte)
 
 	if (s->out_fd < 0) {
 		metric_inc(&g_metrics.uart.write_count); /* discarding is success */
+		return;
+	}
+	/*
+	 * Over the rate: dropped. To the guest (and in write_count, as in
+	 * Firecracker, whose SerialOut reports it written) it went out.
+	 */
+	if (s->out_limit.enabled && !token_bucket_take(&s->out_limit, 1, rate_limiter_now_ns())) {
+		metric_inc(&g_metrics.uart.rate_limiter_dropped_bytes);
+		metric_inc(&g_metrics.uart.write_count);
 		return;
 	}
 	for (int attempt = 0; attempt < SERIAL_OUT_ATTEMPTS; attempt++) {
@@ -425,6 +436,15 @@ void serial_destroy(struct serial *serial)
 		return;
 	pthread_mutex_destroy(&serial->lock);
 	free(serial);
+}
+
+void serial_set_out_limit(struct serial *serial, const struct token_bucket_config *cfg)
+{
+	static const struct token_bucket_config none;
+
+	pthread_mutex_lock(&serial->lock);
+	token_bucket_init(&serial->out_limit, cfg ? cfg : &none, rate_limiter_now_ns());
+	pthread_mutex_unlock(&serial->lock);
 }
 
 void serial_set_rx_ready_cb(struct serial *serial, serial_rx_ready_cb cb, void *ctx)

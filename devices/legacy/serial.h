@@ -16,7 +16,10 @@
  * drops bytes without waiting (uart.missed_write_count) until the fd is
  * writable again. Regular files and O_NONBLOCK fds are written directly.
  * Writing to a pipe whose reader is gone raises SIGPIPE: the VMM must ignore
- * SIGPIPE (the error is then counted in uart.error_count).
+ * SIGPIPE (the error is then counted in uart.error_count). An output limit
+ * (serial_set_out_limit(), PUT /serial's rate_limiter) drops the bytes over
+ * its rate before they reach out_fd, as Firecracker does, and counts them in
+ * uart.rate_limiter_dropped_bytes; to the guest they were sent.
  *
  * Input (VMM thread):
  *	n = serial_rx_space(s);		// 0 while the FIFO is full or in loopback
@@ -78,6 +81,13 @@ struct vmstate_reader;
  */
 void serial_save(struct serial *serial, struct vmstate_writer *w);
 int serial_restore(struct serial *serial, struct vmstate_reader *r);
+
+struct token_bucket_config;
+/*
+ * Limit the output to @cfg's rate, in bytes (a full bucket from now; NULL,
+ * or size or refill_time 0: no limit). Set before the vCPUs run.
+ */
+void serial_set_out_limit(struct serial *serial, const struct token_bucket_config *cfg);
 
 typedef void (*serial_rx_ready_cb)(void *ctx);
 /* Set before the vCPUs run (or pass NULL to remove). See the header comment. */

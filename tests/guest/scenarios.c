@@ -273,6 +273,8 @@ void scenario_run(const char *cmdline)
 		scenario_balloon(cmdline);
 	if (str_equals(name, len, "hostile"))
 		scenario_hostile(cmdline);
+	if (str_equals(name, len, "log-flood"))
+		scenario_log_flood(cmdline);
 	if (str_equals(name, len, "net"))
 		scenario_net(cmdline);
 	if (str_equals(name, len, "mmds"))

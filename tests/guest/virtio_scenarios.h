@@ -31,6 +31,9 @@ __noreturn void scenario_vsock(const char *cmdline);
 /* blk-bench: @requests sector reads on the first disk, issued from ring 3 (blk_bench.c). */
 __noreturn void scenario_blk_bench(const char *cmdline, uint64_t requests);
 
+/* log-flood: bursts of ignored writes to the first entropy device (log_flood.c). */
+__noreturn void scenario_log_flood(const char *cmdline);
+
 /*
  * List the devices on @cmdline and return the first with @device_id; when
  * there is none, print "<who>: no device" and return NULL.

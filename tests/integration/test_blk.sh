@@ -141,7 +141,8 @@ test_patch_swaps_the_backing_file() {
 	# The device closed the old file and serves the new one.
 	assert_eq "$TMP/new.img " "$(open_images)" "file open after the PATCH"
 	api_ok GET /vm/config
-	assert_contains "$BODY" "\"drive_id\":\"scratch\",\"path_on_host\":\"$TMP/new.img\"" "GET /vm/config"
+	assert_contains "$BODY" "\"drive_id\":\"scratch\",\"partuuid\":null," "GET /vm/config"
+	assert_contains "$BODY" "\"path_on_host\":\"$TMP/new.img\",\"rate_limiter\"" "GET /vm/config"
 	assert_contains "$BODY" '"rate_limiter":{"bandwidth":null,"ops":{"size":100,"one_time_burst":null,"refill_time":1000}}' "limiter in GET /vm/config"
 	api_ok PUT /actions '{"action_type": "FlushMetrics"}'
 	assert_contains "$(tail -1 "$TMP/metrics")" '"blk_update_count":1' "metrics"

@@ -64,7 +64,7 @@ test_drive_errors() {
 		"${DE}unknown field \`is_read_only\`, expected one of \`drive_id\`, \`path_on_host\`, \`rate_limiter\` at line 1 column 57."
 	# Not one of these changed anything.
 	assert_eq "$before" "$(vm_config)" "GET /vm/config after the refusals"
-	assert_contains "$before" "\"drives\":[{\"drive_id\":\"root\",\"path_on_host\":\"$TMP/a.img\",\"is_root_device\":true,\"partuuid\":null,\"is_read_only\":false,\"cache_type\":\"Unsafe\",\"rate_limiter\":null,\"io_engine\":\"Sync\"}]" "drives"
+	assert_contains "$before" "\"drives\":[{\"drive_id\":\"root\",\"partuuid\":null,\"is_root_device\":true,\"cache_type\":\"Unsafe\",\"is_read_only\":false,\"path_on_host\":\"$TMP/a.img\",\"rate_limiter\":null,\"io_engine\":\"Sync\",\"socket\":null}]" "drives"
 }
 
 test_drive_replace_and_post_boot() {
@@ -75,7 +75,7 @@ test_drive_replace_and_post_boot() {
 	api_ok PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/a.img\", \"is_root_device\": false}"
 	api_ok PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/b.img\", \"is_root_device\": false, \"is_read_only\": true, \"cache_type\": \"Writeback\", \"rate_limiter\": {\"bandwidth\": {\"size\": 0, \"refill_time\": 100}, \"ops\": {\"size\": 10, \"one_time_burst\": 0, \"refill_time\": 100}}}"
 	api_ok GET /vm/config
-	assert_contains "$BODY" "\"drives\":[{\"drive_id\":\"data\",\"path_on_host\":\"$TMP/b.img\",\"is_root_device\":false,\"partuuid\":null,\"is_read_only\":true,\"cache_type\":\"Writeback\",\"rate_limiter\":{\"bandwidth\":null,\"ops\":{\"size\":10,\"one_time_burst\":null,\"refill_time\":100}},\"io_engine\":\"Sync\"}]" "replaced in place"
+	assert_contains "$BODY" "\"drives\":[{\"drive_id\":\"data\",\"partuuid\":null,\"is_root_device\":false,\"cache_type\":\"Writeback\",\"is_read_only\":true,\"path_on_host\":\"$TMP/b.img\",\"rate_limiter\":{\"bandwidth\":null,\"ops\":{\"size\":10,\"one_time_burst\":null,\"refill_time\":100}},\"io_engine\":\"Sync\",\"socket\":null}]" "replaced in place"
 	boot_halting
 	# Firecracker 1.16 hot-plugs after boot, on PCI only.
 	fault PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/a.img\", \"is_root_device\": false}" 'PCI is not enabled'
@@ -184,7 +184,7 @@ test_network_interface_rules() {
 		'The id from the path [eth3] does not match the id from the body [eth2]!'
 	fault PATCH /network-interfaces/eth0 '{"iface_id": "eth0"}' "$PRE_BOOT"
 	assert_eq "$before" "$(vm_config)" "GET /vm/config after the refusals"
-	assert_contains "$before" '"network-interfaces":[{"iface_id":"eth0","host_dev_name":"tapx","guest_mac":"06:00:ac:10:00:02","rx_rate_limiter":null,"tx_rate_limiter":null},{"iface_id":"eth1","host_dev_name":"tapy","guest_mac":null,"mtu":1400,"rx_rate_limiter":null,"tx_rate_limiter":null}]' "network-interfaces"
+	assert_contains "$before" '"network-interfaces":[{"iface_id":"eth0","host_dev_name":"tapx","guest_mac":"06:00:ac:10:00:02","mtu":null,"rx_rate_limiter":null,"tx_rate_limiter":null},{"iface_id":"eth1","host_dev_name":"tapy","guest_mac":null,"mtu":1400,"rx_rate_limiter":null,"tx_rate_limiter":null}]' "network-interfaces"
 	# The same interface may move to another tap and MAC; its place stays.
 	api_ok PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tapz", "guest_mac": "06:00:ac:10:00:03"}'
 	api_ok GET /vm/config
@@ -204,7 +204,7 @@ test_network_interface_patch_post_boot() {
 	api_ok PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "tx_rate_limiter": {"bandwidth": {"size": 1000000, "refill_time": 100, "one_time_burst": null}, "ops": null}}'
 	api_ok PATCH /network-interfaces/eth0 '{"iface_id": "eth0"}'
 	api_ok GET /vm/config
-	assert_contains "$BODY" '"network-interfaces":[{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"06:00:00:00:00:01","rx_rate_limiter":null,"tx_rate_limiter":{"bandwidth":{"size":1000000,"one_time_burst":null,"refill_time":100},"ops":null}}]' "after PATCH"
+	assert_contains "$BODY" '"network-interfaces":[{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"06:00:00:00:00:01","mtu":null,"rx_rate_limiter":null,"tx_rate_limiter":{"bandwidth":{"size":1000000,"one_time_burst":null,"refill_time":100},"ops":null}}]' "after PATCH"
 	stop_ember
 	net_cleanup
 }

@@ -96,6 +96,7 @@ static const struct metric_desc metric_descs[] = {
     INC(uart, missed_write_count),
     INC(uart, read_count),
     INC(uart, write_count),
+    INC(uart, rate_limiter_dropped_bytes),
     INC(vcpu, exit_io_in),
     INC(vcpu, exit_io_out),
     INC(vcpu, exit_mmio_read),

@@ -43,6 +43,7 @@ struct ember_metrics {
 	struct {
 		metric_t error_count, flush_count, missed_read_count, missed_write_count,
 		    read_count, write_count;
+		metric_t rate_limiter_dropped_bytes; /* output over PUT /serial's rate_limiter */
 	} uart;
 	struct {
 		metric_t exit_io_in, exit_io_out, exit_mmio_read, exit_mmio_write, failures;

@@ -90,6 +90,7 @@ void serial_config_free(struct serial_config *sc)
 
 int serial_config_copy(struct serial_config *dst, const struct serial_config *src)
 {
+	*dst = *src;
 	return dup_str(&dst->serial_out_path, src->serial_out_path);
 }
 

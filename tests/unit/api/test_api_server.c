@@ -290,6 +290,7 @@ static void test_get_instance_info_and_version(void **state)
 static void test_configure_and_read_back(void **state)
 {
 	struct fixture *f = *state;
+	struct http_resp h;
 	char body[512];
 
 	expect(f, "PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 256}", 204,
@@ -301,15 +302,17 @@ static void test_configure_and_read_back(void **state)
 	snprintf(body, sizeof(body),
 		 "{\"kernel_image_path\": \"%s\", \"boot_args\": \"console=ttyS0\"}", f->kernel);
 	expect(f, "PUT", "/boot-source", body, 204, NULL);
-	snprintf(
-	    body, sizeof(body),
-	    "{\"drives\":[],\"boot-source\":{\"kernel_image_path\":\"%s\",\"initrd_path\":null,"
-	    "\"boot_args\":\"console=ttyS0\"},\"logger\":null,\"machine-config\":{"
-	    "\"vcpu_count\":2,\"mem_size_mib\":256,\"smt\":false,\"track_dirty_pages\":true,"
-	    "\"huge_pages\":\"None\"},\"metrics\":null,\"network-interfaces\":[],\"vsock\":"
-	    "null,\"entropy\":null,\"serial\":null}",
-	    f->kernel);
-	expect(f, "GET", "/vm/config", NULL, 200, body);
+	/* test_api_json.c checks the whole body, key by key: here, what the PUTs set. */
+	request(f, "GET", "/vm/config", NULL, &h);
+	assert_int_equal(h.status, 200);
+	snprintf(body, sizeof(body),
+		 "\"boot-source\":{\"kernel_image_path\":\"%s\",\"initrd_path\":null,"
+		 "\"boot_args\":\"console=ttyS0\"},",
+		 f->kernel);
+	assert_non_null(strstr(h.body, body));
+	assert_non_null(strstr(h.body, "\"machine-config\":{\"vcpu_count\":2,\"mem_size_mib\":256,"
+				       "\"smt\":false,\"track_dirty_pages\":true,"
+				       "\"huge_pages\":\"None\"},"));
 }
 
 static void test_errors(void **state)

@@ -538,6 +538,38 @@ static void test_overconsumption(void **state)
 
 /* ---- PATCH ---------------------------------------------------------------------------- */
 
+/* The bare bucket (the serial's output limit): no timer, what does not fit is refused. */
+static void test_bare_bucket(void **state)
+{
+	struct token_bucket_config cfg = {.size = 10, .one_time_burst = 5, .refill_time_ms = 1000};
+	struct token_bucket b;
+
+	(void)state;
+	token_bucket_init(&b, &cfg, T0);
+	for (int i = 0; i < 15; i++)
+		assert_true(token_bucket_take(&b, 1, T0));
+	assert_false(token_bucket_take(&b, 1, T0));
+	/* 10 tokens per second: one per 100 ms, not before. */
+	assert_false(token_bucket_take(&b, 1, T0 + 99 * MS));
+	assert_true(token_bucket_take(&b, 1, T0 + 100 * MS));
+	assert_false(token_bucket_take(&b, 1, T0 + 150 * MS));
+	/* A refused take takes nothing: after a full refill the whole bucket is there. */
+	assert_false(token_bucket_take(&b, 3, T0 + 250 * MS));
+	assert_true(token_bucket_take(&b, 10, T0 + 2000 * MS));
+	/* More than the bucket holds: refused, and the bucket is emptied (over-consumption). */
+	assert_true(token_bucket_take(&b, 0, T0 + 4000 * MS));
+	assert_false(token_bucket_take(&b, 11, T0 + 4000 * MS));
+	assert_false(token_bucket_take(&b, 1, T0 + 4000 * MS));
+	/* Disabled (size or refill_time 0): everything goes. */
+	cfg.size = 0;
+	token_bucket_init(&b, &cfg, T0);
+	assert_false(b.enabled);
+	assert_true(token_bucket_take(&b, UINT64_MAX, T0));
+	cfg = (struct token_bucket_config){.size = 1, .refill_time_ms = UINT64_MAX};
+	token_bucket_init(&b, &cfg, T0);
+	assert_false(b.enabled); /* refill time not representable in ns */
+}
+
 static void test_update_semantics(void **state)
 {
 	struct fake_clock clk = {T0};
@@ -837,6 +869,7 @@ int main(void)
 	    cmocka_unit_test(test_pause_stops_and_rearms_timer),
 	    cmocka_unit_test(test_pause_after_timer_expired),
 	    cmocka_unit_test(test_overconsumption),
+	    cmocka_unit_test(test_bare_bucket),
 	    cmocka_unit_test(test_update_semantics),
 	    cmocka_unit_test(test_update_enables_later),
 	    cmocka_unit_test(test_rng_throttled_and_resumed),

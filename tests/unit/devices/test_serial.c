@@ -19,6 +19,7 @@
 
 #include "tests/unit/devices/fake_irq.h"
 #include "devices/legacy/serial.h"
+#include "vmm/config/vmm_config.h"
 #include "vmm/base/log.h"
 #include "vmm/base/metrics.h"
 
@@ -426,6 +427,63 @@ static void test_bad_accesses(void **state)
 	assert_int_equal(rd(f->s, UART_RX), 'q'); /* the wide read popped nothing */
 }
 
+/* PUT /serial's rate_limiter: bytes over the rate are dropped and counted, never delayed. */
+static void test_output_limit(void **state)
+{
+	struct fixture *f = *state;
+	/* 10 bytes per second after a 5-byte burst: a tight loop gets 15 through. */
+	struct token_bucket_config limit = {
+	    .size = 10, .one_time_burst = 5, .refill_time_ms = 1000};
+	uint64_t dropped = metric(&g_metrics.uart.rate_limiter_dropped_bytes);
+	uint64_t writes = metric(&g_metrics.uart.write_count);
+	uint8_t out[128];
+	size_t got;
+
+	serial_set_out_limit(f->s, &limit);
+	for (int i = 0; i < 100; i++)
+		wr(f->s, UART_TX, (uint8_t)('a' + i % 26));
+	got = drain(f->pipe[0], out, sizeof(out));
+	/* One more byte if the machine took 100 ms over the loop. */
+	assert_true(got == 15 || got == 16);
+	assert_memory_equal(out, "abcdefghijklmno", 15);
+	assert_int_equal(metric(&g_metrics.uart.rate_limiter_dropped_bytes) - dropped, 100 - got);
+	/* Written as far as the guest can tell (as in Firecracker). */
+	assert_int_equal(metric(&g_metrics.uart.write_count) - writes, 100);
+	assert_int_equal(rd(f->s, UART_LSR), UART_LSR_THRE | UART_LSR_TEMT);
+
+	/* The bucket refills: after 300 ms about 3 more bytes go out. */
+	usleep(300 * 1000);
+	for (int i = 0; i < 20; i++)
+		wr(f->s, UART_TX, 'z');
+	got = drain(f->pipe[0], out, sizeof(out));
+	assert_true(got >= 2 && got <= 5);
+
+	/* Loopback bytes never leave the UART: not limited, not dropped. */
+	dropped = metric(&g_metrics.uart.rate_limiter_dropped_bytes);
+	wr(f->s, UART_MCR, UART_MCR_LOOP);
+	wr(f->s, UART_TX, 'L');
+	assert_int_equal(rd(f->s, UART_RX), 'L');
+	wr(f->s, UART_MCR, 0);
+	assert_int_equal(metric(&g_metrics.uart.rate_limiter_dropped_bytes), dropped);
+
+	/* A disabled bucket (size or refill_time 0), or none, lets everything through. */
+	limit.refill_time_ms = 0;
+	serial_set_out_limit(f->s, &limit);
+	for (int i = 0; i < 100; i++)
+		wr(f->s, UART_TX, 'y');
+	assert_int_equal(drain(f->pipe[0], out, sizeof(out)), 100);
+	limit = (struct token_bucket_config){.size = 1, .refill_time_ms = 1000000};
+	serial_set_out_limit(f->s, &limit);
+	wr(f->s, UART_TX, '1');
+	wr(f->s, UART_TX, '2');
+	assert_int_equal(drain(f->pipe[0], out, sizeof(out)), 1);
+	serial_set_out_limit(f->s, NULL);
+	for (int i = 0; i < 100; i++)
+		wr(f->s, UART_TX, 'n');
+	assert_int_equal(drain(f->pipe[0], out, sizeof(out)), 100);
+	assert_int_equal(metric(&g_metrics.uart.rate_limiter_dropped_bytes) - dropped, 1);
+}
+
 static void test_discard_output(void **state)
 {
 	struct serial *s = serial_create(-1, NULL);
@@ -646,6 +704,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_fifo_bound_and_rx_ready, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overrun_loses_newest, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_accesses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_output_limit, setup, teardown),
 	    cmocka_unit_test(test_discard_output),
 	    cmocka_unit_test(test_stalled_blocking_consumer),
 	    cmocka_unit_test(test_stalled_nonblocking_consumer),
