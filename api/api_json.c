@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "api/api_json.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -285,6 +286,32 @@ char *api_json_balloon_hinting(const struct balloon_hinting_status *h)
  * are devices Ember does not have. "serial" is Ember's (Firecracker skips its
  * serial config), last. One key per line: a NULL builder result fails the set.
  */
+/* Firecracker's MmdsConfig as VmResources rebuilds it: null until PUT /mmds/config. */
+static json_t *mmds_config_json(const struct vm_config *cfg)
+{
+	const struct mmds_config *mc = &cfg->mmds_config;
+	char addr[INET_ADDRSTRLEN] = "";
+	json_t *ifaces = json_array();
+
+	if (!cfg->has_mmds_config || !ifaces) {
+		json_decref(ifaces);
+		return json_null();
+	}
+	for (unsigned int i = 0; i < mc->nr_network_interfaces; i++)
+		json_array_append_new(ifaces, json_string(mc->network_interfaces[i]));
+	inet_ntop(AF_INET, &mc->ipv4_address, addr, sizeof(addr));
+	return json_pack("{s:s, s:o, s:s, s:b}", "version", mc->v2 ? "V2" : "V1",
+			 "network_interfaces", ifaces, "ipv4_address", addr, "imds_compat",
+			 mc->imds_compat);
+}
+
+/*
+ * Firecracker's VmmConfig as GET /vm/config writes it (From<&VmResources>),
+ * key for key in its order: "logger", "metrics" and "cpu-config" are always
+ * null there (they are not kept as resources), "pmem" and "memory-hotplug"
+ * are devices Ember does not have. "serial" is Ember's (Firecracker skips its
+ * serial config), last. One key per line: a NULL builder result fails the set.
+ */
 char *api_json_vm_config(const struct vm_config *cfg)
 {
 	json_t *o = json_object();
@@ -295,6 +322,7 @@ char *api_json_vm_config(const struct vm_config *cfg)
 	    json_object_set_new(o, "logger", json_null()) ||
 	    json_object_set_new(o, "machine-config", machine_config_json(&cfg->machine)) ||
 	    json_object_set_new(o, "metrics", json_null()) ||
+	    json_object_set_new(o, "mmds-config", mmds_config_json(cfg)) ||
 	    json_object_set_new(o, "network-interfaces", nets_json(cfg)) ||
 	    json_object_set_new(o, "vsock", vsock_json(cfg)) ||
 	    json_object_set_new(o, "entropy", entropy_json(cfg)) ||

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api_parse.h"
+#include "api/parse_mmds.h"
 #include "vmm/base/log.h"
 
 /*
@@ -43,6 +44,7 @@ static const struct config_section {
     {"logger", &put_logger_parser, JDE_OPTION, false, 10},
     {"machine-config", &put_machine_config_parser, JDE_OPTION, false, 30},
     {"metrics", &put_metrics_parser, JDE_OPTION, false, 20},
+    {"mmds-config", &put_mmds_config_parser, JDE_OPTION, false, 100},
     {"network-interfaces", &put_net_parser, JDE_DEFAULT, true, 70},
     {"vsock", &put_vsock_parser, JDE_OPTION, false, 80},
     {"entropy", &put_entropy_parser, JDE_OPTION, false, 110},

@@ -94,8 +94,9 @@ static void test_errors(void **state)
 	expect_error(
 	    "{\n  \"drive\": []\n}",
 	    "Invalid JSON: unknown field `drive`, expected one of `drives`, `boot-source`, "
-	    "`cpu-config`, `logger`, `machine-config`, `metrics`, `network-interfaces`, `vsock`, "
-	    "`entropy`, `pmem`, `memory-hotplug`, `serial` at line 2 column 9");
+	    "`cpu-config`, `logger`, `machine-config`, `metrics`, `mmds-config`, "
+	    "`network-interfaces`, `vsock`, `entropy`, `pmem`, `memory-hotplug`, `serial` at "
+	    "line 2 column 9");
 	/* Errors inside a section are positioned in the whole document. */
 	expect_error("{\n  \"boot-source\": {\"kernel_image_path\": \"/k\"},\n"
 		     "  \"machine-config\": {\n    \"vcpu_count\": 2\n  }\n}",
