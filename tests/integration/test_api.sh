@@ -120,10 +120,11 @@ test_logger_and_metrics() {
 	api_ok PUT /logger "{\"log_path\": \"$TMP/ember.log\", \"level\": \"debug\", \"show_level\": true}"
 	api_ok GET /version
 	assert_contains "$(cat "$TMP/ember.log" 2>/dev/null)" 'The API server received a GET request on "/version".' "log file"
-	expect_fault PUT /metrics "{\"metrics_path\": \"$TMP/metrics\"}" \
+	expect_fault PUT /metrics "{\"metrics_path\": \"$TMP/no/such/dir/metrics\"}" \
 		'Metrics error: Cannot initialize the metrics system due to bad user input: No such file or directory (os error 2)'
-	: >"$TMP/metrics"
+	# A missing file is created, as Firecracker's open_file_nonblock does.
 	api_ok PUT /metrics "{\"metrics_path\": \"$TMP/metrics\"}"
+	[ -f "$TMP/metrics" ] || fail "PUT /metrics did not create $TMP/metrics"
 	expect_fault PUT /metrics "{\"metrics_path\": \"$TMP/metrics\"}" \
 		'Metrics error: Cannot initialize the metrics system due to bad user input: Reinitialization of metrics not allowed.'
 	# As in Firecracker, GET /vm/config does not report the logger or the metrics.

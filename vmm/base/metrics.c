@@ -239,11 +239,11 @@ int metrics_init(const char *path)
 		goto out;
 	}
 	/*
-	 * Like Firecracker: the file or FIFO must exist; read-write so opening a
-	 * FIFO nobody reads yet does not fail (ENXIO), non-blocking so a stalled
-	 * reader never blocks the VMM.
+	 * As Firecracker opens it (open_file_nonblock): created when missing,
+	 * read-write so opening a FIFO nobody reads yet does not fail (ENXIO),
+	 * non-blocking so a stalled reader never blocks the VMM.
 	 */
-	fd = open(path, O_RDWR | O_APPEND | O_NONBLOCK | O_CLOEXEC);
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		ret = -errno;
 		goto out;
