@@ -110,8 +110,9 @@ char *mmds_token_new(struct mmds *m, uint32_t ttl, uint64_t now_ns);
 /* Whether TOKEN was made by this MMDS (same key and AAD) and has not expired at NOW_NS. */
 bool mmds_token_valid(const struct mmds *m, const char *token, uint64_t now_ns);
 
-/* The token key, for snapshots: tokens issued before a snapshot stay valid after restore. */
-void mmds_token_key(const struct mmds *m, uint8_t key[MMDS_TOKEN_KEY_LEN]);
-void mmds_set_token_key(struct mmds *m, const uint8_t key[MMDS_TOKEN_KEY_LEN]);
+/*
+ * The key is never saved: as in Firecracker, a restored VM (or a clone) has
+ * a key of its own, and tokens issued before the snapshot are refused.
+ */
 
 #endif

@@ -119,14 +119,3 @@ bool mmds_token_valid(const struct mmds *m, const char *token_str, uint64_t now_
 		expiry = expiry << 8 | plain[i];
 	return expiry > now_ns / 1000000;
 }
-
-void mmds_token_key(const struct mmds *m, uint8_t key[MMDS_TOKEN_KEY_LEN])
-{
-	memcpy(key, m->token_key, MMDS_TOKEN_KEY_LEN);
-}
-
-void mmds_set_token_key(struct mmds *m, const uint8_t key[MMDS_TOKEN_KEY_LEN])
-{
-	memcpy(m->token_key, key, MMDS_TOKEN_KEY_LEN);
-	m->nr_tokens = 0;
-}
