@@ -243,6 +243,11 @@ static json_t *balloon_json(const struct balloon_config *b)
 			 b->free_page_hinting, "free_page_reporting", b->free_page_reporting);
 }
 
+static json_t *vm_balloon_json(const struct vm_config *cfg)
+{
+	return cfg->has_balloon ? balloon_json(&cfg->balloon) : json_null();
+}
+
 char *api_json_balloon(const struct balloon_config *b)
 {
 	return dump(balloon_json(b));
@@ -279,13 +284,6 @@ char *api_json_balloon_hinting(const struct balloon_hinting_status *h)
 		      h->has_guest_cmd ? json_integer((json_int_t)h->guest_cmd) : json_null()));
 }
 
-/*
- * Firecracker's VmmConfig as GET /vm/config writes it (From<&VmResources>),
- * key for key in its order: "logger", "metrics" and "cpu-config" are always
- * null there (they are not kept as resources), "pmem" and "memory-hotplug"
- * are devices Ember does not have. "serial" is Ember's (Firecracker skips its
- * serial config), last. One key per line: a NULL builder result fails the set.
- */
 /* Firecracker's MmdsConfig as VmResources rebuilds it: null until PUT /mmds/config. */
 static json_t *mmds_config_json(const struct vm_config *cfg)
 {
@@ -316,7 +314,8 @@ char *api_json_vm_config(const struct vm_config *cfg)
 {
 	json_t *o = json_object();
 
-	if (!o || json_object_set_new(o, "drives", drives_json(cfg)) ||
+	if (!o || json_object_set_new(o, "balloon", vm_balloon_json(cfg)) ||
+	    json_object_set_new(o, "drives", drives_json(cfg)) ||
 	    json_object_set_new(o, "boot-source", boot_source_json(cfg)) ||
 	    json_object_set_new(o, "cpu-config", json_null()) ||
 	    json_object_set_new(o, "logger", json_null()) ||

@@ -23,7 +23,7 @@ char *api_json_version(const char *vmm_version);
 /* GET /machine-config */
 char *api_json_machine_config(const struct machine_config *mc);
 /*
- * GET /vm/config: Firecracker's keys ("drives", "boot-source", "cpu-config",
+ * GET /vm/config: Firecracker's keys ("balloon", "drives", "boot-source", "cpu-config",
  * "logger", "machine-config", "metrics", "network-interfaces", "vsock",
  * "entropy", "pmem", "memory-hotplug"), then Ember's "serial"
  */

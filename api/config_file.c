@@ -38,6 +38,7 @@ static const struct config_section {
 	bool list;
 	unsigned int apply;
 } sections[] = {
+    {"balloon", &put_balloon_parser, JDE_OPTION, false, 90},
     {"drives", &put_drive_parser, JDE_DEFAULT, true, 60},
     {"boot-source", &put_boot_source_parser, JDE_REQUIRED, false, 50},
     {"cpu-config", &unsupported_cpu_config, JDE_OPTION, false, 40},

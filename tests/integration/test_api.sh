@@ -234,11 +234,11 @@ JSON
 }
 
 test_config_file_errors() {
-	printf '{\n  "boot-source": {"kernel_image_path": "/k"},\n  "balloon": {}\n}\n' >"$TMP/bad.json"
+	printf '{\n  "boot-source": {"kernel_image_path": "/k"},\n  "bogus": {}\n}\n' >"$TMP/bad.json"
 	"$EMBER" --no-api --config-file "$TMP/bad.json" >"$TMP/out" 2>"$TMP/err" </dev/null
 	assert_eq 152 "$?" "exit code"
 	assert_contains "$(cat "$TMP/err")" \
-		'Configuration for VMM from one single json failed: Invalid JSON: unknown field `balloon`, expected one of `drives`, `boot-source`, `cpu-config`, `logger`, `machine-config`, `metrics`, `network-interfaces`, `vsock`, `entropy`, `pmem`, `memory-hotplug`, `serial` at line 3 column 11' \
+		'Configuration for VMM from one single json failed: Invalid JSON: unknown field `bogus`, expected one of `balloon`, `drives`, `boot-source`, `cpu-config`, `logger`, `machine-config`, `metrics`, `mmds-config`, `network-interfaces`, `vsock`, `entropy`, `pmem`, `memory-hotplug`, `serial` at line 3 column 9' \
 		"error message"
 }
 

@@ -4,7 +4,8 @@
 # buffer of too many frames is refused, deflated pages are usable again,
 # the guest's statistics and "actual" reach GET /balloon/statistics, and a
 # PATCH of the target reaches the guest. Also the API's rules and
-# Firecracker's texts before and after boot, the metrics, and snapshots.
+# Firecracker's texts before and after boot, GET /vm/config, the metrics,
+# and --config-file.
 . "$(dirname "$0")/lib.sh"
 
 BOOT_BALLOON='{"kernel_image_path": "'"$GUEST_ELF"'", "boot_args": "console=ttyS0 reboot=k ember.test=balloon"}'
@@ -39,6 +40,8 @@ test_api_before_boot() {
 	api_ok PUT /balloon '{"amount_mib": 64, "deflate_on_oom": true, "stats_polling_interval_s": 2, "free_page_reporting": true}'
 	api_ok GET /balloon
 	assert_eq '{"amount_mib":64,"deflate_on_oom":true,"stats_polling_interval_s":2,"free_page_hinting":false,"free_page_reporting":true}' "$BODY" "GET /balloon"
+	api_ok GET /vm/config
+	assert_contains "$BODY" '"balloon":{"amount_mib":64,' "GET /vm/config"
 	api PATCH /machine-config '{"mem_size_mib": 32}'
 	fault_is "Machine config error: The memory size (MiB) is smaller than the previously set balloon device target size."
 	api_ok PATCH /machine-config '{"mem_size_mib": 64}'
@@ -155,6 +158,22 @@ test_runtime_without_balloon() {
 	fault_is "Balloon update error: Failed perform action on device: Device not found"
 	api GET /balloon/statistics
 	fault_is "Internal VMM error: Failed perform action on device: Device not found"
+}
+
+test_config_file() {
+	need_kvm || return
+	cat >"$TMP/config.json" <<-EOF
+	{"boot-source": $BOOT_BALLOON,
+	 "balloon": {"amount_mib": 1, "deflate_on_oom": false, "stats_polling_interval_s": 1}}
+	EOF
+	start_ember --config-file "$TMP/config.json" || return
+	wait_until 30 grep -q "balloon: waiting for a new target" "$TMP/out" ||
+		{ fail "guest never got to wait: $(cat "$TMP/out")"; return; }
+	api_ok GET /vm/config
+	assert_contains "$BODY" '"balloon":{"amount_mib":1,"deflate_on_oom":false,"stats_polling_interval_s":1,' "config"
+	api_ok PATCH /balloon '{"amount_mib": 3}'
+	wait_exit 30 || { fail "guest did not exit"; return; }
+	assert_contains "$(cat "$TMP/out")" "balloon: target 768 pages" "guest saw the new target"
 }
 
 run_tests "$@"

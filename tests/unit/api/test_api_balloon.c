@@ -3,7 +3,8 @@
  * The balloon's API surface: Firecracker's routes below /balloon (with their
  * "Unrecognized ... request path" texts and the body-less hinting PATCHes),
  * the bodies (fields, defaults, serde errors), the GET answers' JSON
- * (config, statistics with only what the guest reported, hinting status).
+ * (config, statistics with only what the guest reported, hinting status),
+ * the "balloon" key of GET /vm/config and the config file's section.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -226,6 +227,49 @@ static void test_reply_from_response(void **state)
 	vmm_response_free(&resp);
 }
 
+static void test_vm_config_and_file(void **state)
+{
+	struct vm_config cfg;
+	struct vmm_request *reqs;
+	size_t nr = 0;
+	bool found = false;
+	char err[1024];
+	char *s;
+
+	(void)state;
+	vm_config_init(&cfg);
+	s = api_json_vm_config(&cfg);
+	assert_true(!strncmp(s, "{\"balloon\":null,", 16));
+	free(s);
+	cfg.has_balloon = true;
+	cfg.balloon.amount_mib = 7;
+	s = api_json_vm_config(&cfg);
+	assert_true(!strncmp(s, "{\"balloon\":{\"amount_mib\":7,\"deflate_on_oom\":false,", 50));
+	free(s);
+	vm_config_free(&cfg);
+
+	assert_int_equal(config_file_parse("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, "
+					   "\"balloon\": {\"amount_mib\": 9, \"deflate_on_oom\": "
+					   "true, \"stats_polling_interval_s\": 2}}",
+					   &reqs, &nr, err, sizeof(err)),
+			 0);
+	for (size_t i = 0; i < nr; i++) {
+		if (reqs[i].type == REQ_PUT_BALLOON) {
+			assert_int_equal(reqs[i].u.balloon.amount_mib, 9);
+			assert_int_equal(reqs[i].u.balloon.stats_polling_interval_s, 2);
+			found = true;
+		}
+		vmm_request_free(&reqs[i]);
+	}
+	assert_true(found);
+	free(reqs);
+	assert_int_equal(config_file_parse("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, "
+					   "\"balloon\": {\"amount_mib\": 9}}",
+					   &reqs, &nr, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "missing field `deflate_on_oom`"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +279,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_hinting_routes, setup),
 	    cmocka_unit_test_setup(test_json, setup),
 	    cmocka_unit_test_setup(test_reply_from_response, setup),
+	    cmocka_unit_test_setup(test_vm_config_and_file, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
