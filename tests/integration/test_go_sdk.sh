@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Firecracker's own Go SDK drives Ember unchanged (tests/sdk: the SDK client,
 # pinned in tests/sdk/go.mod), here with the tiny test guest: boot with a
-# root drive, a second drive and a network interface on a tap, the SDK's
-# calls on the running VM, pause/snapshot/resume, Shutdown (Ctrl-Alt-Del) and
+# root drive, a second drive, a network interface on a tap that MMDS V2
+# serves (AllowMMDS; SetMetadata, UpdateMetadata, GetMetadata) and a vsock
+# device, the SDK's calls on the running VM, pause/snapshot/resume, Shutdown (Ctrl-Alt-Del) and
 # Wait; a snapshot restored through WithSnapshot; the SDK's own command line
 # (--id, --no-seccomp) with its logger and metrics FIFOs; the SDK's jailer
 # mode with ember-jailer; Ember's errors as the SDK's typed errors. The client prints "ok: <check>" per check and

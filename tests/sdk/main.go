@@ -335,8 +335,11 @@ func bootConfig(g guest, sock string) firecracker.Config {
 				MacAddress:  *mac,
 				HostDevName: *tap,
 			},
+			AllowMMDS: true, // PUT /mmds/config naming interface "1"
 		}}
+		cfg.MmdsVersion = firecracker.MMDSv2
 	}
+	cfg.VsockDevices = []firecracker.VsockDevice{{ID: "vsock0", Path: filepath.Join(*dir, "v.sock"), CID: 3}}
 	return cfg
 }
 
@@ -451,6 +454,24 @@ func caseLifecycle(ctx context.Context, g guest) {
 			v.mustRun("ping -c 2 -W 10 " + *hostIP + " >/dev/null")
 			ok("the guest's eth0 has MAC %s and pings the host's tap", *mac)
 		}
+	}
+
+	if *tap != "" {
+		// MMDS, configured by Start (AllowMMDS): the data store through the SDK.
+		type meta struct {
+			Latest struct {
+				ID string `json:"id"`
+			} `json:"latest"`
+		}
+		var put, got meta
+		put.Latest.ID = cfg.VMID
+		check(v.m.SetMetadata(ctx, put), "SetMetadata (PUT /mmds)")
+		check(v.m.UpdateMetadata(ctx, map[string]interface{}{"extra": "patched"}), "UpdateMetadata (PATCH /mmds)")
+		check(v.m.GetMetadata(ctx, &got), "GetMetadata (GET /mmds)")
+		if got.Latest.ID != cfg.VMID {
+			fail("GetMetadata: latest.id %q, want %q", got.Latest.ID, cfg.VMID)
+		}
+		ok("SetMetadata, UpdateMetadata, GetMetadata (MMDS V2 on interface 1)")
 	}
 
 	flush := models.InstanceActionInfoActionTypeFlushMetrics
@@ -645,6 +666,7 @@ func caseJailer(ctx context.Context, g guest) {
 	cfg := bootConfig(g, "")
 	cfg.Drives = firecracker.NewDrivesBuilder(*rootImg).WithRootDrive(*rootImg, firecracker.WithReadOnly(true)).Build()
 	cfg.Seccomp = firecracker.SeccompConfig{Enabled: true}
+	cfg.VsockDevices = nil // its uds_path would be a path inside the jail
 	r, w, err := os.Pipe()
 	check(err, "console input pipe")
 	v.stdin = w
