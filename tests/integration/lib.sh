@@ -13,6 +13,7 @@
 # EMBER_RESPONSES (file collecting every API response for the OpenAPI check),
 # EMBER_TEST_KVM (set by tests/run.sh from tests/kvm_mode.sh: "none: <reason>"
 # makes every KVM case skip with that reason).
+# KEEP_TMP=1 keeps each case's scratch dir (/tmp/ember-it.*) for a look afterwards.
 
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -209,7 +210,7 @@ run_tests() {
 		else
 			echo "PASS: $SCRIPT_NAME/${fn#test_}"
 		fi
-		rm -rf "$TMP"
+		[ -n "${KEEP_TMP-}" ] || rm -rf "$TMP"
 	done
 	return 0
 }
