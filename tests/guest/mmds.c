@@ -4,6 +4,7 @@
  */
 #include "mmds.h"
 #include "cmdline.h"
+#include "io.h"
 #include "net.h"
 #include "print.h"
 #include "reset.h"
@@ -20,6 +21,7 @@
 #define TCP_PSH	     0x08
 #define TCP_ACK	     0x10
 #define DEFAULT_PATH "/latest/meta-data/ami-id"
+#define REQ_TAIL     " HTTP/1.1\r\nAccept: */*\r\n\r\n"
 
 static struct net net;
 static uint8_t frame[NET_RX_BUF_SIZE];
@@ -219,8 +221,41 @@ static void print_response(const struct seg *s)
 	print_str("\"\n");
 }
 
-/* SYN, the GET, the response, FIN both ways. */
-static void http_get(const char *path, size_t path_len)
+/*
+ * The same request @repeat more times on the connection, each sent with the
+ * ACK of the last response (so MMDS answers at once), timed with the TSC.
+ * Returns the next sequence number; @s holds the last response.
+ */
+static uint32_t repeat_get(const char *req, uint32_t n, uint32_t seq, struct seg *s,
+			   uint32_t repeat)
+{
+	uint64_t start = rdtsc();
+	uint32_t done = 0;
+
+	while (done < repeat) {
+		send_tcp(seq, s->seq + s->len, TCP_ACK | TCP_PSH, req, n);
+		seq += n;
+		/* Segments without data (a bare ACK) are skipped, up to three. */
+		bool got = false;
+
+		for (int i = 0; i < 3 && !got; i++)
+			got = receive_tcp(s) && s->len;
+		if (!got)
+			break;
+		done++;
+	}
+	if (repeat) {
+		print_str("mmds: ");
+		print_dec(done);
+		print_str(" requests, ");
+		print_dec(done ? (rdtsc() - start) / done : 0);
+		print_str(" TSC cycles per request\n");
+	}
+	return seq;
+}
+
+/* SYN, the GET (then @repeat more), the response, FIN both ways. */
+static void http_get(const char *path, size_t path_len, uint32_t repeat)
 {
 	static char req[512];
 	uint32_t seq = GUEST_SEQ, n = 0, fin_seq = 0;
@@ -242,8 +277,8 @@ static void http_get(const char *path, size_t path_len)
 	n = 4;
 	memcpy(req + n, path, path_len);
 	n += (uint32_t)path_len;
-	memcpy(req + n, " HTTP/1.1\r\nAccept: */*\r\n\r\n", 27);
-	n += 27;
+	memcpy(req + n, REQ_TAIL, sizeof(REQ_TAIL) - 1);
+	n += sizeof(REQ_TAIL) - 1;
 	send_tcp(seq, s.seq + 1, TCP_ACK | TCP_PSH, req, n);
 	seq += n;
 	if (!receive_tcp(&s) || !s.len) {
@@ -251,6 +286,7 @@ static void http_get(const char *path, size_t path_len)
 		return;
 	}
 	print_response(&s);
+	seq = repeat_get(req, n, seq, &s, repeat);
 	send_tcp(seq, s.seq + s.len, TCP_ACK | TCP_FIN, NULL, 0);
 	/* MMDS's FIN may come before or after its ACK of ours (it closes after an error). */
 	for (int i = 0; i < 3 && !(got_fin && fin_acked); i++) {
@@ -273,9 +309,9 @@ static void http_get(const char *path, size_t path_len)
 void scenario_mmds(const char *cmdline)
 {
 	struct virtio_dev *dev = virtio_probe_first(cmdline, VIRTIO_ID_NET, "mmds");
-	const char *path = DEFAULT_PATH;
-	size_t path_len = strlen(DEFAULT_PATH);
-	uint32_t n;
+	const char *path = DEFAULT_PATH, *rep;
+	size_t path_len = strlen(DEFAULT_PATH), rep_len;
+	uint32_t n, repeat = 0;
 
 	if (!dev || !net_open(&net, dev)) {
 		if (dev)
@@ -283,10 +319,12 @@ void scenario_mmds(const char *cmdline)
 		machine_reset();
 	}
 	cmdline_get(cmdline, "ember.mmds_path", &path, &path_len);
+	if (cmdline_get(cmdline, "ember.mmds_repeat", &rep, &rep_len))
+		parse_u32(rep, rep_len, &repeat);
 	if (!send_arp_request(mmds_ip) || !receive_arp_reply())
 		print_str("mmds: no arp reply\n");
 	else
-		http_get(path, path_len);
+		http_get(path, path_len, repeat);
 	/* These two are not MMDS's: the host sees them on the tap, and nothing before them. */
 	send_arp_request(other_ip);
 	n = eth_header((const uint8_t[NET_MAC_LEN]){0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 0x88b5);

@@ -11,6 +11,8 @@
  *   mmds: arp reply from <mac> for 169.254.169.254 | mmds: no arp reply
  *   mmds: synack mss <n> | mmds: no synack
  *   mmds: http "<status line>" body "<body>" | mmds: no response
+ *   mmds: <n> requests, <c> TSC cycles per request  (ember.mmds_repeat=N: the
+ *         same GET N more times on the connection, timed)
  *   mmds: closed | mmds: no fin
  *   mmds: sent tap frames
  */

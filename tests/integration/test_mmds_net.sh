@@ -111,6 +111,25 @@ test_missing_key_is_404() {
 	drop_ns
 }
 
+# 200 more GETs on the connection, each sent with the ACK of the last
+# response: every one answered, then the connection closes cleanly. (The
+# guest prints TSC cycles per request; timing belongs to make bench, not here.)
+test_keepalive_requests() {
+	need_net || return
+	make_ns || { drop_ns; return; }
+	start_ember || { drop_ns; return; }
+	configure "ember.mmds_repeat=200"
+	api_ok PUT /mmds/config '{"network_interfaces": ["eth0"]}'
+	api_ok PUT /mmds '{"latest": {"meta-data": {"ami-id": "ami-12345678"}}}'
+	if [ -z "$_fail_msg" ] && run_guest; then
+		assert_contains "$OUT" "mmds: 200 requests, " "serial output: $OUT"
+		assert_contains "$OUT" "mmds: closed" "serial output"
+		check_tap_saw_only_the_rest
+	fi
+	stop_ember
+	drop_ns
+}
+
 # Without PUT /mmds/config naming eth0 the device is not MMDS's: the ARP goes to the tap.
 test_not_attached_frames_reach_tap() {
 	need_net || return
