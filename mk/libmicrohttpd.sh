@@ -17,7 +17,8 @@
 #       Works offline. Rebuilt only when PREFIX's stamp does not name the
 #       cached .dsc, these options and the patches' checksums.
 #
-# Environment: MHD_SOURCE_PACKAGE (default libmicrohttpd), CC, JOBS.
+# Environment: MHD_SOURCE_PACKAGE (default libmicrohttpd), CC, JOBS,
+# MHD_FETCH_TRIES (attempts at apt-get update and source, default 5).
 set -eu
 # Called from make: the caller's make variables must not reach libmicrohttpd's Makefiles.
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
@@ -98,14 +99,33 @@ fetch() {
 	# apt drops to its _apt user for downloads when root; the private dirs
 	# are ours, so download as the caller instead.
 	[ "$(id -u)" != 0 ] || set -- "$@" -o APT::Sandbox::User=root
-	apt-get -q "$@" update >"$apt/update.log" 2>&1 || {
-		cat "$apt/update.log" >&2; die "apt-get update (private state in $apt) failed"; }
+	set -- "$@" -o Acquire::Retries=3
+	# A mirror in the middle of a sync answers with index files of the wrong
+	# size ("Mirror sync in progress?") for a minute or two: try again later.
+	tries=${MHD_FETCH_TRIES:-5}
+	n=1
+	until apt-get -q "$@" update >"$apt/update.log" 2>&1 &&
+		! grep -q '^E: ' "$apt/update.log"; do
+		[ "$n" -lt "$tries" ] || {
+			cat "$apt/update.log" >&2; die "apt-get update (private state in $apt) failed $n times"; }
+		echo "libmicrohttpd: apt-get update failed (try $n of $tries: $(grep -m1 '^E: ' "$apt/update.log" |
+			cut -c1-160)); again in $((n * 20)) s"
+		sleep $((n * 20))
+		n=$((n + 1))
+	done
 	tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
-	if ! (cd "$tmp" && apt-get -q "$@" source --download-only "$pkg") >"$apt/source.log" 2>&1; then
-		cat "$apt/source.log" >&2
-		rm -rf "$tmp"
-		die "apt-get source $pkg failed"
-	fi
+	n=1
+	until (cd "$tmp" && apt-get -q "$@" source --download-only "$pkg") >"$apt/source.log" 2>&1; do
+		rm -f "$tmp"/*
+		if [ "$n" -ge "$tries" ]; then
+			cat "$apt/source.log" >&2
+			rm -rf "$tmp"
+			die "apt-get source $pkg failed $n times"
+		fi
+		echo "libmicrohttpd: apt-get source failed (try $n of $tries); again in $((n * 20)) s"
+		sleep $((n * 20))
+		n=$((n + 1))
+	done
 	mv "$tmp"/* "$cache"/
 	rmdir "$tmp"
 	echo "libmicrohttpd: cached $(cd "$cache" && ls ${pkg}_*.dsc) in $cache"
