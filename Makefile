@@ -230,7 +230,7 @@ install: $(BINS)
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := virtq net vsock rng http config mmds_frame
 FUZZ_DEV_SRCS := $(wildcard devices/virtio/*.c devices/mmds/*.c) vmm/mem/guest_mem.c vmm/base/log.c vmm/base/event_loop.c \
-		 vmm/base/metrics.c vmm/base/vmstate.c vmm/base/crc64.c tests/fuzz/fuzz_dev.c \
+		 vmm/base/metrics.c vmm/base/vmstate.c vmm/base/crc64.c vmm/base/sort.c tests/fuzz/fuzz_dev.c \
 		 $(filter-out api/api_server.c,$(wildcard api/*.c vmm/controller/*.c vmm/config/*.c))
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -I. -g \
 	       -fno-sanitize-recover=undefined

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/base/sort.h"
+
 /* ---- serde_json's writer ---- */
 
 struct out {
@@ -162,7 +164,7 @@ static const char **sorted_keys(const json_t *obj, size_t *nr)
 		(void)v;
 		keys[i++] = k;
 	}
-	qsort(keys, *nr, sizeof(*keys), cmp_keys);
+	sort_in_place(keys, *nr, sizeof(*keys), cmp_keys); /* not qsort(): see sort.h */
 	return keys;
 }
 

@@ -28,6 +28,7 @@
 #include "vmm/base/event_loop.h"
 #include "vmm/base/log.h"
 #include "vmm/base/metrics.h"
+#include "vmm/base/sort.h"
 #include "vmm/base/vmstate.h"
 #include "devices/virtio/virtio_mmio.h"
 
@@ -78,7 +79,7 @@ size_t balloon_compact_pfns(uint32_t *pfns, size_t n, struct balloon_range *out)
 {
 	size_t nr = 0;
 
-	qsort(pfns, n, sizeof(*pfns), cmp_u32);
+	sort_in_place(pfns, n, sizeof(*pfns), cmp_u32); /* not qsort(): see sort.h */
 	for (size_t i = 0; i < n; i++) {
 		struct balloon_range *last = nr ? &out[nr - 1] : NULL;
 

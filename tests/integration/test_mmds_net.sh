@@ -111,6 +111,26 @@ test_missing_key_is_404() {
 	drop_ns
 }
 
+# An object of 200 keys, listed for the guest in byte order (IMDS form: one
+# key per line), whatever order they were PUT in.
+test_large_object_listed() {
+	need_net || return
+	local keys
+	make_ns || { drop_ns; return; }
+	start_ember || { drop_ns; return; }
+	configure "ember.mmds_path=/latest/meta-data/"
+	keys=$(python3 -c 'import json; print(json.dumps({"k%03d" % (199 - i): "v" for i in range(200)}))')
+	api_ok PUT /mmds/config '{"network_interfaces": ["eth0"]}'
+	api_ok PUT /mmds "{\"latest\": {\"meta-data\": $keys}}"
+	if [ -z "$_fail_msg" ] && run_guest; then
+		assert_contains "$OUT" 'mmds: http "HTTP/1.1 200' "serial output: $OUT"
+		assert_contains "$OUT" '" body "k000' "serial output (the first key first)"
+		assert_contains "$OUT" "mmds: closed" "serial output"
+	fi
+	stop_ember
+	drop_ns
+}
+
 # 200 more GETs on the connection, each sent with the ACK of the last
 # response: every one answered, then the connection closes cleanly. (The
 # guest prints TSC cycles per request; timing belongs to make bench, not here.)
