@@ -9,6 +9,7 @@
 
 #include "api/api_json.h"
 #include "api/parse_balloon.h"
+#include "api/parse_cpu_config.h"
 #include "vmm/base/metrics.h"
 #include "vmm/base/version.h"
 #include "api/parse_mmds.h"
@@ -33,6 +34,7 @@ static const struct body_route body_routes[] = {
     {"PUT", "machine-config", &put_machine_config_parser, false},
     {"PUT", "metrics", &put_metrics_parser, false},
     {"PATCH", "machine-config", &patch_machine_config_parser, false},
+    {"PUT", "cpu-config", &put_cpu_config_parser, false},
     {"PATCH", "vm", &patch_vm_parser, false},
     {"PUT", "drives", &put_drive_parser, true},
     {"PATCH", "drives", &patch_drive_parser, true},

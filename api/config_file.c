@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api_parse.h"
+#include "api/parse_cpu_config.h"
 #include "api/parse_mmds.h"
 #include "vmm/base/log.h"
 
@@ -14,10 +15,8 @@
  * The sections Firecracker has and Ember does not, under their Firecracker
  * types: any content is decoded (keys skipped), then refused (no build).
  */
-static const struct jde_struct cpu_config_schema = {"CustomCpuTemplate", NULL, 0, true};
 static const struct jde_struct pmem_schema = {"PmemConfig", NULL, 0, true};
 static const struct jde_struct hotplug_schema = {"MemoryHotplugConfig", NULL, 0, true};
-static const struct body_parser unsupported_cpu_config = {&cpu_config_schema, NULL, NULL, NULL};
 static const struct body_parser unsupported_pmem = {&pmem_schema, NULL, NULL, NULL};
 static const struct body_parser unsupported_hotplug = {&hotplug_schema, NULL, NULL, NULL};
 
@@ -41,7 +40,7 @@ static const struct config_section {
     {"balloon", &put_balloon_parser, JDE_OPTION, false, 90},
     {"drives", &put_drive_parser, JDE_DEFAULT, true, 60},
     {"boot-source", &put_boot_source_parser, JDE_REQUIRED, false, 50},
-    {"cpu-config", &unsupported_cpu_config, JDE_OPTION, false, 40},
+    {"cpu-config", &put_cpu_config_parser, JDE_OPTION, false, 40},
     {"logger", &put_logger_parser, JDE_OPTION, false, 10},
     {"machine-config", &put_machine_config_parser, JDE_OPTION, false, 30},
     {"metrics", &put_metrics_parser, JDE_OPTION, false, 20},

@@ -545,10 +545,15 @@ static int de_seq(const struct jde_doc *doc, size_t *pos, const struct jde_field
 	return 0;
 }
 
-/* A JSON array of strings (serde's Vec<String>), each kept in items[k].s. */
-static int de_strseq(const struct jde_doc *doc, size_t *pos, struct jde_value *v)
+/*
+ * A JSON array of strings (serde's Vec<String>), each kept in items[k].s;
+ * with @f->custom, each is checked by it (a Vec of a type parsed from a string).
+ */
+static int de_strseq(const struct jde_doc *doc, size_t *pos, const struct jde_field *f,
+		     struct jde_value *v)
 {
 	size_t i = *pos, end;
+	const char *msg = NULL;
 
 	if (doc->text[i] != '[')
 		return invalid_type(doc, i, "a sequence");
@@ -566,6 +571,11 @@ static int de_strseq(const struct jde_doc *doc, size_t *pos, struct jde_value *v
 		items[v->nr_items].s = decode_string(doc, i, end);
 		if (!items[v->nr_items].s)
 			return -ENOMEM;
+		if (f->custom && f->custom(items[v->nr_items].s, &items[v->nr_items].e, &msg)) {
+			free(items[v->nr_items].s);
+			items[v->nr_items].s = NULL;
+			return jde_fail(doc, end, "%s", msg ? msg : "invalid value");
+		}
 		items[v->nr_items++].set = true;
 		i = skip_ws(doc, end);
 		if (doc->text[i] == ',')
@@ -623,7 +633,7 @@ static int de_field(const struct jde_doc *doc, size_t *pos, const struct jde_fie
 		return de_seq(doc, pos, f, v);
 	case JDE_STRSEQ:
 		*pos = i;
-		return de_strseq(doc, pos, v);
+		return de_strseq(doc, pos, f, v);
 	}
 	return -EINVAL;
 }

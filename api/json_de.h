@@ -46,7 +46,10 @@ struct jde_field {
 	enum jde_presence presence;
 	const char *const *variants;  /* JDE_ENUM: NULL-terminated, declaration order */
 	const struct jde_struct *sub; /* JDE_STRUCT */
-	/* JDE_CUSTOM: 0 with *out set, or -EINVAL with *msg set to serde's custom error. */
+	/*
+	 * JDE_CUSTOM (and each JDE_STRSEQ item, when set): 0 with *out set, or
+	 * -EINVAL with *msg set to serde's custom error.
+	 */
 	int (*custom)(const char *s, int *out, const char **msg);
 };
 

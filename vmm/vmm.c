@@ -10,6 +10,7 @@
 #include "vmm/seccomp/seccomp_filters.h"
 #include "vmm/snapshot/snapshot.h"
 #include "vmm/boot/x86_boot.h"
+#include "vmm/kvm/cpu_template.h"
 #include "devices/legacy/boot_timer.h"
 #include "devices/mmds/mmds.h"
 #include "devices/legacy/i8042.h"
@@ -424,6 +425,15 @@ static int vmm_setup_vcpus(struct vmm *vmm, const struct vm_config *cfg,
 	    .ctx = vmm,
 	    .seccomp = vmm->opts.seccomp,
 	};
+	/* A boot applies the CPU template (a restore gets the saved CPUID and MSRs). */
+	if (ki) {
+		ret = cpu_template_for_vm(&cfg->machine, &boot.cpu_template, err, errlen);
+		if (!ret && boot.cpu_template)
+			ret = cpu_template_check(boot.cpu_template, vmm->vm.kvm_fd,
+						 vmm->vm.supported_cpuid, err, errlen);
+		if (ret)
+			return ret;
+	}
 	ret = vcpu_group_init(&vmm->vcpus, cfg->machine.vcpu_count);
 	if (ret) {
 		err_set(err, errlen, 0, "Cannot allocate vCPUs: %s", strerror(-ret));
@@ -509,15 +519,6 @@ static int vmm_create_memory(struct vmm *vmm, const struct machine_config *mc, c
 	uint64_t size = mc->mem_size_mib * MIB;
 	int ret;
 
-	/*
-	 * Firecracker's deprecated static CPU templates (C3, T2, ...) are not
-	 * implemented: refuse them rather than boot a guest with another CPU.
-	 */
-	if (mc->cpu_template && strcmp(mc->cpu_template, "None")) {
-		err_set(err, errlen, 0, "The CPU template %s is not supported by Ember",
-			mc->cpu_template);
-		return -ENOTSUP;
-	}
 	if (mc->huge_pages != HUGE_PAGES_2M) {
 		ret = guest_mem_create(&vmm->mem, size);
 	} else if (size % (2 * MIB)) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "balloon.h"
 #include "cmdline.h"
+#include "cpuid.h"
 #include "io.h"
 #include "kbd.h"
 #include "mmds.h"
@@ -253,6 +254,8 @@ void scenario_run(const char *cmdline)
 	cmdline_get(cmdline, "ember.test", &name, &len);
 	if (str_equals(name, len, "hello"))
 		scenario_hello();
+	if (str_equals(name, len, "cpuid"))
+		scenario_cpuid();
 	if (str_equals(name, len, "echo"))
 		scenario_echo();
 	if (len > prefix && memcmp(name, COUNT_PREFIX, prefix) == 0 &&

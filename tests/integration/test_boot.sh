@@ -88,16 +88,6 @@ test_huge_pages_unavailable_is_a_clear_error() {
 	echo "$saved" >/proc/sys/vm/nr_hugepages
 }
 
-test_static_cpu_template_is_refused() {
-	need_kvm || return
-	start_ember || return
-	configure "$GUEST_ELF" "console=ttyS0 ember.test=hello" \
-		'{"vcpu_count": 1, "mem_size_mib": 64, "cpu_template": "T2"}'
-	api PUT /actions '{"action_type": "InstanceStart"}'
-	assert_eq 400 "$STATUS" "InstanceStart with a static CPU template"
-	assert_contains "$BODY" "CPU template T2 is not supported" "fault_message"
-}
-
 test_default_cmdline_is_firecrackers() {
 	need_kvm || return
 	start_ember || return

@@ -74,6 +74,8 @@ static const struct metric_desc metric_descs[] = {
     INC(put_api_requests, snapshot_load_fails),
     INC(put_api_requests, mmds_count),
     INC(put_api_requests, mmds_fails),
+    INC(put_api_requests, cpu_cfg_count),
+    INC(put_api_requests, cpu_cfg_fails),
     INC(patch_api_requests, machine_cfg_count),
     INC(patch_api_requests, machine_cfg_fails),
     INC(patch_api_requests, vm_count),

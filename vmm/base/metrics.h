@@ -30,6 +30,7 @@ struct ember_metrics {
 		metric_t snapshot_create_count, snapshot_create_fails, snapshot_load_count,
 		    snapshot_load_fails;
 		metric_t mmds_count, mmds_fails;
+		metric_t cpu_cfg_count, cpu_cfg_fails;
 	} put_api_requests;
 	struct {
 		metric_t machine_cfg_count, machine_cfg_fails, vm_count, vm_fails;

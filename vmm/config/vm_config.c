@@ -24,12 +24,24 @@ void machine_config_free(struct machine_config *mc)
 {
 	free(mc->cpu_template);
 	mc->cpu_template = NULL;
+	cpu_template_free(mc->cpu_config);
+	mc->cpu_config = NULL;
 }
 
 int machine_config_copy(struct machine_config *dst, const struct machine_config *src)
 {
 	*dst = *src;
-	return dup_str(&dst->cpu_template, src->cpu_template);
+	dst->cpu_config = NULL;
+	if (dup_str(&dst->cpu_template, src->cpu_template))
+		return -ENOMEM;
+	if (src->cpu_config) {
+		dst->cpu_config = cpu_template_dup(src->cpu_config);
+		if (!dst->cpu_config) {
+			machine_config_free(dst);
+			return -ENOMEM;
+		}
+	}
+	return 0;
 }
 
 void boot_source_config_free(struct boot_source_config *bs)
@@ -271,6 +283,7 @@ int vm_config_copy(struct vm_config *dst, const struct vm_config *src)
 	*dst = *src;
 	/* Nothing in @dst may alias @src, even on the error path. */
 	dst->machine.cpu_template = NULL;
+	dst->machine.cpu_config = NULL;
 	memset(&dst->boot_source, 0, sizeof(dst->boot_source));
 	dst->logger.log_path = dst->logger.module = NULL;
 	dst->metrics.metrics_path = NULL;

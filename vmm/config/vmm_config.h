@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "vmm/base/log.h"
+#include "vmm/config/cpu_template.h"
 
 #define VMM_MAX_VCPUS	    32
 #define VMM_DEFAULT_VCPUS   1
@@ -31,6 +32,8 @@ struct machine_config {
 	bool track_dirty_pages;
 	enum huge_pages huge_pages;
 	char *cpu_template; /* deprecated static template name, NULL = None */
+	/* PUT /cpu-config's custom template, owned; at most one of the two is set. */
+	struct cpu_template *cpu_config;
 };
 
 struct boot_source_config {

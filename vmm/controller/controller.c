@@ -105,7 +105,33 @@ static void put_machine_config(struct controller *c, const struct machine_config
 		fail_nomem(resp);
 		return;
 	}
+	/* As Firecracker's MachineConfig::update: no static template keeps PUT /cpu-config's. */
+	if (!next.cpu_template && c->cfg.machine.cpu_config) {
+		next.cpu_config = cpu_template_dup(c->cfg.machine.cpu_config);
+		if (!next.cpu_config) {
+			machine_config_free(&next);
+			fail_nomem(resp);
+			return;
+		}
+	}
 	machine_config_commit(c, &next, resp);
+}
+
+/* PUT /cpu-config: the custom template replaces any template, static or custom. */
+static void put_cpu_config(struct controller *c, const struct cpu_template *t,
+			   struct vmm_response *resp)
+{
+	struct cpu_template *next = cpu_template_dup(t);
+
+	if (!next) {
+		fail_nomem(resp);
+		return;
+	}
+	free(c->cfg.machine.cpu_template);
+	c->cfg.machine.cpu_template = NULL;
+	cpu_template_free(c->cfg.machine.cpu_config);
+	c->cfg.machine.cpu_config = next;
+	vmm_response_ok(resp);
 }
 
 static void patch_machine_config(struct controller *c, const struct machine_config_patch *p,
@@ -128,6 +154,9 @@ static void patch_machine_config(struct controller *c, const struct machine_conf
 	if (p->has_huge_pages)
 		next.huge_pages = p->mc.huge_pages;
 	if (p->has_cpu_template) {
+		/* A static template (or "None") replaces a custom one too. */
+		cpu_template_free(next.cpu_config);
+		next.cpu_config = NULL;
 		free(next.cpu_template);
 		next.cpu_template = p->mc.cpu_template ? strdup(p->mc.cpu_template) : NULL;
 		if (p->mc.cpu_template && !next.cpu_template) {
@@ -369,6 +398,7 @@ static bool pre_boot_only(enum vmm_request_type type)
 	switch (type) {
 	case REQ_PUT_MACHINE_CONFIG:
 	case REQ_PATCH_MACHINE_CONFIG:
+	case REQ_PUT_CPU_CONFIG:
 	case REQ_PUT_BOOT_SOURCE:
 	case REQ_PUT_LOGGER:
 	case REQ_PUT_METRICS:
@@ -467,6 +497,9 @@ void controller_handle(struct controller *c, const struct vmm_request *req,
 		return;
 	case REQ_PATCH_MACHINE_CONFIG:
 		patch_machine_config(c, &req->u.machine_patch, resp);
+		return;
+	case REQ_PUT_CPU_CONFIG:
+		put_cpu_config(c, req->u.cpu_config, resp);
 		return;
 	case REQ_PUT_BOOT_SOURCE:
 		put_boot_source(c, &req->u.boot_source, resp);

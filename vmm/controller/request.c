@@ -46,6 +46,10 @@ void vmm_request_free(struct vmm_request *req)
 	case REQ_PATCH_MACHINE_CONFIG:
 		machine_config_free(&req->u.machine_patch.mc);
 		break;
+	case REQ_PUT_CPU_CONFIG:
+		cpu_template_free(req->u.cpu_config);
+		req->u.cpu_config = NULL;
+		break;
 	case REQ_PUT_BOOT_SOURCE:
 		boot_source_config_free(&req->u.boot_source);
 		break;

@@ -22,6 +22,7 @@ enum vmm_request_type {
 	REQ_GET_MACHINE_CONFIG, /* GET /machine-config */
 	REQ_PUT_MACHINE_CONFIG,
 	REQ_PATCH_MACHINE_CONFIG,
+	REQ_PUT_CPU_CONFIG, /* PUT /cpu-config: a custom CPU template */
 	REQ_PUT_BOOT_SOURCE,
 	REQ_PUT_LOGGER,
 	REQ_PUT_METRICS,
@@ -74,6 +75,7 @@ struct vmm_request {
 	union {
 		struct machine_config machine; /* PUT /machine-config */
 		struct machine_config_patch machine_patch;
+		struct cpu_template *cpu_config; /* owned */
 		struct boot_source_config boot_source;
 		struct logger_config logger;
 		struct metrics_config metrics;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "vmm/kvm/vcpu.h"
 #include "devices/bus.h"
+#include "vmm/kvm/cpu_template.h"
 #include "vmm/kvm/cpuid.h"
 #include "vmm/kvm/kvm_vm.h"
 #include "vmm/base/log.h"
@@ -123,7 +124,12 @@ static int vcpu_set_cpuid(struct vcpu *v, const struct vcpu_boot *boot)
 	if (!cpuid)
 		return -ENOMEM;
 	memcpy(cpuid, sup, sizeof(*sup) + sup->nent * sizeof(sup->entries[0]));
-	ret = cpuid_add_topology_subleaves(cpuid, max_nent);
+	/* As Firecracker: the template changes KVM's CPUID, normalization comes after. */
+	ret = boot->cpu_template ? cpu_template_apply_cpuid(cpuid, boot->cpu_template,
+							    &(uint32_t){0}, &(uint32_t){0})
+				 : 0;
+	if (!ret)
+		ret = cpuid_add_topology_subleaves(cpuid, max_nent);
 	if (!ret)
 		ret = cpuid_normalize(cpuid, v->id, v->group->nr_vcpus, boot->smt);
 	if (!ret && ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0)
@@ -132,25 +138,58 @@ static int vcpu_set_cpuid(struct vcpu *v, const struct vcpu_boot *boot)
 	return ret;
 }
 
-static int vcpu_set_msrs(struct vcpu *v)
+/*
+ * The template's MSRs into @msrs: their current values (the CPUID is set, so
+ * they are those of this CPU model), modified. Firecracker's MsrNotSupported
+ * when KVM does not have one.
+ */
+static int vcpu_template_msrs(struct vcpu *v, const struct cpu_template *t, struct kvm_msrs *msrs)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entries[MAX_BOOT_MSRS];
-	} msrs;
+	uint32_t addr = 0;
 	int n;
 
-	memset(&msrs, 0, sizeof(msrs));
-	msrs.hdr.nmsrs = msr_boot_entries(msrs.entries, MAX_BOOT_MSRS);
-	n = ioctl(v->fd, KVM_SET_MSRS, &msrs);
+	msrs->nmsrs = (uint32_t)t->nr_msrs;
+	for (size_t i = 0; i < t->nr_msrs; i++)
+		msrs->entries[i] = (struct kvm_msr_entry){.index = t->msrs[i].addr};
+	n = ioctl(v->fd, KVM_GET_MSRS, msrs);
 	if (n < 0)
 		return -errno;
-	/* KVM_SET_MSRS returns how many it set; a short count names the bad MSR. */
-	if ((uint32_t)n != msrs.hdr.nmsrs) {
-		log_error("vcpu %u: KVM_SET_MSRS stopped at MSR %#x", v->id, msrs.entries[n].index);
-		return -EINVAL;
+	/* KVM_GET_MSRS stops at the first MSR it does not know. */
+	msrs->nmsrs = (uint32_t)n;
+	if (cpu_template_apply_msrs(msrs->entries, msrs->nmsrs, t, &addr)) {
+		log_error("vcpu %u: Template changes an MSR entry not supported by KVM: Register "
+			  "Address: %x",
+			  v->id, addr);
+		return -ENOENT;
 	}
 	return 0;
+}
+
+static int vcpu_set_msrs(struct vcpu *v, const struct vcpu_boot *boot)
+{
+	size_t nr_tpl = boot->cpu_template ? boot->cpu_template->nr_msrs : 0;
+	size_t max = nr_tpl + MAX_BOOT_MSRS;
+	struct kvm_msrs *msrs = calloc(1, sizeof(*msrs) + max * sizeof(msrs->entries[0]));
+	int n, ret = 0;
+
+	if (!msrs)
+		return -ENOMEM;
+	if (nr_tpl)
+		ret = vcpu_template_msrs(v, boot->cpu_template, msrs);
+	/* The boot MSRs come after the template's, so they win, as in Firecracker. */
+	if (!ret)
+		msrs->nmsrs += msr_boot_entries(msrs->entries + msrs->nmsrs, max - msrs->nmsrs);
+	n = ret ? 0 : ioctl(v->fd, KVM_SET_MSRS, msrs);
+	if (!ret && n < 0)
+		ret = -errno;
+	/* KVM_SET_MSRS returns how many it set; a short count names the bad MSR. */
+	if (!ret && (uint32_t)n != msrs->nmsrs) {
+		log_error("vcpu %u: KVM_SET_MSRS stopped at MSR %#x", v->id,
+			  msrs->entries[n].index);
+		ret = -EINVAL;
+	}
+	free(msrs);
+	return ret;
 }
 
 static int vcpu_set_regs(struct vcpu *v, const struct vcpu_boot *boot)
@@ -200,7 +239,7 @@ int vcpu_configure(struct vcpu *v, const struct vcpu_boot *boot)
 
 	ret = vcpu_set_cpuid(v, boot);
 	if (!ret)
-		ret = vcpu_set_msrs(v);
+		ret = vcpu_set_msrs(v, boot);
 	if (!ret)
 		ret = vcpu_set_regs(v, boot);
 	if (!ret)

@@ -17,6 +17,7 @@ struct kvm_vm;
 struct kvm_cpuid2;
 struct seccomp_filters;
 struct kernel_info;
+struct cpu_template;
 
 /* What a vCPU needs from the VM around it. */
 struct vcpu_env {
@@ -70,6 +71,8 @@ struct vcpu_boot {
 	const struct kvm_cpuid2 *supported_cpuid;
 	const struct kernel_info *kernel;
 	bool smt;
+	/* NULL, or a template checked by cpu_template_check() against this VM. */
+	const struct cpu_template *cpu_template;
 };
 
 int vcpu_group_init(struct vcpu_group *g, unsigned int nr_vcpus);

@@ -126,9 +126,6 @@ static void test_unsupported_sections(void **state)
 			 0);
 	assert_int_equal(nr, 1);
 	free_reqs();
-	expect_error("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"cpu-config\": "
-		     "{\"kvm_capabilities\": []}}",
-		     "Ember does not support `cpu-config`: only null is accepted.");
 	expect_error("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"pmem\": [{\"id\": "
 		     "\"p\", \"path_on_host\": \"/p\"}]}",
 		     "Ember does not support `pmem`: only an empty list is accepted.");
