@@ -87,6 +87,55 @@ static int build_one(size_t s, struct jde_value *v, struct vmm_request *reqs, si
 	return 0;
 }
 
+/*
+ * "cpu-config" as a path (Firecracker's CustomCpuTemplateOrPath::Path): the
+ * file's template, decoded on its own as Firecracker's from_json does, with
+ * ResourcesError's texts. Bounded: a template is a small file.
+ */
+#define CPU_CONFIG_FILE_MAX (1 << 20)
+
+static int build_from_file(size_t s, const char *path, struct vmm_request *reqs, size_t *n,
+			   char *err, size_t errlen)
+{
+	const struct jde_struct *schema = sections[s].parser->schema;
+	struct jde_value *vals = calloc(schema->nr_fields, sizeof(*vals));
+	char *text = calloc(1, CPU_CONFIG_FILE_MAX + 1), msg[FAULT_MESSAGE_MAX];
+	FILE *f = NULL;
+	size_t len = 0;
+	int ret = -ENOMEM;
+
+	if (!vals || !text)
+		goto out;
+	f = fopen(path, "re");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "File operation error: %s (os error %d)", strerror(-ret),
+			 -ret);
+		goto out;
+	}
+	errno = 0;
+	len = fread(text, 1, CPU_CONFIG_FILE_MAX + 1, f);
+	if (ferror(f) || len > CPU_CONFIG_FILE_MAX) {
+		ret = ferror(f) ? (errno ? -errno : -EIO) : -EFBIG;
+		snprintf(err, errlen, "File operation error: %s (os error %d)", strerror(-ret),
+			 -ret);
+		goto out;
+	}
+	ret = jde_parse(text, len, schema, vals, msg, sizeof(msg));
+	if (ret == -EINVAL)
+		snprintf(err, errlen, "Invalid JSON: %s", msg);
+	if (!ret)
+		ret = build_one(s, vals, reqs, n, err, errlen);
+out:
+	if (f)
+		fclose(f);
+	if (vals)
+		jde_free(schema, vals);
+	free(vals);
+	free(text);
+	return ret;
+}
+
 /* The requests of section @s, appended to @reqs. */
 static int build_section(size_t s, struct jde_value *v, struct vmm_request *reqs, size_t *n,
 			 char *err, size_t errlen)
@@ -102,7 +151,9 @@ static int build_section(size_t s, struct jde_value *v, struct vmm_request *reqs
 	}
 	if (!sec->parser->build)
 		return 0;
-	if (!sec->list && v->set)
+	if (!sec->list && v->set && v->s)
+		ret = build_from_file(s, v->s, reqs, n, err, errlen);
+	else if (!sec->list && v->set)
 		ret = build_one(s, v->sub, reqs, n, err, errlen);
 	for (size_t k = 0; sec->list && k < v->nr_items && !ret; k++)
 		ret = build_one(s, &v->items[k * nf], reqs, n, err, errlen);
@@ -159,6 +210,9 @@ int config_file_parse(const char *json_text, struct vmm_request **reqs, size_t *
 		    sections[s].key, sections[s].presence, sections[s].parser->schema);
 		if (sections[s].list)
 			fields[s].kind = JDE_SEQ;
+		/* Firecracker's "cpu-config": a template, or the path of a file holding one. */
+		if (sections[s].parser == &put_cpu_config_parser)
+			fields[s].untagged = "CustomCpuTemplateOrPath";
 	}
 	ret = jde_parse(json_text, strlen(json_text), &schema, vals, msg, sizeof(msg));
 	if (ret == -EINVAL)

@@ -515,6 +515,29 @@ static int de_sub_struct(const struct jde_doc *doc, size_t *pos, const struct jd
 	return de_struct(doc, pos, f->sub, v->sub);
 }
 
+/* @f->sub, or a path string instead (@f->untagged: serde's untagged enum of both). */
+static int de_untagged(const struct jde_doc *doc, size_t *pos, const struct jde_field *f,
+		       struct jde_value *v)
+{
+	size_t i = *pos, end = skip_value(doc, i);
+	int ret = -EINVAL;
+
+	if (doc->text[i] == '"') {
+		*pos = end;
+		v->s = decode_string(doc, i, end);
+		v->set = v->s != NULL;
+		return v->s ? 0 : -ENOMEM;
+	}
+	if (doc->text[i] == '{')
+		ret = de_sub_struct(doc, pos, f, v);
+	*pos = end;
+	/* serde tries each variant on the buffered value and reports none of their errors. */
+	if (ret == -EINVAL)
+		return jde_fail(doc, end, "data did not match any variant of untagged enum %s",
+				f->untagged);
+	return ret;
+}
+
 /* A JSON array of @f->sub objects (serde's Vec<T>). */
 static int de_seq(const struct jde_doc *doc, size_t *pos, const struct jde_field *f,
 		  struct jde_value *v)
@@ -627,7 +650,7 @@ static int de_field(const struct jde_doc *doc, size_t *pos, const struct jde_fie
 		return de_custom(doc, i, end, f, v);
 	case JDE_STRUCT:
 		*pos = i;
-		return de_sub_struct(doc, pos, f, v);
+		return f->untagged ? de_untagged(doc, pos, f, v) : de_sub_struct(doc, pos, f, v);
 	case JDE_SEQ:
 		*pos = i;
 		return de_seq(doc, pos, f, v);

@@ -51,6 +51,12 @@ struct jde_field {
 	 * -EINVAL with *msg set to serde's custom error.
 	 */
 	int (*custom)(const char *s, int *out, const char **msg);
+	/*
+	 * JDE_STRUCT: the Rust type is #[serde(untagged)] enum <untagged> { Path(PathBuf),
+	 * <struct> }: a string is taken as the path (in .s); anything else that is not the
+	 * struct is serde's "data did not match any variant of untagged enum <untagged>".
+	 */
+	const char *untagged;
 };
 
 /* Table entries: JDE_FIELD("smt", JDE_BOOL, JDE_DEFAULT), ... */

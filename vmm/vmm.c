@@ -433,6 +433,11 @@ static int vmm_setup_vcpus(struct vmm *vmm, const struct vm_config *cfg,
 						 vmm->vm.supported_cpuid, err, errlen);
 		if (ret)
 			return ret;
+		if (err && errlen) {
+			boot.err = err;
+			boot.errlen = errlen;
+			err[0] = '\0';
+		}
 	}
 	ret = vcpu_group_init(&vmm->vcpus, cfg->machine.vcpu_count);
 	if (ret) {
@@ -446,7 +451,10 @@ static int vmm_setup_vcpus(struct vmm *vmm, const struct vm_config *cfg,
 		if (!ret && ki)
 			ret = vcpu_configure(v, &boot);
 		if (ret) {
-			err_set(err, errlen, 0, "Cannot configure vCPU %u: %s", i, strerror(-ret));
+			/* The template's own error (boot.err) is the whole answer. */
+			if (!boot.err || !err[0])
+				err_set(err, errlen, 0, "Cannot configure vCPU %u: %s", i,
+					strerror(-ret));
 			return ret;
 		}
 	}

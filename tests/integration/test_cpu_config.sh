@@ -93,7 +93,20 @@ JSON
 	assert_eq 0 "$?" "exit code" || return
 	local eax
 	eax=$(cpuid_reg "$TMP/out" 0x1.0x0 eax)
-	assert_eq 5 $((eax & 0xf)) "stepping from the config file's template"
+	assert_eq 5 $((eax & 0xf)) "stepping from the config file's template" || return
+	# Firecracker's other form: the path of a template file.
+	echo '{"cpuid_modifiers": [{"leaf": "0x1", "subleaf": "0x0", "flags": 0,
+	       "modifiers": [{"register": "eax", "bitmap": "0b0110"}]}]}' >"$TMP/tpl.json"
+	sed -i "s|\"cpu-config\": {.*|\"cpu-config\": \"$TMP/tpl.json\",|; /^                 \"modifiers\"/d" "$TMP/vm.json"
+	"$EMBER" --no-api --config-file "$TMP/vm.json" >"$TMP/out" 2>>"$TMP/err" </dev/null
+	assert_eq 0 "$?" "exit code with a template path" || return
+	eax=$(cpuid_reg "$TMP/out" 0x1.0x0 eax)
+	assert_eq 6 $((eax & 0xf)) "stepping from the template file" || return
+	rm "$TMP/tpl.json"
+	"$EMBER" --no-api --config-file "$TMP/vm.json" >"$TMP/out" 2>"$TMP/err2" </dev/null
+	assert_eq 152 "$?" "exit code without the template file" || return
+	assert_contains "$(cat "$TMP/err2")" \
+		"Configuration for VMM from one single json failed: File operation error: No such file or directory (os error 2)"
 }
 
 test_api_errors() {
@@ -134,11 +147,11 @@ start_fails() {
 test_start_errors() {
 	need_kvm || return
 	start_fails '{"cpuid_modifiers": [{"leaf": "0x4fffffff", "subleaf": "0x3", "flags": 0, "modifiers": []}]}' \
-		"${START}Failed to create guest config: Template changes a CPUID entry not supported by KVM: Leaf: 4fffffff, Subleaf: 3" || return
+		"${START}System configuration error: Failed to create guest config: Template changes a CPUID entry not supported by KVM: Leaf: 4fffffff, Subleaf: 3" || return
 	start_fails '{"kvm_capabilities": ["999999"]}' "${START}Kvm error: Missing KVM capabilities: 0xf423f" || return
-	# An MSR KVM does not have: refused at vCPU setup, Firecracker's text in the log.
-	start_fails '{"msr_modifiers": [{"addr": "0x4b564dff", "bitmap": "0b1"}]}' "${START}Cannot configure vCPU 0" || return
-	assert_contains "$(cat "$TMP/err")" "Template changes an MSR entry not supported by KVM: Register Address: 4b564dff"
+	# An MSR KVM does not have: refused at vCPU setup (KVM_GET_MSRS stops at it).
+	start_fails '{"msr_modifiers": [{"addr": "0x4b564dff", "bitmap": "0b1"}]}' \
+		"${START}System configuration error: Failed to create guest config: Template changes an MSR entry not supported by KVM: Register Address: 4b564dff"
 }
 
 host_vendor() { awk -F': ' '/^vendor_id/ {print $2; exit}' /proc/cpuinfo; }

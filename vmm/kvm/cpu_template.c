@@ -129,8 +129,9 @@ int cpu_template_check(const struct cpu_template *t, int kvm_fd, const struct kv
 	free(copy);
 	if (ret)
 		return err_set(err, errlen, -EINVAL,
-			       "Failed to create guest config: Template changes a CPUID entry "
-			       "not supported by KVM: Leaf: %x, Subleaf: %x",
+			       "System configuration error: Failed to create guest config: "
+			       "Template changes a CPUID entry not supported by KVM: Leaf: %x, "
+			       "Subleaf: %x",
 			       leaf, subleaf);
 	return 0;
 }

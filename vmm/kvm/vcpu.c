@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "vmm/kvm/vcpu.h"
 #include "devices/bus.h"
+#include "vmm/base/errmsg.h"
 #include "vmm/kvm/cpu_template.h"
 #include "vmm/kvm/cpuid.h"
 #include "vmm/kvm/kvm_vm.h"
@@ -143,8 +144,9 @@ static int vcpu_set_cpuid(struct vcpu *v, const struct vcpu_boot *boot)
  * they are those of this CPU model), modified. Firecracker's MsrNotSupported
  * when KVM does not have one.
  */
-static int vcpu_template_msrs(struct vcpu *v, const struct cpu_template *t, struct kvm_msrs *msrs)
+static int vcpu_template_msrs(struct vcpu *v, const struct vcpu_boot *boot, struct kvm_msrs *msrs)
 {
+	const struct cpu_template *t = boot->cpu_template;
 	uint32_t addr = 0;
 	int n;
 
@@ -156,12 +158,12 @@ static int vcpu_template_msrs(struct vcpu *v, const struct cpu_template *t, stru
 		return -errno;
 	/* KVM_GET_MSRS stops at the first MSR it does not know. */
 	msrs->nmsrs = (uint32_t)n;
-	if (cpu_template_apply_msrs(msrs->entries, msrs->nmsrs, t, &addr)) {
-		log_error("vcpu %u: Template changes an MSR entry not supported by KVM: Register "
-			  "Address: %x",
-			  v->id, addr);
-		return -ENOENT;
-	}
+	if (cpu_template_apply_msrs(msrs->entries, msrs->nmsrs, t, &addr))
+		return err_set(boot->err, boot->errlen, -ENOENT,
+			       "System configuration error: Failed to create guest config: "
+			       "Template changes an MSR entry not supported by KVM: Register "
+			       "Address: %x",
+			       addr);
 	return 0;
 }
 
@@ -175,7 +177,7 @@ static int vcpu_set_msrs(struct vcpu *v, const struct vcpu_boot *boot)
 	if (!msrs)
 		return -ENOMEM;
 	if (nr_tpl)
-		ret = vcpu_template_msrs(v, boot->cpu_template, msrs);
+		ret = vcpu_template_msrs(v, boot, msrs);
 	/* The boot MSRs come after the template's, so they win, as in Firecracker. */
 	if (!ret)
 		msrs->nmsrs += msr_boot_entries(msrs->entries + msrs->nmsrs, max - msrs->nmsrs);

@@ -73,6 +73,9 @@ struct vcpu_boot {
 	bool smt;
 	/* NULL, or a template checked by cpu_template_check() against this VM. */
 	const struct cpu_template *cpu_template;
+	/* Where a template MSR KVM lacks is reported, in Firecracker's words. */
+	char *err;
+	size_t errlen;
 };
 
 int vcpu_group_init(struct vcpu_group *g, unsigned int nr_vcpus);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/config_file.h"
 #include "api/parse_cpu_config.h"
@@ -348,8 +349,65 @@ static void test_config_file(void **state)
 					   &reqs, &nr, err, sizeof(err)),
 			 -EINVAL);
 	assert_null(reqs);
-	assert_string_equal(err, "Invalid JSON: Failed to parse string [0bq] as a bitmap - "
-				 "unknown character: 113 at line 1 column 111");
+	assert_string_equal(err, "Invalid JSON: data did not match any variant of untagged enum "
+				 "CustomCpuTemplateOrPath at line 1 column 114");
+	assert_int_equal(config_file_parse("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, "
+					   "\"cpu-config\": 5}",
+					   &reqs, &nr, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "Invalid JSON: data did not match any variant of untagged enum "
+				 "CustomCpuTemplateOrPath at line 1 column 60");
+	/* null: no template. */
+	assert_int_equal(config_file_parse("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, "
+					   "\"cpu-config\": null}",
+					   &reqs, &nr, err, sizeof(err)),
+			 0);
+	assert_int_equal(nr, 1);
+	vmm_request_free(&reqs[0]);
+	free(reqs);
+}
+
+/* Firecracker's other form: the path of a file holding the template. */
+static void test_config_file_path(void **state)
+{
+	char dir[] = "/tmp/ember-cpucfg-XXXXXX", path[64], doc[256];
+	struct vmm_request *reqs = NULL;
+	size_t nr = 0;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/t.json", dir);
+	snprintf(doc, sizeof(doc),
+		 "{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"cpu-config\": \"%s\"}",
+		 path);
+	/* Missing: std::fs::read_to_string's error. */
+	assert_int_equal(config_file_parse(doc, &reqs, &nr, err, sizeof(err)), -ENOENT);
+	assert_null(reqs);
+	assert_string_equal(err, "File operation error: No such file or directory (os error 2)");
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"msr_modifiers\": [{\"addr\": \"0x277\", \"bitmap\": \"0b1\"}]}", f);
+	fclose(f);
+	assert_int_equal(config_file_parse(doc, &reqs, &nr, err, sizeof(err)), 0);
+	assert_int_equal(nr, 2);
+	assert_int_equal(reqs[0].type, REQ_PUT_CPU_CONFIG);
+	assert_int_equal(reqs[0].u.cpu_config->nr_msrs, 1);
+	assert_int_equal(reqs[0].u.cpu_config->msrs[0].addr, 0x277);
+	for (size_t i = 0; i < nr; i++)
+		vmm_request_free(&reqs[i]);
+	free(reqs);
+	/* The file's own errors, positions in the file, as CustomCpuTemplate::try_from. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"msr_modifiers\": [{\"addr\": \"0x277\", \"bitmap\": \"0b3\"}]}", f);
+	fclose(f);
+	assert_int_equal(config_file_parse(doc, &reqs, &nr, err, sizeof(err)), -EINVAL);
+	assert_null(reqs);
+	assert_string_equal(err, "Invalid JSON: Failed to parse string [0b3] as a bitmap - unknown "
+				 "character: 51 at line 1 column 52");
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 int main(void)
@@ -362,6 +420,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_template_errors, setup),
 	    cmocka_unit_test_setup(test_leaf_errors, setup),
 	    cmocka_unit_test_setup(test_config_file, setup),
+	    cmocka_unit_test_setup(test_config_file_path, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
