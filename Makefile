@@ -295,6 +295,8 @@ fuzz-replay:
 FUZZ_TARGETS  += mmds_http
 FUZZ_DEV_SRCS += $(filter-out $(FUZZ_DEV_SRCS),$(addprefix devices/mmds/,mmds.c mmds_store.c \
 		 mmds_token.c mmds_http.c))
+# virtio-pmem's request queue against a hostile guest (fuzz_pmem.c).
+FUZZ_TARGETS  += pmem
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^tests/guest/')

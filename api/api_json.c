@@ -235,6 +235,27 @@ static json_t *entropy_json(const struct vm_config *cfg)
 	    api_json_rate_limiter(cfg->entropy.has_rate_limiter, &cfg->entropy.rate_limiter));
 }
 
+/* PmemConfig, its fields in Firecracker's order (rate_limiter null when unset). */
+static json_t *pmem_json(const struct pmem_config *p)
+{
+	return json_pack("{s:s, s:s, s:b, s:b, s:o}", "id", p->id, "path_on_host", p->path_on_host,
+			 "root_device", p->root_device, "read_only", p->read_only, "rate_limiter",
+			 api_json_rate_limiter(p->has_rate_limiter, &p->rate_limiter));
+}
+
+static json_t *pmems_json(const struct vm_config *cfg)
+{
+	json_t *a = json_array();
+
+	for (unsigned int i = 0; a && i < cfg->nr_pmems; i++) {
+		if (json_array_append_new(a, pmem_json(&cfg->pmems[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 static json_t *balloon_json(const struct balloon_config *b)
 {
 	return json_pack("{s:I, s:b, s:I, s:b, s:b}", "amount_mib", (json_int_t)b->amount_mib,
@@ -306,8 +327,8 @@ static json_t *mmds_config_json(const struct vm_config *cfg)
 /*
  * Firecracker's VmmConfig as GET /vm/config writes it (From<&VmResources>),
  * key for key in its order: "logger", "metrics" and "cpu-config" are always
- * null there (they are not kept as resources), "pmem" and "memory-hotplug"
- * are devices Ember does not have. "serial" is Ember's (Firecracker skips its
+ * null there (they are not kept as resources), "memory-hotplug" is a
+ * device Ember does not have. "serial" is Ember's (Firecracker skips its
  * serial config), last. One key per line: a NULL builder result fails the set.
  */
 char *api_json_vm_config(const struct vm_config *cfg)
@@ -325,7 +346,7 @@ char *api_json_vm_config(const struct vm_config *cfg)
 	    json_object_set_new(o, "network-interfaces", nets_json(cfg)) ||
 	    json_object_set_new(o, "vsock", vsock_json(cfg)) ||
 	    json_object_set_new(o, "entropy", entropy_json(cfg)) ||
-	    json_object_set_new(o, "pmem", json_array()) ||
+	    json_object_set_new(o, "pmem", pmems_json(cfg)) ||
 	    json_object_set_new(o, "memory-hotplug", json_null()) ||
 	    json_object_set_new(o, "serial", serial_json(cfg))) {
 		json_decref(o);

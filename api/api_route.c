@@ -42,6 +42,8 @@ static const struct body_route body_routes[] = {
     {"PATCH", "network-interfaces", &patch_net_parser, true},
     {"PUT", "vsock", &put_vsock_parser, false},
     {"PUT", "entropy", &put_entropy_parser, false},
+    {"PUT", "pmem", &put_pmem_parser, true},
+    {"PATCH", "pmem", &patch_pmem_parser, true},
 };
 
 /* PUT/PATCH resources whose second segment names the operation: /snapshot/{create,load}. */

@@ -15,9 +15,7 @@
  * The sections Firecracker has and Ember does not, under their Firecracker
  * types: any content is decoded (keys skipped), then refused (no build).
  */
-static const struct jde_struct pmem_schema = {"PmemConfig", NULL, 0, true};
 static const struct jde_struct hotplug_schema = {"MemoryHotplugConfig", NULL, 0, true};
-static const struct body_parser unsupported_pmem = {&pmem_schema, NULL, NULL, NULL};
 static const struct body_parser unsupported_hotplug = {&hotplug_schema, NULL, NULL, NULL};
 
 /*
@@ -48,7 +46,7 @@ static const struct config_section {
     {"network-interfaces", &put_net_parser, JDE_DEFAULT, true, 70},
     {"vsock", &put_vsock_parser, JDE_OPTION, false, 80},
     {"entropy", &put_entropy_parser, JDE_OPTION, false, 110},
-    {"pmem", &unsupported_pmem, JDE_DEFAULT, true, 120},
+    {"pmem", &put_pmem_parser, JDE_DEFAULT, true, 120},
     {"memory-hotplug", &unsupported_hotplug, JDE_OPTION, false, 140},
     {"serial", &put_serial_parser, JDE_OPTION, false, 130},
 };

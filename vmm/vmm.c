@@ -673,6 +673,13 @@ static int vmm_update_net(void *ctx, const struct net_update *u, char *err, size
 	return vmm_devices_update_net(&vmm->devices, u, err, errlen);
 }
 
+static int vmm_update_pmem(void *ctx, const struct pmem_update *u, char *err, size_t errlen)
+{
+	struct vmm *vmm = ctx;
+
+	return vmm_devices_update_pmem(&vmm->devices, u, err, errlen);
+}
+
 static int vmm_create_snapshot(void *ctx, const struct vm_config *cfg,
 			       const struct snapshot_create_params *p, char *err, size_t errlen)
 {
@@ -743,6 +750,7 @@ const struct vmm_ops kvm_vmm_ops = {
     .send_ctrl_alt_del = vmm_send_ctrl_alt_del,
     .update_drive = vmm_update_drive,
     .update_net = vmm_update_net,
+    .update_pmem = vmm_update_pmem,
     .create_snapshot = vmm_create_snapshot,
     .load_snapshot = vmm_load_snapshot,
     .balloon_update = vmm_balloon_update,

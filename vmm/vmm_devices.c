@@ -24,6 +24,7 @@
 #include "devices/virtio/balloon.h"
 #include "devices/virtio/block.h"
 #include "devices/virtio/net.h"
+#include "devices/virtio/pmem.h"
 #include "devices/virtio/rng.h"
 #include "devices/virtio/virtio_mmio.h"
 #include "devices/virtio/vsock.h"
@@ -240,6 +241,59 @@ static int add_rng(struct vmm_devices *d, const struct entropy_config *ec, char 
 	return device_wire(d, v, err, errlen);
 }
 
+/*
+ * KVM slot of the pmem region @i: after the RAM slots. Its region goes above
+ * RAM and the 32-bit MMIO hole (nothing else is mapped there, and it is not
+ * in the e820 map: Linux finds it through the device's config space), each
+ * region PMEM_ALIGN-aligned after the previous one.
+ */
+static uint32_t pmem_slot(unsigned int i)
+{
+	return GUEST_MEM_MAX_REGIONS + i;
+}
+
+static int add_pmem(struct vmm_devices *d, const struct pmem_config *pc, char *err, size_t errlen)
+{
+	struct virtio_limiter hook;
+	struct pmem_dev *p;
+	struct vmm_device *v;
+	char why[512] = "";
+	int ret;
+
+	if (!d->pmem_next_gpa) {
+		uint64_t end = guest_mem_end(d->env.mem);
+
+		d->pmem_next_gpa = pmem_aligned_size(end > LAYOUT_4G ? end : LAYOUT_4G);
+	}
+	ret = pmem_create(&p, pc->path_on_host, pc->read_only, d->pmem_next_gpa, d->env.mem,
+			  slot_base(d->nr), slot_gsi(d->nr), why, sizeof(why));
+	if (ret) {
+		err_set(err, errlen, 0, "Cannot create pmem device: %s", why);
+		return ret;
+	}
+	v = slot_claim(d, VMM_DEV_PMEM, pc->id, p, pmem_mmio(p));
+	if (!v->id) {
+		err_set(err, errlen, 0, "Cannot create pmem device: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	ret = kvm_vm_set_slot(d->env.vm, pmem_slot(d->nr_pmems), pmem_gpa(p), pmem_region_size(p),
+			      pmem_host(p), pc->read_only);
+	if (ret) {
+		err_set(err, errlen, 0,
+			"Cannot create pmem device: Cannot set the memory regions: %s",
+			strerror(-ret));
+		return ret;
+	}
+	d->nr_pmems++;
+	d->pmem_next_gpa += pmem_region_size(p);
+	ret = device_add_limiter(d, v, 0, 0, limiter_cfg(pc->has_rate_limiter, &pc->rate_limiter),
+				 &hook, err, errlen);
+	if (ret)
+		return ret;
+	pmem_set_limiter(p, &hook);
+	return device_wire(d, v, err, errlen);
+}
+
 static int add_balloon(struct vmm_devices *d, const struct balloon_config *bc, char *err,
 		       size_t errlen)
 {
@@ -259,8 +313,8 @@ static int add_balloon(struct vmm_devices *d, const struct balloon_config *bc, c
 int vmm_devices_setup(struct vmm_devices *d, const struct vmm_device_env *env,
 		      const struct vm_config *cfg, char *err, size_t errlen)
 {
-	unsigned int wanted =
-	    cfg->nr_drives + cfg->nr_nets + cfg->has_vsock + cfg->has_entropy + cfg->has_balloon;
+	unsigned int wanted = cfg->nr_drives + cfg->nr_nets + cfg->nr_pmems + cfg->has_vsock +
+			      cfg->has_entropy + cfg->has_balloon;
 	int ret = 0;
 
 	d->env = *env;
@@ -275,6 +329,8 @@ int vmm_devices_setup(struct vmm_devices *d, const struct vmm_device_env *env,
 		ret = add_block(d, &cfg->drives[i], err, errlen);
 	for (unsigned int i = 0; !ret && i < cfg->nr_nets; i++)
 		ret = add_net(d, &cfg->nets[i], err, errlen);
+	for (unsigned int i = 0; !ret && i < cfg->nr_pmems; i++)
+		ret = add_pmem(d, &cfg->pmems[i], err, errlen);
 	if (!ret && cfg->has_vsock)
 		ret = add_vsock(d, &cfg->vsock, err, errlen);
 	if (!ret && cfg->has_entropy)
@@ -311,7 +367,8 @@ int vmm_devices_cmdline(const struct vmm_devices *d, const struct vm_config *cfg
 			bool mmio_args, char *out, size_t len, char *err, size_t errlen)
 {
 	size_t cap = len < VMM_CMDLINE_MAX ? len : VMM_CMDLINE_MAX;
-	char arg[64];
+	char arg[64], root[32];
+	unsigned int pmem = 0;
 	bool fits = cap > 0;
 
 	if (fits)
@@ -323,6 +380,13 @@ int vmm_devices_cmdline(const struct vmm_devices *d, const struct vm_config *cfg
 		/* Drives take the first slots, in configuration order. */
 		if (v->type == VMM_DEV_BLOCK && i < cfg->nr_drives && cfg->drives[i].is_root_device)
 			fits = cmdline_add_root(out, cap, &cfg->drives[i]);
+		/* Firecracker's root=/dev/pmem<N> and ro/rw, N counting pmem devices. */
+		if (v->type == VMM_DEV_PMEM && pmem < cfg->nr_pmems &&
+		    cfg->pmems[pmem++].root_device) {
+			snprintf(root, sizeof(root), "root=/dev/pmem%u", pmem - 1);
+			fits = fits && cmdline_add(out, cap, root) &&
+			       cmdline_add(out, cap, cfg->pmems[pmem - 1].read_only ? "ro" : "rw");
+		}
 		if (!mmio_args)
 			continue;
 		fits = fits &&
@@ -366,6 +430,9 @@ static void device_destroy(struct vmm_device *v)
 	case VMM_DEV_BALLOON:
 		balloon_destroy(v->dev);
 		break;
+	case VMM_DEV_PMEM:
+		pmem_destroy(v->dev);
+		break;
 	}
 	free(v->id);
 	memset(v, 0, sizeof(*v));
@@ -373,6 +440,13 @@ static void device_destroy(struct vmm_device *v)
 
 void vmm_devices_teardown(struct vmm_devices *d)
 {
+	/*
+	 * The pmem KVM slots stay: the VM is destroyed right after (vmm.c), no
+	 * vCPU runs in between, and KVM drops its view of a mapping that goes
+	 * away. Deleting them would be one more ioctl under the VMM filter.
+	 */
+	d->nr_pmems = 0;
+	d->pmem_next_gpa = 0;
 	while (d->nr)
 		device_destroy(&d->devs[--d->nr]);
 }
@@ -451,6 +525,20 @@ int vmm_devices_update_net(struct vmm_devices *d, const struct net_update *u, ch
 		rate_limiter_update(v->limiters[0], &u->rx_rate_limiter);
 	if (u->has_tx_rate_limiter)
 		rate_limiter_update(v->limiters[1], &u->tx_rate_limiter);
+	return 0;
+}
+
+int vmm_devices_update_pmem(struct vmm_devices *d, const struct pmem_update *u, char *err,
+			    size_t errlen)
+{
+	struct vmm_device *v = device_find(d, VMM_DEV_PMEM, u->id);
+
+	if (!v) {
+		err_set(err, errlen, 0, DEVICE_NOT_FOUND);
+		return -ENODEV;
+	}
+	if (u->has_rate_limiter)
+		rate_limiter_update(v->limiters[0], &u->rate_limiter);
 	return 0;
 }
 

@@ -8,8 +8,9 @@
  * Slots are handed out the way Firecracker attaches devices: the
  * drives in configuration order (the root drive is always first, so it is
  * /dev/vda), then the network interfaces in configuration order, then the
- * vsock, then the entropy device, then the balloon (last, unlike Firecracker,
- * which attaches it first: the other devices keep the addresses they had).
+ * pmem devices in configuration order (/dev/pmem0, 1, ...), then the vsock, then the entropy
+ * device, then the balloon (last, unlike Firecracker, which attaches it first: the other devices
+ * keep the addresses they had).
  *
  * Each device gets its transport on the MMIO bus, one ioeventfd per queue on
  * QueueNotify (datamatch = queue index), an irqfd on its GSI, its eventfds on
@@ -25,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vmm/config/params.h"
 #include "vmm/config/vmm_config.h"
@@ -51,7 +53,8 @@ enum vmm_device_type {
 	VMM_DEV_NET,
 	VMM_DEV_VSOCK,
 	VMM_DEV_RNG,
-	VMM_DEV_BALLOON
+	VMM_DEV_BALLOON,
+	VMM_DEV_PMEM
 };
 
 #define VMM_DEVICE_MAX_LIMITERS 2 /* net: rx, tx */
@@ -68,6 +71,9 @@ struct vmm_devices {
 	struct vmm_device_env env;
 	struct vmm_device devs[VMM_MAX_VIRTIO_DEVICES];
 	unsigned int nr;
+	/* Next guest-physical address for a pmem region, and pmem devices made so far. */
+	uint64_t pmem_next_gpa;
+	unsigned int nr_pmems;
 };
 
 /* An empty set (safe to tear down). */
@@ -112,6 +118,9 @@ int vmm_devices_update_drive(struct vmm_devices *d, const struct drive_update *u
 			     size_t errlen);
 int vmm_devices_update_net(struct vmm_devices *d, const struct net_update *u, char *err,
 			   size_t errlen);
+/* PATCH /pmem: the flush limiter update. 0 or -ENODEV with @err filled. */
+int vmm_devices_update_pmem(struct vmm_devices *d, const struct pmem_update *u, char *err,
+			    size_t errlen);
 
 /* The balloon device, NULL when the VM has none (struct balloon_dev *). */
 struct balloon_dev *vmm_devices_balloon(struct vmm_devices *d);

@@ -406,6 +406,43 @@ def rng_raw_features():
                     regops=[(0x070, 4, 1, 0xf), (0x050, 4, 1, 0)])
 
 
+# ---- pmem (fuzz_pmem.c): 4-byte request type, 4-byte writable status ----
+
+def pmem_req(img, addr, rtype):
+    img.put(addr, struct.pack("<I", rtype))
+
+
+def pmem_flush():
+    img = DevImage()
+    pmem_req(img, BUF, 0)
+    img.publish(0, [img.chain(0, [(BUF, 4, False), (BUF + 0x10, 4, True)]),
+                    img.chain(0, [(BUF, 4, False), (BUF + 0x20, 4, True)])])
+    return dev_seed(img, 1, kicks=0x01, regops=[(0x100, 8, 0, 0), (0x108, 4, 0, 0)])
+
+
+def pmem_malformed():
+    img = DevImage()
+    pmem_req(img, BUF, 5)
+    pmem_req(img, BUF + 0x40, 0)
+    img.publish(0, [img.chain(0, [(BUF, 4, False), (BUF + 0x10, 4, True)]),       # unknown type
+                    img.chain(0, [(BUF + 0x40, 8, False), (BUF + 0x10, 4, True)]),  # long request
+                    img.chain(0, [(BUF + 0x40, 4, False)]),                        # no status
+                    img.chain(0, [(BUF + 0x40, 4, False), (BUF + 0x10, 2, True)]),  # short status
+                    img.chain(0, [(BUF + 0x10, 4, True)]),                         # no request
+                    img.chain(0, [(BUF + 0x40, 4, False), (0x100000 - 2, 4, True)]),  # past RAM
+                    200])
+    return dev_seed(img, 1, kicks=0x01, regops=[(0x100, 4, 1, 0x1234), (0x110, 4, 0, 0)])
+
+
+def pmem_limited_indirect():
+    img = DevImage()
+    pmem_req(img, BUF, 0)
+    heads = [img.indirect(0, 0x9800, [(BUF, 4, False), (BUF + 0x10, 4, True)])]
+    heads += [img.chain(0, [(BUF, 4, False), (BUF + 0x20, 4, True)]) for _ in range(3)]
+    img.publish(0, heads)
+    return dev_seed(img, 1, flags=DEV_LIMITER, features=F_INDIRECT_DESC | F_EVENT_IDX, kicks=0x0f)
+
+
 # ---- balloon (fuzz_balloon.c): target_flags picks the third queue and the host's moves ----
 
 def pfn_list(pfns):
@@ -644,6 +681,7 @@ CORPORA = {
             net_limited, net_gso_conflict, net_registers),
     "vsock": (vsock_connect_rw, vsock_host_connect, vsock_malformed, vsock_shutdown_credit),
     "rng": (rng_simple, rng_limited, rng_indirect_big, rng_odd_chains, rng_raw_features),
+    "pmem": (pmem_flush, pmem_malformed, pmem_limited_indirect),
     "balloon": (balloon_inflate_deflate, balloon_hostile_inflate, balloon_stats, balloon_hinting,
                 balloon_reporting),
     "kernel": (kernel_pvh, kernel_pvh_desc4_align8, kernel_pvh_second_segment, kernel_no_note,

@@ -18,6 +18,8 @@ static uint64_t pml4[ENTRIES_PER_TABLE] __aligned(4096);
 static uint64_t pdpt[ENTRIES_PER_TABLE] __aligned(4096);
 /* Every entry is written by paging_init(). */
 static uint64_t pd[PD_TABLES][ENTRIES_PER_TABLE] __aligned(4096) __noinit;
+/* paging_map_high()'s window; zeroed .bss. */
+static uint64_t pd_high[ENTRIES_PER_TABLE] __aligned(4096);
 
 /* The tables live in .bss, already zeroed; the kernel runs identity-mapped. */
 void paging_init(void)
@@ -51,4 +53,20 @@ void paging_allow_user(uint64_t start, uint64_t len)
 	}
 	pml4[0] |= PTE_USER;
 	write_cr3((uint64_t)pml4);
+}
+
+bool paging_map_high(uint64_t start, uint64_t len)
+{
+	uint64_t end = start + len, gb = start / PAGE_1G;
+
+	if (start < PAGING_IDENTITY_LIMIT || !len || end < start || (end - 1) / PAGE_1G != gb ||
+	    gb >= ENTRIES_PER_TABLE ||
+	    (pdpt[gb] && pdpt[gb] != ((uint64_t)pd_high | PTE_PRESENT | PTE_RW)))
+		return false;
+	for (uint64_t addr = start & ~(PAGE_2M - 1); addr < end; addr += PAGE_2M)
+		pd_high[(addr / PAGE_2M) % ENTRIES_PER_TABLE] =
+		    addr | PTE_PRESENT | PTE_RW | PTE_PS;
+	pdpt[gb] = (uint64_t)pd_high | PTE_PRESENT | PTE_RW;
+	write_cr3((uint64_t)pml4);
+	return true;
 }

@@ -23,4 +23,11 @@ void paging_init(void);
  */
 void paging_allow_user(uint64_t start, uint64_t len);
 
+/*
+ * Identity-map [start, start + len) above 4 GiB (write-back, 2 MiB pages),
+ * for a device region such as virtio-pmem's. One window: the range must lie
+ * within one 1 GiB-aligned gigabyte below 512 GiB. False if it does not.
+ */
+bool paging_map_high(uint64_t start, uint64_t len);
+
 #endif

@@ -5,6 +5,7 @@
 #include "io.h"
 #include "kbd.h"
 #include "mmds.h"
+#include "pmem.h"
 #include "pic.h"
 #include "pit.h"
 #include "print.h"
@@ -272,6 +273,8 @@ void scenario_run(const char *cmdline)
 		scenario_blk(cmdline);
 	if (str_equals(name, len, "rng"))
 		scenario_rng(cmdline);
+	if (str_equals(name, len, "pmem"))
+		scenario_pmem(cmdline);
 	if (str_equals(name, len, "balloon"))
 		scenario_balloon(cmdline);
 	if (str_equals(name, len, "hostile"))

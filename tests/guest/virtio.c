@@ -68,6 +68,8 @@ const char *virtio_type_name(uint32_t device_id)
 		return "balloon";
 	case VIRTIO_ID_VSOCK:
 		return "vsock";
+	case VIRTIO_ID_PMEM:
+		return "pmem";
 	default:
 		return "unknown";
 	}

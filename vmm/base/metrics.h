@@ -27,6 +27,7 @@ struct ember_metrics {
 		    metrics_fails, serial_count, serial_fails;
 		metric_t drive_count, drive_fails, network_count, network_fails, vsock_count,
 		    vsock_fails, entropy_count, entropy_fails;
+		metric_t pmem_count, pmem_fails;
 		metric_t snapshot_create_count, snapshot_create_fails, snapshot_load_count,
 		    snapshot_load_fails;
 		metric_t mmds_count, mmds_fails;
@@ -36,6 +37,7 @@ struct ember_metrics {
 		metric_t machine_cfg_count, machine_cfg_fails, vm_count, vm_fails;
 		metric_t drive_count, drive_fails, network_count, network_fails;
 		metric_t mmds_count, mmds_fails;
+		metric_t pmem_count, pmem_fails;
 	} patch_api_requests;
 	struct {
 		metric_t error_count, missed_read_count, missed_write_count, read_count,

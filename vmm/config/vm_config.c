@@ -165,6 +165,51 @@ int vsock_config_copy(struct vsock_config *dst, const struct vsock_config *src)
 	return 0;
 }
 
+void pmem_config_free(struct pmem_config *p)
+{
+	free(p->id);
+	free(p->path_on_host);
+	p->id = p->path_on_host = NULL;
+}
+
+int pmem_config_copy(struct pmem_config *dst, const struct pmem_config *src)
+{
+	*dst = *src;
+	if (dup_str(&dst->id, src->id) || dup_str(&dst->path_on_host, src->path_on_host)) {
+		pmem_config_free(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void pmem_update_free(struct pmem_update *u)
+{
+	free(u->id);
+	u->id = NULL;
+}
+
+static void pmems_free(struct pmem_config *pmems, unsigned int nr)
+{
+	for (unsigned int i = 0; i < nr; i++)
+		pmem_config_free(&pmems[i]);
+	free(pmems);
+}
+
+static int pmems_copy(struct pmem_config **dst, const struct pmem_config *src, unsigned int nr)
+{
+	*dst = nr ? calloc(nr, sizeof(**dst)) : NULL;
+	if (nr && !*dst)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < nr; i++) {
+		if (pmem_config_copy(&(*dst)[i], &src[i])) {
+			pmems_free(*dst, i);
+			*dst = NULL;
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 static void drives_free(struct drive_config *drives, unsigned int nr)
 {
 	for (unsigned int i = 0; i < nr; i++)
@@ -219,6 +264,9 @@ static int device_configs_copy(struct vm_config *dst, const struct vm_config *sr
 	if (nets_copy(&dst->nets, src->nets, src->nr_nets))
 		return -ENOMEM;
 	dst->nr_nets = src->nr_nets;
+	if (pmems_copy(&dst->pmems, src->pmems, src->nr_pmems))
+		return -ENOMEM;
+	dst->nr_pmems = src->nr_pmems;
 	return vsock_config_copy(&dst->vsock, &src->vsock);
 }
 
@@ -273,6 +321,7 @@ void vm_config_free(struct vm_config *cfg)
 	serial_config_free(&cfg->serial);
 	drives_free(cfg->drives, cfg->nr_drives);
 	nets_free(cfg->nets, cfg->nr_nets);
+	pmems_free(cfg->pmems, cfg->nr_pmems);
 	vsock_config_free(&cfg->vsock);
 	mmds_config_free(&cfg->mmds_config);
 	vm_config_init(cfg);
@@ -291,6 +340,8 @@ int vm_config_copy(struct vm_config *dst, const struct vm_config *src)
 	dst->drives = NULL;
 	dst->nets = NULL;
 	dst->nr_drives = dst->nr_nets = 0;
+	dst->pmems = NULL;
+	dst->nr_pmems = 0;
 	dst->vsock.vsock_id = dst->vsock.uds_path = NULL;
 	dst->mmds_config.network_interfaces = NULL;
 	dst->mmds_config.nr_network_interfaces = 0;

@@ -131,6 +131,23 @@ struct entropy_config {
 	struct rate_limiter_config rate_limiter;
 };
 
+/* PUT /pmem/{id} (Firecracker's PmemConfig) */
+struct pmem_config {
+	char *id;
+	char *path_on_host;
+	bool root_device; /* root=/dev/pmem<N> and ro/rw on the command line */
+	bool read_only;	  /* mapped PROT_READ, KVM_MEM_READONLY slot */
+	bool has_rate_limiter;
+	struct rate_limiter_config rate_limiter; /* flushes: 1 op and the file's size in bytes */
+};
+
+/* PATCH /pmem/{id} (post-boot): only the rate limiter changes. */
+struct pmem_update {
+	char *id;
+	bool has_rate_limiter;
+	struct rate_limiter_config rate_limiter;
+};
+
 /* PUT /mmds/config: which interfaces reach MMDS, and how it answers. */
 struct mmds_config {
 	bool v2;		   /* version "V2" (default "V1") */
@@ -171,6 +188,8 @@ struct vm_config {
 	unsigned int nr_drives;
 	struct net_config *nets;
 	unsigned int nr_nets;
+	struct pmem_config *pmems; /* in the order they were first PUT: /dev/pmem0, 1, ... */
+	unsigned int nr_pmems;
 	bool has_vsock;
 	struct vsock_config vsock;
 	bool has_entropy;
@@ -201,6 +220,9 @@ void net_config_free(struct net_config *n);
 int net_config_copy(struct net_config *dst, const struct net_config *src);
 void vsock_config_free(struct vsock_config *v);
 int vsock_config_copy(struct vsock_config *dst, const struct vsock_config *src);
+void pmem_config_free(struct pmem_config *p);
+int pmem_config_copy(struct pmem_config *dst, const struct pmem_config *src);
+void pmem_update_free(struct pmem_update *u);
 void mmds_config_free(struct mmds_config *mc);
 int mmds_config_copy(struct mmds_config *dst, const struct mmds_config *src);
 

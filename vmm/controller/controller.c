@@ -19,6 +19,7 @@
 #include "vmm/controller/controller_devices.h"
 #include "vmm/controller/controller_snapshot.h"
 #include "vmm/controller/controller_mmds.h"
+#include "vmm/controller/controller_pmem.h"
 #include "vmm/base/log.h"
 #include "vmm/base/metrics.h"
 
@@ -428,6 +429,7 @@ static bool post_boot_only(enum vmm_request_type type)
 	case REQ_PATCH_NET:
 	case REQ_CREATE_SNAPSHOT:
 	case REQ_HOT_UNPLUG:
+	case REQ_PATCH_PMEM:
 	case REQ_PATCH_BALLOON:
 	case REQ_PATCH_BALLOON_STATS:
 	case REQ_GET_BALLOON_STATS:
@@ -470,7 +472,7 @@ void controller_handle(struct controller *c, const struct vmm_request *req,
 	vm_config_init(&resp->config);
 	/* Firecracker 1.16 hot-plugs drives and interfaces after boot, on PCI only. */
 	if (c->state != VMM_NOT_STARTED &&
-	    (req->type == REQ_PUT_DRIVE || req->type == REQ_PUT_NET)) {
+	    (req->type == REQ_PUT_DRIVE || req->type == REQ_PUT_NET || req->type == REQ_PUT_PMEM)) {
 		vmm_response_fail(resp, PCI_NOT_ENABLED);
 		return;
 	}
@@ -543,6 +545,12 @@ void controller_handle(struct controller *c, const struct vmm_request *req,
 		return;
 	case REQ_PUT_ENTROPY:
 		controller_put_entropy(c, &req->u.entropy, resp);
+		return;
+	case REQ_PUT_PMEM:
+		controller_put_pmem(c, &req->u.pmem, resp);
+		return;
+	case REQ_PATCH_PMEM:
+		controller_patch_pmem(c, &req->u.pmem_update, resp);
 		return;
 	case REQ_CREATE_SNAPSHOT:
 		controller_create_snapshot(c, &req->u.snapshot_create, resp);

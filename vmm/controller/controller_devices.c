@@ -24,6 +24,7 @@
 #include "devices/virtio/net.h"
 #include "devices/virtio/tap.h"
 #include "devices/virtio/vsock.h"
+#include "vmm/controller/controller_pmem.h"
 
 #define DRIVE_ERR "Drive config error: "
 #define NET_ERR	  "Network config error: "
@@ -204,6 +205,11 @@ void controller_put_drive(struct controller *c, const struct drive_config *d,
 	int pos = drive_index(cfg, d->drive_id), root = root_drive_index(cfg);
 	struct drive_config next, *grown;
 
+	if (d->is_root_device && controller_has_root_pmem(cfg)) {
+		vmm_response_fail(resp, DRIVE_ERR "Attempt to add block as a root device while the "
+						  "root device defined as a pmem device");
+		return;
+	}
 	if (d->is_root_device && root >= 0 && root != pos) {
 		vmm_response_fail(resp, DRIVE_ERR "A root block device already exists!");
 		return;

@@ -36,6 +36,7 @@ bool controller_configures_boot(enum vmm_request_type type)
 	case REQ_PUT_NET:
 	case REQ_PUT_VSOCK:
 	case REQ_PUT_ENTROPY:
+	case REQ_PUT_PMEM:
 	case REQ_PUT_MMDS_CONFIG:
 	case REQ_PUT_BALLOON:
 		return true;
@@ -57,6 +58,12 @@ void controller_create_snapshot(struct controller *c, const struct snapshot_crea
 	}
 	if (c->state != VMM_PAUSED) {
 		vmm_response_fail(resp, SAVE_WHILE_RUNNING);
+		return;
+	}
+	/* Firecracker saves pmem devices and maps their files again on restore; Ember not yet. */
+	if (c->cfg.nr_pmems) {
+		vmm_response_fail(resp, "Create snapshot error: Ember cannot snapshot a microVM "
+					"with pmem devices.");
 		return;
 	}
 	ret = c->ops->create_snapshot(c->ops_ctx, &c->cfg, p, err, sizeof(err));

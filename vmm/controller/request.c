@@ -94,6 +94,12 @@ void vmm_request_free(struct vmm_request *req)
 		free(req->u.unplug.id);
 		req->u.unplug.id = NULL;
 		break;
+	case REQ_PUT_PMEM:
+		pmem_config_free(&req->u.pmem);
+		break;
+	case REQ_PATCH_PMEM:
+		pmem_update_free(&req->u.pmem_update);
+		break;
 	default:
 		break;
 	}

@@ -54,6 +54,8 @@ enum vmm_request_type {
 	REQ_PUT_MMDS,		   /* PUT /mmds: replace the data store */
 	REQ_PATCH_MMDS,		   /* PATCH /mmds: RFC 7396 merge patch */
 	REQ_PUT_MMDS_CONFIG,	   /* PUT /mmds/config */
+	REQ_PUT_PMEM,		   /* PUT /pmem/{id} */
+	REQ_PATCH_PMEM,		   /* PATCH /pmem/{id}: the rate limiter */
 };
 
 /* PUT/PATCH /mmds: the body, checked to be JSON by the API thread. */
@@ -95,6 +97,8 @@ struct vmm_request {
 		bool balloon_ack_on_stop;	   /* PATCH /balloon/hinting/start */
 		struct mmds_body mmds;
 		struct mmds_config mmds_config;
+		struct pmem_config pmem;
+		struct pmem_update pmem_update;
 	} u;
 };
 

@@ -50,6 +50,8 @@ struct vmm_ops {
 			       size_t errlen);
 	int (*balloon_hinting_status)(void *ctx, struct balloon_hinting_status *out, char *err,
 				      size_t errlen);
+	/* PATCH /pmem: update the flush rate limiter (running VM). */
+	int (*update_pmem)(void *ctx, const struct pmem_update *u, char *err, size_t errlen);
 };
 
 #endif

@@ -76,6 +76,22 @@ static int kvm_vm_map_memory(struct kvm_vm *vm, const struct guest_mem *mem, boo
 	return 0;
 }
 
+int kvm_vm_set_slot(struct kvm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *host,
+		    bool read_only)
+{
+	struct kvm_userspace_memory_region region = {
+	    .slot = slot,
+	    .flags = read_only && size ? KVM_MEM_READONLY : 0,
+	    .guest_phys_addr = size ? gpa : 0,
+	    .memory_size = size,
+	    .userspace_addr = size ? (uint64_t)(uintptr_t)host : 0,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return -errno;
+	return 0;
+}
+
 static int kvm_vm_fetch_cpuid(struct kvm_vm *vm)
 {
 	size_t sz =

@@ -34,6 +34,14 @@ int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *mem, bool track_dir
 		  size_t errlen);
 void kvm_vm_destroy(struct kvm_vm *vm);
 
+/*
+ * Map @size bytes at host @host as guest-physical [@gpa, +@size) in KVM slot
+ * @slot (above the RAM slots), read-only for the guest if @read_only (its
+ * writes then exit as MMIO). @size 0 deletes the slot. 0 or -errno.
+ */
+int kvm_vm_set_slot(struct kvm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *host,
+		    bool read_only);
+
 /* Level of a GSI on the in-kernel PIC/IOAPIC (KVM_IRQ_LINE). */
 int kvm_vm_set_irq_line(struct kvm_vm *vm, uint32_t gsi, bool level);
 /* An irq_line for devices that drives @gsi through KVM_IRQ_LINE. */

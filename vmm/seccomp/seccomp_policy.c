@@ -139,6 +139,8 @@ static const struct seccomp_rule vmm_rules[] = {
 	ALLOW(epoll_wait), ALLOW(epoll_ctl), ALLOW(read), ALLOW(close),
 	ALLOW(preadv), ALLOW(pwritev), ALLOW(fdatasync), ALLOW(lseek), ALLOW(openat),
 	ALLOW(io_uring_enter),
+	/* virtio-pmem's flush: its mapped file written back, synchronously. */
+	ALLOW_IF(msync, DWORD_EQ(2, MS_SYNC)),
 	ALLOW_IF(getrandom, DWORD_EQ(2, 0)),
 	ALLOW(getpid),
 	IOCTL(KVM_IRQ_LINE),
