@@ -135,3 +135,62 @@ int cpu_template_check(const struct cpu_template *t, int kvm_fd, const struct kv
 			       leaf, subleaf);
 	return 0;
 }
+
+static const char *const reg_names[] = {"EAX", "EBX", "ECX", "EDX"};
+
+/* The bits of @reg in leaf @leaf.@subleaf that announce features, 0 if none do. */
+static uint32_t feature_bits(uint32_t leaf, uint32_t subleaf, enum cpuid_register reg)
+{
+	switch (leaf) {
+	case 0x1:
+		/* TSC-deadline, hypervisor (ECX 24, 31), HTT (EDX 28): Ember sets them. */
+		if (reg == CPUID_REG_ECX)
+			return ~((1U << 24) | (1U << 31));
+		return reg == CPUID_REG_EDX ? ~(1U << 28) : 0;
+	case 0x6:
+		return reg == CPUID_REG_EAX || reg == CPUID_REG_ECX ? ~0U : 0;
+	case 0x7:
+		return reg != CPUID_REG_EAX || subleaf ? ~0U : 0;
+	case 0xd:
+		return subleaf == 1 && reg == CPUID_REG_EAX ? ~0U : 0;
+	case 0x80000001:
+		/* Not TOPOEXT (ECX 22): normalization sets it on AMD. */
+		if (reg == CPUID_REG_ECX)
+			return ~(1U << 22);
+		return reg == CPUID_REG_EDX ? ~0U : 0;
+	case 0x80000007:
+		return reg == CPUID_REG_EDX ? ~0U : 0;
+	case 0x80000008:
+		return reg == CPUID_REG_EBX ? ~0U : 0;
+	default:
+		return 0;
+	}
+}
+
+int cpu_template_host_check(const struct cpu_template *t, const struct kvm_cpuid2 *supported,
+			    char *err, size_t errlen)
+{
+	for (size_t i = 0; i < t->nr_cpuid; i++) {
+		const struct cpuid_leaf_modifier *m = &t->cpuid[i];
+		struct kvm_cpuid_entry2 none = {0}, *e = &none;
+
+		for (uint32_t k = 0; k < supported->nent; k++)
+			if (supported->entries[k].function == m->leaf &&
+			    supported->entries[k].index == m->subleaf)
+				e = (struct kvm_cpuid_entry2 *)&supported->entries[k];
+		for (size_t r = 0; r < m->nr_mods; r++) {
+			uint32_t want = m->mods[r].filter & m->mods[r].value &
+					feature_bits(m->leaf, m->subleaf, m->mods[r].reg);
+			uint32_t missing = want & ~*cpuid_reg(e, m->mods[r].reg);
+
+			if (missing)
+				return err_set(
+				    err, errlen, -EINVAL,
+				    "The host CPU lacks CPUID leaf 0x%x subleaf 0x%x %s bit "
+				    "%u, which the snapshot's CPU template exposes",
+				    m->leaf, m->subleaf, reg_names[m->mods[r].reg],
+				    (unsigned int)__builtin_ctz(missing));
+		}
+	}
+	return 0;
+}

@@ -52,4 +52,14 @@ int cpu_template_for_vm(const struct machine_config *mc, const struct cpu_templa
 int cpu_template_check(const struct cpu_template *t, int kvm_fd, const struct kvm_cpuid2 *supported,
 		       char *err, size_t errlen);
 
+/*
+ * A restore on this host of a VM that booted with @t: every feature bit @t
+ * sets to 1 (in the CPUID feature registers: leaves 1, 6, 7, 0xd.1,
+ * 0x80000001, 0x80000007, 0x80000008 EBX) must be one KVM supports here
+ * (@supported), except those Ember's normalization sets itself. 0, or
+ * -EINVAL naming the first missing bit in @err.
+ */
+int cpu_template_host_check(const struct cpu_template *t, const struct kvm_cpuid2 *supported,
+			    char *err, size_t errlen);
+
 #endif

@@ -270,6 +270,8 @@ const struct cpu_template *static_template_for_host(const char *name, const char
 		*why = CPU_TEMPLATE_BAD_MODEL;
 		return NULL;
 	}
-	*why = "Invalid static CPU template: None";
+	/* Firecracker's text for "None"; other names come only from a hostile snapshot. */
+	*why = strcmp(name, "None") ? "Invalid static CPU template"
+				    : "Invalid static CPU template: None";
 	return NULL;
 }

@@ -10,6 +10,8 @@
 #include "vmm/base/log.h"
 #include "vmm/snapshot/snapshot_config.h"
 #include "vmm/snapshot/snapshot_mmds.h"
+#include "vmm/snapshot/snapshot_cpu_template.h"
+#include "vmm/kvm/cpu_template.h"
 #include "vmm/snapshot/snapshot_mem.h"
 #include "vmm/snapshot/uffd.h"
 #include "vmm/kvm/vcpu_state.h"
@@ -253,6 +255,7 @@ static int build_vmstate(const struct snapshot_machine *m, const struct vm_confi
 	vmstate_writer_init(w);
 	snapshot_config_encode(cfg, w);
 	snapshot_mmds_encode(cfg, w);
+	snapshot_cpu_template_encode(cfg, w);
 	ret = save_devices(m, w, err, errlen);
 	if (!ret)
 		ret = save_vcpus(m, w, err, errlen);
@@ -386,6 +389,7 @@ struct restore_plan {
 	unsigned int nr_vcpus;
 	struct vm_saved_state vm;
 	bool clock_realtime;
+	struct cpu_template *cpu_template; /* the VM's, checked against the host; NULL: none */
 };
 
 static void plan_free(struct restore_plan *plan)
@@ -394,6 +398,7 @@ static void plan_free(struct restore_plan *plan)
 		vcpu_state_free(&plan->vcpus[i]);
 	free(plan->vcpus);
 	free(plan->data);
+	cpu_template_free(plan->cpu_template);
 	memset(plan, 0, sizeof(*plan));
 }
 
@@ -449,7 +454,29 @@ static int decode_config(struct restore_plan *plan, struct vm_config *snap, char
 	/* Optional: only a VM whose MMDS was configured has one. */
 	if (vmstate_find(&plan->file, SNAPSHOT_MMDS_TAG, 0, &r) && snapshot_mmds_decode(&r, snap))
 		return section_error(err, errlen, SNAPSHOT_MMDS_TAG, 0, "is malformed");
+	/* Optional too: a custom CPU template (older snapshots have none). */
+	if (vmstate_find(&plan->file, SNAPSHOT_CPUT_TAG, 0, &r) &&
+	    snapshot_cpu_template_decode(&r, snap))
+		return section_error(err, errlen, SNAPSHOT_CPUT_TAG, 0, "is malformed");
 	return 0;
+}
+
+/* The CPU template the snapshot's VM booted with (custom, or static by name), for restore_state. */
+static int select_cpu_template(struct restore_plan *plan, const struct vm_config *snap, char *err,
+			       size_t errlen)
+{
+	const struct cpu_template *t = NULL;
+	char why[256];
+	int ret = cpu_template_for_vm(&snap->machine, &t, why, sizeof(why));
+
+	if (ret) {
+		errorf(err, errlen, "Failed to build microVM from snapshot: %s", why);
+		return ret;
+	}
+	if (!t)
+		return 0;
+	plan->cpu_template = cpu_template_dup(t);
+	return plan->cpu_template ? 0 : os_errorf(err, errlen, -ENOMEM, LOAD_STATE_ERR "decoding");
 }
 
 static int decode_machine_state(struct restore_plan *plan, char *err, size_t errlen)
@@ -665,6 +692,10 @@ static int restore_state(const struct snapshot_machine *m, void *ctx, char *err,
 	char why[256];
 	int ret = 0;
 
+	/* The saved CPUID shows the guest what the template exposed: this host must have it. */
+	if (plan->cpu_template)
+		ret = cpu_template_host_check(plan->cpu_template, m->vm->supported_cpuid, why,
+					      sizeof(why));
 	for (unsigned int i = 0; !ret && i < plan->nr_vcpus; i++)
 		ret = vcpu_state_apply(&m->vcpus->vcpus[i], &plan->vcpus[i], why, sizeof(why));
 	if (!ret)
@@ -693,6 +724,8 @@ int snapshot_load(const struct snapshot_machine *m, const struct snapshot_load_p
 	ret = read_state_file(&plan, p->snapshot_path, err, errlen);
 	if (!ret)
 		ret = decode_config(&plan, &snap, err, errlen);
+	if (!ret)
+		ret = select_cpu_template(&plan, &snap, err, errlen);
 	if (!ret) {
 		plan.nr_vcpus = snap.machine.vcpu_count;
 		ret = decode_machine_state(&plan, err, errlen);

@@ -144,6 +144,11 @@ static void test_static_vendor_rules(void **state)
 	assert_null(static_template_for_host("T2A", "AuthenticAMD", 0x00a10f11, &why)); /* Genoa */
 	assert_string_equal(why,
 			    "The current CPU model is not permitted to apply the CPU template.");
+	/* Names: "None" (Firecracker's InvalidStaticCpuTemplate) and anything else. */
+	assert_null(static_template_for_host("None", "GenuineIntel", SKYLAKE, &why));
+	assert_string_equal(why, "Invalid static CPU template: None");
+	assert_null(static_template_for_host("T3", "GenuineIntel", SKYLAKE, &why));
+	assert_string_equal(why, "Invalid static CPU template");
 }
 
 static void test_static_contents(void **state)
