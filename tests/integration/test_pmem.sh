@@ -21,6 +21,13 @@ fault() {
 
 vm_config() { api_ok GET /vm/config; printf '%s' "$BODY"; }
 
+# restart_ember: a new ember in the same dir (the killed one leaves its socket file behind).
+restart_ember() {
+	stop_ember
+	rm -f "$TMP/api.sock"
+	start_ember
+}
+
 # make_backing FILE: 3 MiB + 100 bytes (not 2 MiB-aligned), HOST_TEXT first.
 make_backing() {
 	truncate -s $((3 * 1024 * 1024 + 100)) "$1"
@@ -68,9 +75,8 @@ test_start_errors() {
 	api_ok PUT /boot-source "{\"kernel_image_path\": \"$GUEST_ELF\"}"
 	fault PUT /actions '{"action_type": "InstanceStart"}' \
 		'Start microvm error: Cannot create pmem device: Error accessing backing file: No such file or directory (os error 2)'
-	stop_ember
 	: >"$TMP/empty"
-	start_ember || return
+	restart_ember || return
 	api_ok PUT /pmem/p0 "{\"id\": \"p0\", \"path_on_host\": \"$TMP/empty\"}"
 	api_ok PUT /boot-source "{\"kernel_image_path\": \"$GUEST_ELF\"}"
 	fault PUT /actions '{"action_type": "InstanceStart"}' \
@@ -128,12 +134,31 @@ test_patch_after_boot() {
 		'Pmem config error: Unable to patch the pmem device: Failed perform action on device: Device not found Please verify the request arguments.'
 	fault PUT /pmem/p1 "{\"id\": \"p1\", \"path_on_host\": \"$TMP/p.img\"}" 'PCI is not enabled'
 	fault DELETE /pmem/p0 '' 'PCI is not enabled'
-	# Snapshots of pmem devices are not in Ember yet: refused, nothing written.
+}
+
+# A snapshot keeps the pmem devices' configuration; the restored VM maps the
+# same file again (in its address space), and cannot be restored without it.
+test_snapshot_restore() {
+	need_kvm || return
+	make_backing "$TMP/p.img"
+	start_ember || return
+	api_ok PUT /pmem/p0 "{\"id\": \"p0\", \"path_on_host\": \"$TMP/p.img\", \"read_only\": true, \"rate_limiter\": {\"ops\": {\"size\": 7, \"refill_time\": 100}}}"
+	api_ok PUT /boot-source \
+		"{\"kernel_image_path\": \"$GUEST_ELF\", \"boot_args\": \"console=ttyS0 ember.test=halt-forever\"}"
+	api_ok PUT /actions '{"action_type": "InstanceStart"}'
+	wait_for grep -q halting "$TMP/out" || { fail "guest did not boot: $(cat "$TMP/err")"; return; }
 	api_ok PATCH /vm '{"state": "Paused"}'
-	fault PUT /snapshot/create "{\"snapshot_path\": \"$TMP/snap\", \"mem_file_path\": \"$TMP/mem\"}" \
-		'Create snapshot error: Ember cannot snapshot a microVM with pmem devices.'
-	[ ! -e "$TMP/snap" ] && [ ! -e "$TMP/mem" ] || fail "snapshot files written"
-	api_ok PATCH /vm '{"state": "Resumed"}'
+	api_ok PUT /snapshot/create "{\"snapshot_path\": \"$TMP/snap\", \"mem_file_path\": \"$TMP/mem\"}"
+	restart_ember || return
+	api_ok PUT /snapshot/load "{\"snapshot_path\": \"$TMP/snap\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$TMP/mem\"}, \"resume_vm\": true}"
+	assert_contains "$(vm_config)" "\"pmem\":[{\"id\":\"p0\",\"path_on_host\":\"$TMP/p.img\",\"root_device\":false,\"read_only\":true,\"rate_limiter\":{\"bandwidth\":null,\"ops\":{\"size\":7,\"one_time_burst\":null,\"refill_time\":100}}}]" "restored configuration"
+	assert_contains "$(cat "/proc/$EMBER_PID/maps")" "$TMP/p.img" "the file mapped again"
+	api_ok PATCH /pmem/p0 '{"id": "p0", "rate_limiter": {"ops": {"size": 9, "refill_time": 100}}}'
+	mv "$TMP/p.img" "$TMP/moved.img"
+	restart_ember || return
+	api PUT /snapshot/load "{\"snapshot_path\": \"$TMP/snap\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$TMP/mem\"}}"
+	assert_eq 400 "$STATUS" "load without the pmem file"
+	assert_contains "$BODY" "Cannot create pmem device: Error accessing backing file: No such file or directory (os error 2)" "load error"
 }
 
 test_config_file() {

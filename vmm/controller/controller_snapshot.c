@@ -60,12 +60,6 @@ void controller_create_snapshot(struct controller *c, const struct snapshot_crea
 		vmm_response_fail(resp, SAVE_WHILE_RUNNING);
 		return;
 	}
-	/* Firecracker saves pmem devices and maps their files again on restore; Ember not yet. */
-	if (c->cfg.nr_pmems) {
-		vmm_response_fail(resp, "Create snapshot error: Ember cannot snapshot a microVM "
-					"with pmem devices.");
-		return;
-	}
 	ret = c->ops->create_snapshot(c->ops_ctx, &c->cfg, p, err, sizeof(err));
 	if (ret) {
 		if (!err[0])

@@ -10,6 +10,7 @@
 #include "vmm/base/log.h"
 #include "vmm/snapshot/snapshot_config.h"
 #include "vmm/snapshot/snapshot_mmds.h"
+#include "vmm/snapshot/snapshot_pmem.h"
 #include "vmm/snapshot/snapshot_cpu_template.h"
 #include "vmm/kvm/cpu_template.h"
 #include "vmm/snapshot/snapshot_mem.h"
@@ -255,6 +256,7 @@ static int build_vmstate(const struct snapshot_machine *m, const struct vm_confi
 	vmstate_writer_init(w);
 	snapshot_config_encode(cfg, w);
 	snapshot_mmds_encode(cfg, w);
+	snapshot_pmem_encode(cfg, w);
 	snapshot_cpu_template_encode(cfg, w);
 	ret = save_devices(m, w, err, errlen);
 	if (!ret)
@@ -454,6 +456,9 @@ static int decode_config(struct restore_plan *plan, struct vm_config *snap, char
 	/* Optional: only a VM whose MMDS was configured has one. */
 	if (vmstate_find(&plan->file, SNAPSHOT_MMDS_TAG, 0, &r) && snapshot_mmds_decode(&r, snap))
 		return section_error(err, errlen, SNAPSHOT_MMDS_TAG, 0, "is malformed");
+	/* Optional: only a VM with pmem devices has one; their files are mapped again. */
+	if (vmstate_find(&plan->file, SNAPSHOT_PMEM_TAG, 0, &r) && snapshot_pmem_decode(&r, snap))
+		return section_error(err, errlen, SNAPSHOT_PMEM_TAG, 0, "is malformed");
 	/* Optional too: a custom CPU template (older snapshots have none). */
 	if (vmstate_find(&plan->file, SNAPSHOT_CPUT_TAG, 0, &r) &&
 	    snapshot_cpu_template_decode(&r, snap))
@@ -561,6 +566,8 @@ static void adopt_config(struct vm_config *cfg, struct vm_config *snap, bool tra
 	SWAP(cfg->nr_drives, snap->nr_drives);
 	SWAP(cfg->nets, snap->nets);
 	SWAP(cfg->nr_nets, snap->nr_nets);
+	SWAP(cfg->pmems, snap->pmems);
+	SWAP(cfg->nr_pmems, snap->nr_pmems);
 	SWAP(cfg->has_vsock, snap->has_vsock);
 	SWAP(cfg->vsock, snap->vsock);
 	SWAP(cfg->has_entropy, snap->has_entropy);

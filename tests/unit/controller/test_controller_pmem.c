@@ -25,7 +25,7 @@
 #define PMEM_ERR "Pmem config error: "
 
 struct fake_vm {
-	int starts, pmem_updates;
+	int starts, pmem_updates, snapshots;
 	int fail_with;
 	struct pmem_update last; /* strings not owned */
 };
@@ -63,8 +63,8 @@ static int fake_op(void *ctx, char *err, size_t errlen)
 static int fake_create_snapshot(void *ctx, const struct vm_config *cfg,
 				const struct snapshot_create_params *p, char *err, size_t errlen)
 {
-	(void)ctx;
-	(void)cfg;
+	((struct fake_vm *)ctx)->snapshots++;
+	assert_int_equal(cfg->nr_pmems, 1);
 	(void)p;
 	(void)err;
 	(void)errlen;
@@ -248,8 +248,8 @@ static void test_patch(void **state)
 	assert_int_equal(f->c.cfg.pmems[0].rate_limiter.ops.size, 1);
 }
 
-/* Not in Ember yet: refused, the VM stays paused and usable. */
-static void test_no_snapshot(void **state)
+/* A paused VM with pmem devices is snapshotted like any other (the VM saves them). */
+static void test_snapshot(void **state)
 {
 	struct fixture *f = *state;
 	struct vmm_request req = {.type = REQ_PAUSE_VM};
@@ -260,11 +260,8 @@ static void test_no_snapshot(void **state)
 	req = (struct vmm_request){.type = REQ_CREATE_SNAPSHOT};
 	req.u.snapshot_create.snapshot_path = "/tmp/s";
 	req.u.snapshot_create.mem_file_path = "/tmp/m";
-	assert_int_equal(handle(f, &req), 400);
-	assert_string_equal(
-	    last_fault,
-	    "Create snapshot error: Ember cannot snapshot a microVM with pmem devices.");
-	assert_int_equal(f->c.state, VMM_PAUSED);
+	assert_int_equal(handle(f, &req), 204);
+	assert_int_equal(f->vm.snapshots, 1);
 }
 
 static void test_copy(void **state)
@@ -292,7 +289,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_root_rules, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pre_and_post_boot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_patch, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_no_snapshot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
 	};
 
