@@ -291,6 +291,11 @@ fuzz-replay:
 	  else echo "$$out" | tail -n 30; echo "FAIL: fuzz/$$t: replay exit $$rc, expected '$$n inputs ran'"; bad=1; fi; \
 	done; rm -rf /tmp/ember-fuzz-vsock-*; exit $$bad
 
+# PUT /cpu-config bodies: the template parser, the template's application and
+# its snapshot section (fuzz_cpu_config.c).
+FUZZ_TARGETS  += cpu_config
+FUZZ_DEV_SRCS += $(filter-out $(FUZZ_DEV_SRCS),vmm/base/errmsg.c vmm/kvm/cpu_template.c \
+		 vmm/kvm/static_templates.c vmm/snapshot/snapshot_cpu_template.c)
 # The MMDS HTTP responder against a guest's byte stream (fuzz_mmds_http.c).
 FUZZ_TARGETS  += mmds_http
 FUZZ_DEV_SRCS += $(filter-out $(FUZZ_DEV_SRCS),$(addprefix devices/mmds/,mmds.c mmds_store.c \
