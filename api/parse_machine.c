@@ -45,9 +45,14 @@ static const struct jde_struct machine_put_schema = {"MachineConfig", machine_pu
 static const struct jde_struct machine_patch_schema = {"MachineConfigUpdate", machine_patch_fields,
 						       MC_NR, false};
 
-/* The deprecated cpu_template field: "None" means no template (NULL). */
+/*
+ * The deprecated cpu_template field. In a PATCH (has_cpu_template) "None"
+ * is NULL; a PUT keeps the name "None", since there NULL means the field was
+ * left out, which keeps the template in effect (Firecracker's
+ * MachineConfigUpdate::from(MachineConfig)).
+ */
 static int take_cpu_template(const struct jde_value *v, char **out, struct parse_info *info,
-			     const char *what)
+			     const char *what, bool keep_none)
 {
 	*out = NULL;
 	if (!v->set)
@@ -55,7 +60,7 @@ static int take_cpu_template(const struct jde_value *v, char **out, struct parse
 	info->deprecated = true;
 	snprintf(info->deprecation, sizeof(info->deprecation),
 		 "%s: cpu_template field is deprecated.", what);
-	if (v->e == CPU_TEMPLATE_NONE)
+	if (v->e == CPU_TEMPLATE_NONE && !keep_none)
 		return 0;
 	*out = strdup(cpu_templates[v->e]);
 	return *out ? 0 : -ENOMEM;
@@ -76,7 +81,7 @@ static int build_put(struct jde_value *v, struct vmm_request *req, struct parse_
 	mc->huge_pages =
 	    v[MC_HUGE_PAGES].set ? (enum huge_pages)v[MC_HUGE_PAGES].e : HUGE_PAGES_NONE;
 	return take_cpu_template(&v[MC_CPU_TEMPLATE], &mc->cpu_template, info,
-				 "PUT /machine-config");
+				 "PUT /machine-config", true);
 }
 
 static int build_patch(struct jde_value *v, struct vmm_request *req, struct parse_info *info,
@@ -105,7 +110,7 @@ static int build_patch(struct jde_value *v, struct vmm_request *req, struct pars
 	p->mc.huge_pages = (enum huge_pages)v[MC_HUGE_PAGES].e;
 	p->has_cpu_template = v[MC_CPU_TEMPLATE].set;
 	return take_cpu_template(&v[MC_CPU_TEMPLATE], &p->mc.cpu_template, info,
-				 "PATCH /machine-config");
+				 "PATCH /machine-config", false);
 }
 
 const struct body_parser put_machine_config_parser = {

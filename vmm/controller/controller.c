@@ -97,6 +97,22 @@ static void machine_config_commit(struct controller *c, struct machine_config *n
 	vmm_response_ok(resp);
 }
 
+/* @dst (without a template) takes a copy of @src's, static or custom. 0 or -ENOMEM. */
+static int copy_template(struct machine_config *dst, const struct machine_config *src)
+{
+	if (src->cpu_template) {
+		dst->cpu_template = strdup(src->cpu_template);
+		if (!dst->cpu_template)
+			return -ENOMEM;
+	}
+	if (src->cpu_config) {
+		dst->cpu_config = cpu_template_dup(src->cpu_config);
+		if (!dst->cpu_config)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static void put_machine_config(struct controller *c, const struct machine_config *mc,
 			       struct vmm_response *resp)
 {
@@ -106,14 +122,17 @@ static void put_machine_config(struct controller *c, const struct machine_config
 		fail_nomem(resp);
 		return;
 	}
-	/* As Firecracker's MachineConfig::update: no static template keeps PUT /cpu-config's. */
-	if (!next.cpu_template && c->cfg.machine.cpu_config) {
-		next.cpu_config = cpu_template_dup(c->cfg.machine.cpu_config);
-		if (!next.cpu_config) {
-			machine_config_free(&next);
-			fail_nomem(resp);
-			return;
-		}
+	/*
+	 * As Firecracker's MachineConfig::update: without cpu_template the
+	 * template in effect stays (static or PUT /cpu-config's), "None" drops it.
+	 */
+	if (next.cpu_template && !strcmp(next.cpu_template, "None")) {
+		free(next.cpu_template);
+		next.cpu_template = NULL;
+	} else if (!next.cpu_template && copy_template(&next, &c->cfg.machine)) {
+		machine_config_free(&next);
+		fail_nomem(resp);
+		return;
 	}
 	machine_config_commit(c, &next, resp);
 }

@@ -322,11 +322,19 @@ static void test_put_machine_config(void **state)
 	assert_string_equal(cfg.machine.cpu_template, "T2");
 	vm_config_free(&cfg);
 
-	/* PUT replaces the whole machine config: unspecified fields go back to defaults. */
+	/*
+	 * PUT replaces the whole machine config: unspecified fields go back to
+	 * defaults, except the CPU template, which stays unless "None" is named
+	 * (Firecracker's MachineConfigUpdate::from(MachineConfig)).
+	 */
 	assert_int_equal(put_machine(f, 1, 128, false, NULL), 204);
 	get_config(f, &cfg);
 	assert_int_equal(cfg.machine.vcpu_count, 1);
 	assert_false(cfg.machine.smt);
+	assert_string_equal(cfg.machine.cpu_template, "T2");
+	vm_config_free(&cfg);
+	assert_int_equal(put_machine(f, 1, 128, false, "None"), 204);
+	get_config(f, &cfg);
 	assert_null(cfg.machine.cpu_template);
 	vm_config_free(&cfg);
 }

@@ -166,11 +166,19 @@ static void test_static_and_custom_exclusive(void **state)
 	assert_int_equal(patch_template(f, NULL), 204);
 	assert_null(f->c.cfg.machine.cpu_template);
 	assert_null(f->c.cfg.machine.cpu_config);
+	/* PUT /machine-config naming "None" drops the custom template (it keeps it otherwise). */
+	assert_int_equal(put_cpu_config(f), 204);
+	assert_int_equal(put_machine(f, "None"), 204);
+	assert_null(f->c.cfg.machine.cpu_template);
+	assert_null(f->c.cfg.machine.cpu_config);
 	/* A PUT /machine-config naming a static template replaces the custom one. */
 	assert_int_equal(put_cpu_config(f), 204);
 	assert_int_equal(put_machine(f, "T2"), 204);
 	assert_string_equal(f->c.cfg.machine.cpu_template, "T2");
 	assert_null(f->c.cfg.machine.cpu_config);
+	/* ... and one without cpu_template keeps the static one. */
+	assert_int_equal(put_machine(f, NULL), 204);
+	assert_string_equal(f->c.cfg.machine.cpu_template, "T2");
 }
 
 /* A refused PUT /machine-config leaves the custom template as it was. */
