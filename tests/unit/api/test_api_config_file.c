@@ -93,7 +93,7 @@ static void test_errors(void **state)
 		     "column 20");
 	expect_error(
 	    "{\n  \"drive\": []\n}",
-	    "Invalid JSON: unknown field `drive`, expected one of `drives`, `boot-source`, "
+	    "Invalid JSON: unknown field `drive`, expected one of `balloon`, `drives`, `boot-source`, "
 	    "`cpu-config`, `logger`, `machine-config`, `metrics`, `mmds-config`, "
 	    "`network-interfaces`, `vsock`, `entropy`, `pmem`, `memory-hotplug`, `serial` at "
 	    "line 2 column 9");
