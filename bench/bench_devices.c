@@ -14,6 +14,11 @@
  *
  * Every completion is checked (used length, status, data) so a fast number
  * cannot come from a broken device.
+ *
+ * MMDS (issue 9's request latency): a net device attached to a V1 MMDS, the
+ * guest's TCP/IP played here; GETs on one keep-alive connection, and short
+ * connections of one GET each. Their rows add RTT: the median time from the
+ * guest's tx kick to MMDS's answer in the rx used ring.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +61,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include "devices/mmds/mmds.h"
 #include "devices/virtio/net.h"
 #endif
 
@@ -121,6 +127,7 @@
 
 struct sample {
 	double ops_per_s, mib_per_s, cpu_us_per_op;
+	double rtt_us; /* per request, kick to answer (MMDS rows); 0: not measured */
 };
 
 struct row {
@@ -816,6 +823,503 @@ static void bench_net(struct row *tx, struct row *rx, int runs)
 		}
 	}
 }
+
+/* ---- MMDS over virtio-net ---------------------------------------------------------------- */
+
+/*
+ * The guest's requests to the metadata service: a net device on a tap,
+ * attached to a real MMDS (V1) as the VMM attaches it, and this program as
+ * the guest's network stack. Its frames are built here, checksums included,
+ * and every answer is parsed and checked here too (not with devices/mmds/'s
+ * own parsers, so a bug there cannot hide in both sides).
+ */
+static int cmp_double(const void *a, const void *b);
+
+#define MMDS_GETS      2000U /* requests per run on one keep-alive connection */
+#define MMDS_CONNS     200U  /* short connections per run (more than the stack's table) */
+#define MMDS_TX_SLOTS  16U
+#define MMDS_TX_BASE   (DATA + NET_STRIDE * NET_RX_SLOTS)
+#define MMDS_GUEST_IP  0x0a000002U /* 10.0.0.2 */
+#define MMDS_KEEP_PORT 39999U
+#define MMDS_STORE     "{\"latest\":{\"meta-data\":{\"ami-id\":\"ami-12345678\"}}}"
+#define MMDS_BODY      "ami-12345678"
+#define MMDS_GET       "GET /latest/meta-data/ami-id HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n"
+#define MMDS_ETH_IP    0x0800U
+#define MMDS_ETH_ARP   0x0806U
+#define MMDS_F_FIN     0x01U
+#define MMDS_F_SYN     0x02U
+#define MMDS_F_PSH     0x08U
+#define MMDS_F_ACK     0x10U
+
+struct mmds_bench {
+	struct harness h;
+	struct net_dev *net;
+	struct mmds *mmds;
+	uint8_t mac[6];	  /* MMDS's, from its ARP reply */
+	uint16_t tx_sent; /* tx chains published, free-running */
+	uint16_t tx_done; /* tx chains completed */
+	uint16_t sport;
+	uint32_t seq, ack; /* the guest's next sequence number; the next byte it expects */
+	double rtt_s;	   /* kick -> answer, summed since the caller reset it */
+	uint8_t rx[NET_BUF];
+};
+
+/* A received TCP segment. */
+struct mmds_seg {
+	uint32_t seq, ack;
+	uint8_t flags;
+	const uint8_t *data;
+	size_t len;
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+/* The Internet checksum (RFC 1071) of @len bytes, from the partial sum @sum. */
+static uint16_t inet_csum(const uint8_t *p, size_t len, uint32_t sum)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += get16(p + i);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* The TCP pseudo-header's sum: addresses (host order), protocol, segment length. */
+static uint32_t tcp_pseudo_sum(uint32_t saddr, uint32_t daddr, size_t len)
+{
+	return (saddr >> 16) + (saddr & 0xffff) + (daddr >> 16) + (daddr & 0xffff) + 6 +
+	       (uint32_t)len;
+}
+
+static size_t mmds_eth(uint8_t *f, const uint8_t *dst, uint16_t type)
+{
+	memcpy(f, dst, 6);
+	memcpy(f + 6, net_guest_mac_addr, 6);
+	put16(f + 12, type);
+	return 14;
+}
+
+/* Who has 169.254.169.254? Tell 10.0.0.2 (broadcast). */
+static size_t mmds_arp_request(uint8_t *f)
+{
+	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	size_t n = mmds_eth(f, bcast, MMDS_ETH_ARP);
+	uint8_t *a = f + n;
+
+	put16(a, 1);	      /* Ethernet */
+	put16(a + 2, 0x0800); /* IPv4 */
+	a[4] = 6;
+	a[5] = 4;
+	put16(a + 6, 1); /* request */
+	memcpy(a + 8, net_guest_mac_addr, 6);
+	put32(a + 14, MMDS_GUEST_IP);
+	memset(a + 18, 0, 6);
+	put32(a + 24, MMDS_DEFAULT_IPV4);
+	return n + 28;
+}
+
+/* A TCP segment of the guest's (its seq and ack, @flags, @data), in IPv4, in Ethernet. */
+static size_t mmds_tcp(struct mmds_bench *b, uint8_t *f, uint8_t flags, const char *data)
+{
+	size_t dlen = data ? strlen(data) : 0, n = mmds_eth(f, b->mac, MMDS_ETH_IP);
+	uint8_t *ip = f + n, *t = ip + 20;
+
+	ip[0] = 0x45;
+	ip[1] = 0;
+	put16(ip + 2, (uint16_t)(20 + 20 + dlen));
+	put16(ip + 4, b->tx_sent);
+	put16(ip + 6, 0x4000); /* DF */
+	ip[8] = 64;
+	ip[9] = 6;
+	put16(ip + 10, 0);
+	put32(ip + 12, MMDS_GUEST_IP);
+	put32(ip + 16, MMDS_DEFAULT_IPV4);
+	put16(ip + 10, inet_csum(ip, 20, 0));
+	put16(t, b->sport);
+	put16(t + 2, 80);
+	put32(t + 4, b->seq);
+	put32(t + 8, flags & MMDS_F_ACK ? b->ack : 0);
+	t[12] = 5 << 4;
+	t[13] = flags;
+	put16(t + 14, 65535);
+	put16(t + 16, 0);
+	put16(t + 18, 0);
+	memcpy(t + 20, data ? data : "", dlen);
+	put16(t + 16,
+	      inet_csum(t, 20 + dlen, tcp_pseudo_sum(MMDS_GUEST_IP, MMDS_DEFAULT_IPV4, 20 + dlen)));
+	return n + 20 + 20 + dlen;
+}
+
+/* Reap tx completions (each one used length 0). */
+static int mmds_tx_reap(struct mmds_bench *b)
+{
+	uint32_t id, len;
+
+	while (virtq_driver_get_used(&b->h.drv[NET_TX_QUEUE], &id, &len) == 1) {
+		if (id >= MMDS_TX_SLOTS || len != 0) {
+			fprintf(stderr, "bench: mmds tx completion id %u len %u\n", id, len);
+			return -1;
+		}
+		b->tx_done++;
+	}
+	return 0;
+}
+
+/* Put @len bytes of frame in the next tx slot and kick; returns the kick's time. */
+static double mmds_send(struct mmds_bench *b, const uint8_t *frame, size_t len)
+{
+	uint16_t slot = b->tx_sent % MMDS_TX_SLOTS;
+	uint64_t gpa = MMDS_TX_BASE + NET_STRIDE * slot;
+	double t;
+
+	memset(gptr(&b->h, gpa, NET_VNET_HDR), 0, NET_VNET_HDR);
+	memcpy(gptr(&b->h, gpa + NET_VNET_HDR, len), frame, len);
+	virtq_driver_set_desc(&b->h.drv[NET_TX_QUEUE], slot, gpa, (uint32_t)(NET_VNET_HDR + len), 0,
+			      0);
+	virtq_driver_publish(&b->h.drv[NET_TX_QUEUE], slot);
+	b->tx_sent++;
+	t = now_s();
+	harness_notify(&b->h, NET_TX_QUEUE);
+	return t;
+}
+
+/*
+ * Run the VMM loop until the next rx frame is in the used ring; the time
+ * since @kicked is added to rtt_s. The frame (no virtio header) is copied
+ * to b->rx and its buffer posted again. Its length, or -1 (5 s: a stall).
+ */
+static ssize_t mmds_recv(struct mmds_bench *b, double kicked)
+{
+	struct virtq_driver *rx = &b->h.drv[NET_RX_QUEUE];
+	double deadline = kicked + 5;
+	uint32_t id, len;
+	eventfd_t irqs;
+
+	while (virtq_driver_get_used(rx, &id, &len) != 1) {
+		if (event_loop_run_once(&b->h.loop, 1000) < 0 || now_s() > deadline) {
+			fprintf(stderr, "bench: no answer from MMDS\n");
+			return -1;
+		}
+	}
+	b->rtt_s += now_s() - kicked;
+	eventfd_read(virtio_mmio_irq_fd(b->h.dev), &irqs);
+	if (id >= NET_RX_SLOTS || len <= NET_VNET_HDR || len > NET_BUF) {
+		fprintf(stderr, "bench: mmds rx completion id %u len %u\n", id, len);
+		return -1;
+	}
+	memcpy(b->rx, gptr(&b->h, DATA + NET_STRIDE * id + NET_VNET_HDR, len - NET_VNET_HDR),
+	       len - NET_VNET_HDR);
+	virtq_driver_publish(rx, (uint16_t)id);
+	return mmds_tx_reap(b) ? -1 : (ssize_t)(len - NET_VNET_HDR);
+}
+
+/* A frame for the guest from MMDS: Ethernet, @type, addressed to the guest. */
+static const uint8_t *mmds_eth_check(const uint8_t *f, size_t len, uint16_t type,
+				     const uint8_t *src)
+{
+	if (len < 14 || memcmp(f, net_guest_mac_addr, 6) || (src && memcmp(f + 6, src, 6)) ||
+	    get16(f + 12) != type)
+		return NULL;
+	return f + 14;
+}
+
+/* b->rx is MMDS's ARP reply for its address: learn its MAC. */
+static int mmds_arp_check(struct mmds_bench *b, size_t len)
+{
+	const uint8_t *a = mmds_eth_check(b->rx, len, MMDS_ETH_ARP, NULL);
+
+	if (!a || len < 14 + 28 || get16(a) != 1 || get16(a + 2) != 0x0800 || a[4] != 6 ||
+	    a[5] != 4 || get16(a + 6) != 2 || memcmp(a + 8, b->rx + 6, 6) ||
+	    get32(a + 14) != MMDS_DEFAULT_IPV4 || memcmp(a + 18, net_guest_mac_addr, 6) ||
+	    get32(a + 24) != MMDS_GUEST_IP || (a[8] & 1)) {
+		fprintf(stderr, "bench: bad ARP reply from MMDS\n");
+		return -1;
+	}
+	memcpy(b->mac, a + 8, 6);
+	return 0;
+}
+
+/* b->rx is a TCP segment from MMDS to this connection, checksums right: into @s. */
+static int mmds_tcp_parse(struct mmds_bench *b, size_t len, struct mmds_seg *s)
+{
+	const uint8_t *ip = mmds_eth_check(b->rx, len, MMDS_ETH_IP, b->mac), *t;
+	size_t tot, ihl, doff;
+
+	if (!ip || len < 14 + 20 || ip[0] >> 4 != 4)
+		return -1;
+	ihl = (ip[0] & 15U) * 4;
+	tot = get16(ip + 2);
+	if (ihl < 20 || tot < ihl + 20 || tot > len - 14 || inet_csum(ip, ihl, 0) || ip[9] != 6 ||
+	    get32(ip + 12) != MMDS_DEFAULT_IPV4 || get32(ip + 16) != MMDS_GUEST_IP ||
+	    (get16(ip + 6) & 0x3fff))
+		return -1;
+	t = ip + ihl;
+	doff = (size_t)(t[12] >> 4) * 4;
+	if (doff < 20 || doff > tot - ihl ||
+	    inet_csum(t, tot - ihl, tcp_pseudo_sum(MMDS_DEFAULT_IPV4, MMDS_GUEST_IP, tot - ihl)) ||
+	    get16(t) != 80 || get16(t + 2) != b->sport)
+		return -1;
+	*s = (struct mmds_seg){
+	    .seq = get32(t + 4),
+	    .ack = get32(t + 8),
+	    .flags = t[13] & 0x1f,
+	    .data = t + doff,
+	    .len = tot - ihl - doff,
+	};
+	return 0;
+}
+
+/*
+ * The next frame is MMDS's segment with @flags exactly, in order (its seq is
+ * the guest's ack) and acknowledging everything the guest sent; @kicked as
+ * for mmds_recv().
+ */
+static int mmds_expect(struct mmds_bench *b, double kicked, uint8_t flags, struct mmds_seg *s)
+{
+	ssize_t n = mmds_recv(b, kicked);
+
+	if (n < 0)
+		return -1;
+	if (mmds_tcp_parse(b, (size_t)n, s) || s->flags != flags ||
+	    (!(flags & MMDS_F_SYN) && s->seq != b->ack) || s->ack != b->seq) {
+		fprintf(stderr, "bench: unexpected segment from MMDS (flags %#x, want %#x)\n",
+			s->flags, flags);
+		return -1;
+	}
+	return 0;
+}
+
+/* The answer to MMDS_GET: 200, the body, the right length, keep-alive. */
+static int mmds_answer_check(const struct mmds_seg *s)
+{
+	static const char head[] = "HTTP/1.1 200 ";
+	const char *text = (const char *)s->data, *hdr_end;
+	size_t body = strlen(MMDS_BODY);
+
+	hdr_end = memmem(text, s->len, "\r\n\r\n", 4);
+	if (s->len < sizeof(head) - 1 || memcmp(text, head, sizeof(head) - 1) || !hdr_end ||
+	    (size_t)(hdr_end + 4 - text) + body != s->len || memcmp(hdr_end + 4, MMDS_BODY, body) ||
+	    !memmem(text, s->len, "Content-Length: 12\r\n", 20)) {
+		fprintf(stderr, "bench: bad MMDS answer: %.*s\n", (int)s->len, text);
+		return -1;
+	}
+	return 0;
+}
+
+/* Three-way handshake from port @sport: SYN out, SYN-ACK back (the ACK rides the GET). */
+static int mmds_connect(struct mmds_bench *b, uint16_t sport)
+{
+	uint8_t f[128];
+	struct mmds_seg s;
+
+	size_t n;
+
+	b->sport = sport;
+	b->seq = 0x10000000U + sport * 7919U;
+	b->ack = 0;
+	n = mmds_tcp(b, f, MMDS_F_SYN, NULL);
+	b->seq++; /* the SYN */
+	if (mmds_expect(b, mmds_send(b, f, n), MMDS_F_SYN | MMDS_F_ACK, &s) || s.len)
+		return -1;
+	b->ack = s.seq + 1;
+	return 0;
+}
+
+/* One GET (acknowledging the previous answer), its answer checked. Adds its bytes to @bytes. */
+static int mmds_get(struct mmds_bench *b, uint64_t *bytes)
+{
+	uint8_t f[256];
+	struct mmds_seg s;
+	size_t n = mmds_tcp(b, f, MMDS_F_ACK | MMDS_F_PSH, MMDS_GET);
+	double kicked = mmds_send(b, f, n);
+
+	b->seq += (uint32_t)strlen(MMDS_GET);
+	if (mmds_expect(b, kicked, MMDS_F_ACK | MMDS_F_PSH, &s) || mmds_answer_check(&s))
+		return -1;
+	b->ack += (uint32_t)s.len;
+	*bytes += s.len;
+	return 0;
+}
+
+/* FIN out, FIN-ACK back, the last ACK out and taken (the connection is gone). */
+static int mmds_close(struct mmds_bench *b)
+{
+	uint8_t f[128];
+	struct mmds_seg s;
+	double kicked, deadline;
+
+	size_t n = mmds_tcp(b, f, MMDS_F_FIN | MMDS_F_ACK, NULL);
+
+	b->seq++; /* the FIN */
+	if (mmds_expect(b, mmds_send(b, f, n), MMDS_F_FIN | MMDS_F_ACK, &s) || s.len)
+		return -1;
+	b->ack++;
+	kicked = mmds_send(b, f, mmds_tcp(b, f, MMDS_F_ACK, NULL));
+	deadline = kicked + 5;
+	for (;;) {
+		if (mmds_tx_reap(b))
+			return -1;
+		if (b->tx_done == b->tx_sent)
+			break;
+		if (event_loop_run_once(&b->h.loop, 1000) < 0 || now_s() > deadline) {
+			fprintf(stderr, "bench: MMDS did not take the last ACK\n");
+			return -1;
+		}
+	}
+	b->rtt_s += now_s() - kicked;
+	return 0;
+}
+
+static void mmds_bench_stop(struct mmds_bench *b)
+{
+	if (b->net) {
+		virtio_mmio_detach(net_mmio(b->net));
+		net_destroy(b->net);
+	}
+	mmds_destroy(b->mmds);
+	harness_fini(&b->h);
+}
+
+/*
+ * A net device on the tap with a V1 MMDS holding MMDS_STORE, attached as
+ * the VMM attaches it (PUT /mmds/config named the interface); the guest's
+ * rx buffers posted and MMDS's MAC learned by ARP.
+ */
+static int mmds_bench_start(struct mmds_bench *b, char *why, size_t len)
+{
+	static const char *const ifaces[] = {"bench0"};
+	struct net_config cfg = {
+	    .iface_id = "bench0", .host_dev_name = NET_IFNAME, .has_guest_mac = true};
+	struct virtq_driver *rx;
+	uint8_t f[64];
+	ssize_t n;
+	int err = 0;
+
+	memset(b, 0, sizeof(*b));
+	memcpy(cfg.guest_mac, net_guest_mac_addr, 6);
+	if (harness_init(&b->h)) {
+		snprintf(why, len, "cannot create guest memory");
+		return -1;
+	}
+	b->mmds = mmds_create(0, &err);
+	if (!b->mmds || mmds_store_put(b->mmds, MMDS_STORE, strlen(MMDS_STORE)) ||
+	    mmds_configure(b->mmds, MMDS_V1, htonl(MMDS_DEFAULT_IPV4), false, ifaces, 1, NULL) ||
+	    !mmds_attached(b->mmds, cfg.iface_id)) {
+		snprintf(why, len, "cannot set MMDS up");
+		return -1;
+	}
+	if (net_create(&b->net, &cfg, &b->h.mem, LAYOUT_VIRTIO_START, LAYOUT_IRQ_BASE, why, len))
+		return -1;
+	if (net_attach_mmds(b->net, b->mmds) ||
+	    harness_start(&b->h, net_mmio(b->net), NET_NUM_QUEUES)) {
+		snprintf(why, len, "cannot attach MMDS or bring the device up");
+		return -1;
+	}
+	rx = &b->h.drv[NET_RX_QUEUE];
+	for (uint16_t i = 0; i < NET_RX_SLOTS; i++) {
+		virtq_driver_set_desc(rx, i, DATA + NET_STRIDE * i, NET_BUF, VRING_DESC_F_WRITE, 0);
+		virtq_driver_publish(rx, i);
+	}
+	harness_notify(&b->h, NET_RX_QUEUE);
+	n = mmds_recv(b, mmds_send(b, f, mmds_arp_request(f)));
+	if (n < 0 || mmds_arp_check(b, (size_t)n)) {
+		snprintf(why, len, "no ARP reply from MMDS (see stderr)");
+		return -1;
+	}
+	return 0;
+}
+
+static double median_of(double *v, uint32_t n)
+{
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* MMDS_GETS requests on one connection; per request: kick of the GET to its answer. */
+static int mmds_keepalive_run(struct mmds_bench *b, struct sample *out)
+{
+	static double rtt[MMDS_GETS];
+	uint64_t bytes = 0;
+	struct meter m;
+
+	if (mmds_connect(b, MMDS_KEEP_PORT))
+		return -1;
+	meter_start(&m);
+	for (uint32_t i = 0; i < MMDS_GETS; i++) {
+		b->rtt_s = 0;
+		if (mmds_get(b, &bytes))
+			return -1;
+		rtt[i] = b->rtt_s;
+	}
+	*out = meter_stop(&m, MMDS_GETS, bytes);
+	out->rtt_us = median_of(rtt, MMDS_GETS) * 1e6;
+	return mmds_close(b);
+}
+
+/*
+ * MMDS_CONNS connections of one request each; per connection: the sum of
+ * SYN -> SYN-ACK, GET -> answer, FIN -> FIN-ACK and the last ACK taken.
+ */
+static int mmds_connection_run(struct mmds_bench *b, struct sample *out)
+{
+	static double rtt[MMDS_CONNS];
+	uint64_t bytes = 0;
+	struct meter m;
+
+	meter_start(&m);
+	for (uint32_t i = 0; i < MMDS_CONNS; i++) {
+		b->rtt_s = 0;
+		if (mmds_connect(b, (uint16_t)(40000 + i)) || mmds_get(b, &bytes) || mmds_close(b))
+			return -1;
+		rtt[i] = b->rtt_s;
+	}
+	*out = meter_stop(&m, MMDS_CONNS, bytes);
+	out->rtt_us = median_of(rtt, MMDS_CONNS) * 1e6;
+	return 0;
+}
+
+static void bench_mmds(struct row *keep, struct row *conn, int runs)
+{
+	for (int run = 0; run < runs; run++) {
+		static struct mmds_bench b;
+		int ret = mmds_bench_start(&b, keep->skipped, sizeof(keep->skipped));
+
+		if (!ret)
+			ret = mmds_keepalive_run(&b, &keep->s[keep->n++]);
+		if (!ret)
+			ret = mmds_connection_run(&b, &conn->s[conn->n++]);
+		if (ret && !keep->skipped[0])
+			snprintf(keep->skipped, sizeof(keep->skipped), "MMDS failed (see stderr)");
+		mmds_bench_stop(&b);
+		if (ret) {
+			snprintf(conn->skipped, sizeof(conn->skipped), "%s", keep->skipped);
+			keep->n = conn->n = 0;
+			return;
+		}
+	}
+}
 #endif
 
 /* ---- virtio-vsock ---------------------------------------------------------------------- */
@@ -1231,8 +1735,8 @@ static int report(const struct row *rows, int nr, const char *json_path)
 	json_t *results = json_array(), *root;
 	int failed = 0;
 
-	printf("\n%-44s %12s %10s %11s %5s\n", "device (host side, no vCPU)", "ops/s", "MiB/s",
-	       "CPU us/op", "runs");
+	printf("\n%-44s %12s %10s %11s %5s %9s\n", "device (host side, no vCPU)", "ops/s", "MiB/s",
+	       "CPU us/op", "runs", "RTT us");
 	for (int i = 0; i < nr; i++) {
 		const struct row *r = &rows[i];
 		json_t *o = json_pack("{s:s, s:s}", "name", r->name, "op", r->op);
@@ -1255,8 +1759,16 @@ static int report(const struct row *rows, int nr, const char *json_path)
 			struct stat3 mib = stat_of(r, offsetof(struct sample, mib_per_s));
 			struct stat3 cpu = stat_of(r, offsetof(struct sample, cpu_us_per_op));
 
-			printf("%-44s %12.0f %10.1f %11.2f %5d\n", r->name, ops.median, mib.median,
+			struct stat3 rtt = stat_of(r, offsetof(struct sample, rtt_us));
+
+			printf("%-44s %12.0f %10.1f %11.2f %5d", r->name, ops.median, mib.median,
 			       cpu.median, r->n);
+			if (rtt.min > 0) {
+				printf(" %9.1f\n", rtt.median);
+				json_object_set_new(o, "rtt_us", stat_json(rtt));
+			} else {
+				printf(" %9s\n", "-");
+			}
 			json_object_set_new(o, "ops_per_s", stat_json(ops));
 			json_object_set_new(o, "mib_per_s", stat_json(mib));
 			json_object_set_new(o, "cpu_us_per_op", stat_json(cpu));
@@ -1264,7 +1776,9 @@ static int report(const struct row *rows, int nr, const char *json_path)
 		}
 		json_array_append_new(results, o);
 	}
-	printf("(median of the runs; CPU = user + system of the whole process per op)\n");
+	printf("(median of the runs; CPU = user + system of the whole process per op; RTT =\n"
+	       " median per request of the time from the guest's tx kick to MMDS's answer in\n"
+	       " the rx used ring; a new connection counts its SYN, GET and FIN round trips)\n");
 	root = json_pack("{s:o}", "results", results);
 	if (!root || json_object_set_new(root, "failed", json_integer(failed)) ||
 	    json_dump_file(root, json_path, JSON_INDENT(2))) {
@@ -1288,7 +1802,11 @@ int main(int argc, char **argv)
 	    {.name = "virtio-net rx 1514 B frames, tap -> guest", .op = "frame"},
 	    {.name = "virtio-vsock stream guest -> host socket", .op = "4 KiB"},
 	    {.name = "virtio-vsock stream host socket -> guest", .op = "4 KiB"},
+	    {.name = "mmds_get_keepalive", .op = "request"},
+	    {.name = "mmds_get_new_connection", .op = "connection"},
 	};
+	/* The rows that need a tap: virtio-net's and MMDS's (which answers through it). */
+	static const int net_rows[] = {4, 5, 8, 9};
 	int nr = sizeof(rows) / sizeof(rows[0]);
 	int runs = argc > 2 ? atoi(argv[2]) : 5;
 	const char *dir = argc > 3 ? argv[3] : ".";
@@ -1318,14 +1836,20 @@ int main(int argc, char **argv)
 #ifdef HAVE_NET
 	if (!net_enter_netns(rows[4].skipped, sizeof(rows[4].skipped))) {
 		bench_net(&rows[4], &rows[5], runs);
+		bench_mmds(&rows[8], &rows[9], runs);
 	} else {
-		snprintf(rows[5].skipped, sizeof(rows[5].skipped), "%s", rows[4].skipped);
-		rows[4].skip = rows[5].skip = true;
+		for (size_t i = 1; i < sizeof(net_rows) / sizeof(net_rows[0]); i++)
+			snprintf(rows[net_rows[i]].skipped, sizeof(rows[0].skipped), "%s",
+				 rows[4].skipped);
+		for (size_t i = 0; i < sizeof(net_rows) / sizeof(net_rows[0]); i++)
+			rows[net_rows[i]].skip = true;
 	}
 #else
-	snprintf(rows[4].skipped, sizeof(rows[4].skipped), "no virtio-net in this tree");
-	snprintf(rows[5].skipped, sizeof(rows[5].skipped), "no virtio-net in this tree");
-	rows[4].skip = rows[5].skip = true;
+	for (size_t i = 0; i < sizeof(net_rows) / sizeof(net_rows[0]); i++) {
+		snprintf(rows[net_rows[i]].skipped, sizeof(rows[0].skipped),
+			 "no virtio-net in this tree");
+		rows[net_rows[i]].skip = true;
+	}
 #endif
 #ifdef HAVE_VSOCK
 	bench_vsock(&rows[6], &rows[7], runs, dir);
