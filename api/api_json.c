@@ -324,12 +324,24 @@ static json_t *mmds_config_json(const struct vm_config *cfg)
 			 mc->imds_compat);
 }
 
+/* Firecracker's MemoryHotplugConfig, null when none was PUT. */
+static json_t *memory_hotplug_json(const struct vm_config *cfg)
+{
+	const struct memory_hotplug_config *m = &cfg->memory_hotplug;
+
+	if (!cfg->has_memory_hotplug)
+		return json_null();
+	return json_pack("{s:I, s:I, s:I}", "total_size_mib", (json_int_t)m->total_size_mib,
+			 "block_size_mib", (json_int_t)m->block_size_mib, "slot_size_mib",
+			 (json_int_t)m->slot_size_mib);
+}
+
 /*
  * Firecracker's VmmConfig as GET /vm/config writes it (From<&VmResources>),
  * key for key in its order: "logger", "metrics" and "cpu-config" are always
- * null there (they are not kept as resources), "memory-hotplug" is a
- * device Ember does not have. "serial" is Ember's (Firecracker skips its
- * serial config), last. One key per line: a NULL builder result fails the set.
+ * null there (they are not kept as resources). "serial" is Ember's
+ * (Firecracker skips its serial config), last. One key per line: a NULL
+ * builder result fails the set.
  */
 char *api_json_vm_config(const struct vm_config *cfg)
 {
@@ -347,7 +359,7 @@ char *api_json_vm_config(const struct vm_config *cfg)
 	    json_object_set_new(o, "vsock", vsock_json(cfg)) ||
 	    json_object_set_new(o, "entropy", entropy_json(cfg)) ||
 	    json_object_set_new(o, "pmem", pmems_json(cfg)) ||
-	    json_object_set_new(o, "memory-hotplug", json_null()) ||
+	    json_object_set_new(o, "memory-hotplug", memory_hotplug_json(cfg)) ||
 	    json_object_set_new(o, "serial", serial_json(cfg))) {
 		json_decref(o);
 		return NULL;

@@ -49,6 +49,8 @@ extern const struct body_parser put_vsock_parser;
 extern const struct body_parser put_entropy_parser;
 extern const struct body_parser put_pmem_parser;
 extern const struct body_parser patch_pmem_parser;
+extern const struct body_parser put_memory_hotplug_parser;
+extern const struct body_parser patch_memory_hotplug_parser;
 extern const struct body_parser put_snapshot_create_parser;
 extern const struct body_parser put_snapshot_load_parser;
 extern const struct body_parser put_balloon_parser;

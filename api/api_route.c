@@ -57,6 +57,8 @@ struct body_sub_route {
 static const struct body_sub_route body_sub_routes[] = {
     {"PUT", "snapshot", "create", &put_snapshot_create_parser},
     {"PUT", "snapshot", "load", &put_snapshot_load_parser},
+    {"PUT", "hotplug", "memory", &put_memory_hotplug_parser},
+    {"PATCH", "hotplug", "memory", &patch_memory_hotplug_parser},
 };
 
 /* GET resources answered by the VMM thread. */
@@ -71,6 +73,7 @@ static const struct get_route get_routes[] = {
     {"", NULL, REQ_GET_INSTANCE_INFO, &g_metrics.get_api_requests.instance_info_count},
     {"vm", "config", REQ_GET_VM_CONFIG, &g_metrics.get_api_requests.vm_config_count},
     {"machine-config", NULL, REQ_GET_MACHINE_CONFIG, &g_metrics.get_api_requests.machine_cfg_count},
+    {"hotplug", "memory", REQ_GET_MEMORY_HOTPLUG, &g_metrics.get_api_requests.hotplug_memory_count},
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

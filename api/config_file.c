@@ -12,25 +12,17 @@
 #include "vmm/base/log.h"
 
 /*
- * The sections Firecracker has and Ember does not, under their Firecracker
- * types: any content is decoded (keys skipped), then refused (no build).
- */
-static const struct jde_struct hotplug_schema = {"MemoryHotplugConfig", NULL, 0, true};
-static const struct body_parser unsupported_hotplug = {&hotplug_schema, NULL, NULL, NULL};
-
-/*
  * The sections, in Firecracker's VmmConfig key order (the order of the keys
  * in GET /vm/config and in "expected one of" errors; "serial" is Ember's).
  * @apply ranks the order they are applied in, Firecracker's
  * VmResources::from_json: logger and metrics first, the machine before the
  * boot source, devices after. A list section is a JSON array whose entries
- * each become one request, in array order. An unsupported section is
- * accepted only as GET /vm/config writes it (null, or an empty list), so
- * that output can come back as input.
+ * each become one request, in array order. A null section (and an empty
+ * list) makes no request, so GET /vm/config's output can come back as input.
  */
 static const struct config_section {
 	const char *key;
-	const struct body_parser *parser; /* build NULL: unsupported */
+	const struct body_parser *parser;
 	enum jde_presence presence;
 	bool list;
 	unsigned int apply;
@@ -47,7 +39,7 @@ static const struct config_section {
     {"vsock", &put_vsock_parser, JDE_OPTION, false, 80},
     {"entropy", &put_entropy_parser, JDE_OPTION, false, 110},
     {"pmem", &put_pmem_parser, JDE_DEFAULT, true, 120},
-    {"memory-hotplug", &unsupported_hotplug, JDE_OPTION, false, 140},
+    {"memory-hotplug", &put_memory_hotplug_parser, JDE_OPTION, false, 140},
     {"serial", &put_serial_parser, JDE_OPTION, false, 130},
 };
 
@@ -142,13 +134,6 @@ static int build_section(size_t s, struct jde_value *v, struct vmm_request *reqs
 	size_t nf = sec->parser->schema->nr_fields;
 	int ret = 0;
 
-	if (!sec->parser->build && (sec->list ? v->nr_items : v->set)) {
-		snprintf(err, errlen, "Ember does not support `%s`: only %s is accepted.", sec->key,
-			 sec->list ? "an empty list" : "null");
-		return -EINVAL;
-	}
-	if (!sec->parser->build)
-		return 0;
 	if (!sec->list && v->set && v->s)
 		ret = build_from_file(s, v->s, reqs, n, err, errlen);
 	else if (!sec->list && v->set)

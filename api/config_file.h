@@ -2,15 +2,13 @@
 /*
  * --config-file: one JSON document with the same top-level keys as
  * GET /vm/config ("boot-source" required; "machine-config", "logger",
- * "metrics", "serial", "vsock", "entropy", "cpu-config" optional; "drives",
+ * "metrics", "serial", "vsock", "entropy", "cpu-config", "memory-hotplug"
+ * optional; "drives",
  * "network-interfaces" and "pmem" optional arrays), each section (or array
  * entry) shaped like the body of the matching PUT request. Parsed into the requests that
  * configure the VM, in the order Firecracker applies them; the caller feeds
  * them to the controller and then starts the VM. Unlike Firecracker, which
- * requires "drives", a file without it means no drives. Firecracker's
- * "memory-hotplug", which Ember does not have, is accepted only as GET
- * /vm/config writes it (null), and refused ("Ember does not support
- * `memory-hotplug`: ...") with anything in it.
+ * requires "drives", a file without it means no drives.
  */
 #ifndef EMBER_CONFIG_FILE_H
 #define EMBER_CONFIG_FILE_H

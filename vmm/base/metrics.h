@@ -20,6 +20,7 @@ struct ember_metrics {
 	struct {
 		metric_t instance_info_count, machine_cfg_count, vm_config_count, version_count;
 		metric_t mmds_count;
+		metric_t hotplug_memory_count;
 	} get_api_requests;
 	struct {
 		metric_t actions_count, actions_fails, boot_source_count, boot_source_fails,
@@ -32,12 +33,14 @@ struct ember_metrics {
 		    snapshot_load_fails;
 		metric_t mmds_count, mmds_fails;
 		metric_t cpu_cfg_count, cpu_cfg_fails;
+		metric_t hotplug_memory_count, hotplug_memory_fails;
 	} put_api_requests;
 	struct {
 		metric_t machine_cfg_count, machine_cfg_fails, vm_count, vm_fails;
 		metric_t drive_count, drive_fails, network_count, network_fails;
 		metric_t mmds_count, mmds_fails;
 		metric_t pmem_count, pmem_fails;
+		metric_t hotplug_memory_count, hotplug_memory_fails;
 	} patch_api_requests;
 	struct {
 		metric_t error_count, missed_read_count, missed_write_count, read_count,

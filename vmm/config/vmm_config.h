@@ -148,6 +148,19 @@ struct pmem_update {
 	struct rate_limiter_config rate_limiter;
 };
 
+/*
+ * PUT /hotplug/memory (Firecracker's MemoryHotplugConfig): the virtio-mem
+ * region's size, the guest's (un)plug unit and the host's KVM slot unit, MiB.
+ */
+#define MEMORY_HOTPLUG_DEFAULT_BLOCK_MIB 2
+#define MEMORY_HOTPLUG_DEFAULT_SLOT_MIB	 128
+
+struct memory_hotplug_config {
+	uint64_t total_size_mib;
+	uint64_t block_size_mib; /* default 2 */
+	uint64_t slot_size_mib;	 /* default 128 */
+};
+
 /* PUT /mmds/config: which interfaces reach MMDS, and how it answers. */
 struct mmds_config {
 	bool v2;		   /* version "V2" (default "V1") */
@@ -198,6 +211,8 @@ struct vm_config {
 	struct mmds_config mmds_config;
 	bool has_balloon;
 	struct balloon_config balloon;
+	bool has_memory_hotplug;
+	struct memory_hotplug_config memory_hotplug;
 };
 
 void vm_config_init(struct vm_config *cfg); /* Firecracker defaults: 1 vCPU, 128 MiB */

@@ -20,6 +20,7 @@
 #include "vmm/controller/controller_snapshot.h"
 #include "vmm/controller/controller_mmds.h"
 #include "vmm/controller/controller_pmem.h"
+#include "vmm/controller/controller_memory_hotplug.h"
 #include "vmm/base/log.h"
 #include "vmm/base/metrics.h"
 
@@ -356,6 +357,13 @@ static void instance_start(struct controller *c, struct vmm_response *resp)
 					"configuration.");
 		return;
 	}
+	/* Refused rather than booted without the region the client asked for. */
+	if (c->cfg.has_memory_hotplug) {
+		vmm_response_fail(resp,
+				  "Start microvm error: Ember does not implement the virtio-mem "
+				  "device yet: remove memory-hotplug to start.");
+		return;
+	}
 	ret = c->ops->start(c->ops_ctx, &c->cfg, err, sizeof(err));
 	if (ret) {
 		if (!err[0])
@@ -431,6 +439,7 @@ static bool pre_boot_only(enum vmm_request_type type)
 	case REQ_PUT_MMDS_CONFIG:
 	case REQ_LOAD_SNAPSHOT:
 	case REQ_PUT_BALLOON:
+	case REQ_PUT_MEMORY_HOTPLUG:
 		return true;
 	default:
 		return false;
@@ -455,6 +464,8 @@ static bool post_boot_only(enum vmm_request_type type)
 	case REQ_BALLOON_HINTING_START:
 	case REQ_BALLOON_HINTING_STOP:
 	case REQ_GET_BALLOON_HINTING:
+	case REQ_PATCH_MEMORY_HOTPLUG:
+	case REQ_GET_MEMORY_HOTPLUG:
 		return true;
 	default:
 		return false;
@@ -591,6 +602,10 @@ void controller_handle(struct controller *c, const struct vmm_request *req,
 	}
 	if (controller_is_balloon_request(req->type)) {
 		controller_balloon(c, req, resp);
+		return;
+	}
+	if (controller_is_memory_hotplug_request(req->type)) {
+		controller_memory_hotplug(c, req, resp);
 		return;
 	}
 	vmm_response_fail(resp, "Invalid request type %d.", (int)req->type);

@@ -39,6 +39,7 @@ bool controller_configures_boot(enum vmm_request_type type)
 	case REQ_PUT_PMEM:
 	case REQ_PUT_MMDS_CONFIG:
 	case REQ_PUT_BALLOON:
+	case REQ_PUT_MEMORY_HOTPLUG:
 		return true;
 	default:
 		return false;

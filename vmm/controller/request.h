@@ -56,6 +56,9 @@ enum vmm_request_type {
 	REQ_PUT_MMDS_CONFIG,	   /* PUT /mmds/config */
 	REQ_PUT_PMEM,		   /* PUT /pmem/{id} */
 	REQ_PATCH_PMEM,		   /* PATCH /pmem/{id}: the rate limiter */
+	REQ_PUT_MEMORY_HOTPLUG,	   /* PUT /hotplug/memory */
+	REQ_PATCH_MEMORY_HOTPLUG,  /* PATCH /hotplug/memory {requested_size_mib} */
+	REQ_GET_MEMORY_HOTPLUG,	   /* GET /hotplug/memory */
 };
 
 /* PUT/PATCH /mmds: the body, checked to be JSON by the API thread. */
@@ -99,6 +102,8 @@ struct vmm_request {
 		struct mmds_config mmds_config;
 		struct pmem_config pmem;
 		struct pmem_update pmem_update;
+		struct memory_hotplug_config memory_hotplug;
+		uint64_t memory_hotplug_requested_mib; /* PATCH /hotplug/memory */
 	} u;
 };
 
