@@ -302,6 +302,8 @@ FUZZ_DEV_SRCS += $(filter-out $(FUZZ_DEV_SRCS),$(addprefix devices/mmds/,mmds.c 
 		 mmds_token.c mmds_http.c))
 # virtio-pmem's request queue against a hostile guest (fuzz_pmem.c).
 FUZZ_TARGETS  += pmem
+# virtio-mem's request queue against a hostile guest (fuzz_mem.c).
+FUZZ_TARGETS  += mem
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^tests/guest/')

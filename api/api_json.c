@@ -324,6 +324,15 @@ static json_t *mmds_config_json(const struct vm_config *cfg)
 			 mc->imds_compat);
 }
 
+char *api_json_memory_hotplug_status(const struct memory_hotplug_status *s)
+{
+	return dump(json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I}", "block_size_mib", (json_int_t)s->block_size_mib,
+	    "total_size_mib", (json_int_t)s->total_size_mib, "slot_size_mib",
+	    (json_int_t)s->slot_size_mib, "plugged_size_mib", (json_int_t)s->plugged_size_mib,
+	    "requested_size_mib", (json_int_t)s->requested_size_mib));
+}
+
 /* Firecracker's MemoryHotplugConfig, null when none was PUT. */
 static json_t *memory_hotplug_json(const struct vm_config *cfg)
 {

@@ -34,6 +34,8 @@ char *api_json_balloon(const struct balloon_config *b);
 char *api_json_balloon_stats(const struct balloon_stats *st);
 /* GET /balloon/hinting/status: {"host_cmd", "guest_cmd" (null before the guest's first)} */
 char *api_json_balloon_hinting(const struct balloon_hinting_status *h);
+/* GET /hotplug/memory: Firecracker's VirtioMemStatus, in its field order. */
+char *api_json_memory_hotplug_status(const struct memory_hotplug_status *s);
 /* Error bodies: {"fault_message": ...} */
 char *api_json_fault(const char *message);
 

@@ -476,6 +476,8 @@ void api_reply_from_response(const struct api_call *call, const struct vmm_respo
 			reply->body = api_json_balloon_stats(&resp->balloon_stats);
 		else if (call->req.type == REQ_GET_BALLOON_HINTING)
 			reply->body = api_json_balloon_hinting(&resp->hinting);
+		else if (call->req.type == REQ_GET_MEMORY_HOTPLUG)
+			reply->body = api_json_memory_hotplug_status(&resp->memory_hotplug);
 		else
 			reply->body = api_json_vm_config(&resp->config);
 		break;

@@ -16,6 +16,7 @@
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/serial.h"
 #include "devices/virtio/balloon.h"
+#include "devices/virtio/mem.h"
 #include "devices/virtio/virtio_mmio.h"
 
 #include <errno.h>
@@ -706,6 +707,49 @@ static struct balloon_dev *vmm_balloon(void *ctx)
 	return vmm_devices_balloon(&vmm->devices);
 }
 
+/* Firecracker's VmmError::VirtioMem texts. */
+static int vmm_memory_hotplug_update(void *ctx, uint64_t requested_mib, char *err, size_t errlen)
+{
+	struct vmm *vmm = ctx;
+	struct mem_dev *m = vmm_devices_mem(&vmm->devices);
+	int ret;
+
+	if (!m)
+		return -ENODEV;
+	ret = requested_mib > (UINT64_MAX >> 20) ? -EINVAL
+						 : mem_set_requested(m, requested_mib << 20);
+	if (ret == -EAGAIN)
+		err_set(err, errlen, 0,
+			"Failed to create memory hotplug device: Device is not active");
+	else if (ret == -EINVAL && requested_mib > (UINT64_MAX >> 20))
+		err_set(err, errlen, 0,
+			"Failed to create memory hotplug device: Size %llu MiB is invalid: it must "
+			"be a multiple of block size and less than the total size",
+			(unsigned long long)requested_mib);
+	else if (ret == -EINVAL)
+		err_set(
+		    err, errlen, 0,
+		    "Failed to create memory hotplug device: Size %llu is invalid: it must be a "
+		    "multiple of block size and less than the total size",
+		    (unsigned long long)(requested_mib << 20));
+	return ret;
+}
+
+static int vmm_memory_hotplug_status(void *ctx, struct memory_hotplug_status *out)
+{
+	struct vmm *vmm = ctx;
+	struct mem_dev *m = vmm_devices_mem(&vmm->devices);
+	struct mem_status st;
+
+	if (!m)
+		return -ENODEV;
+	mem_status(m, &st);
+	*out = (struct memory_hotplug_status){st.block_size >> 20, st.region_size >> 20,
+					      st.slot_size >> 20, st.plugged_size >> 20,
+					      st.requested_size >> 20};
+	return 0;
+}
+
 static int vmm_balloon_update(void *ctx, uint32_t amount_mib, char *err, size_t errlen)
 {
 	struct balloon_dev *b = vmm_balloon(ctx);
@@ -758,6 +802,8 @@ const struct vmm_ops kvm_vmm_ops = {
     .balloon_stats = vmm_balloon_stats,
     .balloon_hinting = vmm_balloon_hinting,
     .balloon_hinting_status = vmm_balloon_hinting_status,
+    .memory_hotplug_update = vmm_memory_hotplug_update,
+    .memory_hotplug_status = vmm_memory_hotplug_status,
 };
 
 void vmm_destroy(struct vmm *vmm)

@@ -25,6 +25,7 @@
 #include "devices/virtio/block.h"
 #include "devices/virtio/net.h"
 #include "devices/virtio/pmem.h"
+#include "devices/virtio/mem.h"
 #include "devices/virtio/rng.h"
 #include "devices/virtio/virtio_mmio.h"
 #include "devices/virtio/vsock.h"
@@ -294,6 +295,60 @@ static int add_pmem(struct vmm_devices *d, const struct pmem_config *pc, char *e
 	return device_wire(d, v, err, errlen);
 }
 
+/*
+ * The virtio-mem region goes above RAM, 4 GiB and the pmem regions, aligned
+ * to Linux's x86 memory block size (128 MiB) and to a block; its slots are
+ * KVM slots after the pmem ones, made as the guest plugs blocks.
+ */
+#define MEM_LINUX_BLOCK (128ULL << 20)
+#define MEM_REGION_END	(1ULL << 46) /* within any x86-64 guest's physical address width */
+
+static uint32_t mem_slot(uint32_t index)
+{
+	return GUEST_MEM_MAX_REGIONS + VMM_MAX_VIRTIO_DEVICES + index;
+}
+
+static int mem_set_slot(void *ctx, uint32_t index, uint64_t gpa, uint64_t size, void *host)
+{
+	return kvm_vm_set_slot(ctx, mem_slot(index), gpa, size, host, false);
+}
+
+static int add_mem(struct vmm_devices *d, const struct memory_hotplug_config *mc, char *err,
+		   size_t errlen)
+{
+	uint64_t end = guest_mem_end(d->env.mem), align;
+	struct mem_geometry g = {
+	    .region_size = mc->total_size_mib << 20,
+	    .block_size = mc->block_size_mib << 20,
+	    .slot_size = mc->slot_size_mib << 20,
+	};
+	struct mem_dev *m;
+	int ret;
+
+	if (end < LAYOUT_4G)
+		end = LAYOUT_4G;
+	if (d->pmem_next_gpa > end)
+		end = d->pmem_next_gpa;
+	/* Both powers of 2: the larger is a multiple of the other. */
+	align = g.block_size > MEM_LINUX_BLOCK ? g.block_size : MEM_LINUX_BLOCK;
+	g.gpa = (end + align - 1) / align * align;
+	if (g.gpa > MEM_REGION_END || g.region_size > MEM_REGION_END - g.gpa) {
+		err_set(err, errlen, 0,
+			"Failed to create memory hotplug device: no room for a %llu MiB region",
+			(unsigned long long)mc->total_size_mib);
+		return -ENOSPC;
+	}
+	ret = mem_create(&m, &g, mem_set_slot, d->env.vm, d->env.mem, slot_base(d->nr),
+			 slot_gsi(d->nr));
+	if (ret) {
+		err_set(err, errlen, 0, "Failed to create memory hotplug device: %s",
+			strerror(-ret));
+		return ret;
+	}
+	slot_claim(d, VMM_DEV_MEM, NULL, m, mem_mmio(m));
+	return device_wire(d, &d->devs[d->nr - 1], err, errlen);
+}
+
 static int add_balloon(struct vmm_devices *d, const struct balloon_config *bc, char *err,
 		       size_t errlen)
 {
@@ -314,7 +369,7 @@ int vmm_devices_setup(struct vmm_devices *d, const struct vmm_device_env *env,
 		      const struct vm_config *cfg, char *err, size_t errlen)
 {
 	unsigned int wanted = cfg->nr_drives + cfg->nr_nets + cfg->nr_pmems + cfg->has_vsock +
-			      cfg->has_entropy + cfg->has_balloon;
+			      cfg->has_entropy + cfg->has_balloon + cfg->has_memory_hotplug;
 	int ret = 0;
 
 	d->env = *env;
@@ -337,6 +392,8 @@ int vmm_devices_setup(struct vmm_devices *d, const struct vmm_device_env *env,
 		ret = add_rng(d, &cfg->entropy, err, errlen);
 	if (!ret && cfg->has_balloon)
 		ret = add_balloon(d, &cfg->balloon, err, errlen);
+	if (!ret && cfg->has_memory_hotplug)
+		ret = add_mem(d, &cfg->memory_hotplug, err, errlen);
 	return ret;
 }
 
@@ -432,6 +489,9 @@ static void device_destroy(struct vmm_device *v)
 		break;
 	case VMM_DEV_PMEM:
 		pmem_destroy(v->dev);
+		break;
+	case VMM_DEV_MEM:
+		mem_destroy(v->dev);
 		break;
 	}
 	free(v->id);
@@ -546,6 +606,14 @@ struct balloon_dev *vmm_devices_balloon(struct vmm_devices *d)
 {
 	for (unsigned int i = 0; i < d->nr; i++)
 		if (d->devs[i].type == VMM_DEV_BALLOON)
+			return d->devs[i].dev;
+	return NULL;
+}
+
+struct mem_dev *vmm_devices_mem(struct vmm_devices *d)
+{
+	for (unsigned int i = 0; i < d->nr; i++)
+		if (d->devs[i].type == VMM_DEV_MEM)
 			return d->devs[i].dev;
 	return NULL;
 }

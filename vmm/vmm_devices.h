@@ -54,7 +54,8 @@ enum vmm_device_type {
 	VMM_DEV_VSOCK,
 	VMM_DEV_RNG,
 	VMM_DEV_BALLOON,
-	VMM_DEV_PMEM
+	VMM_DEV_PMEM,
+	VMM_DEV_MEM
 };
 
 #define VMM_DEVICE_MAX_LIMITERS 2 /* net: rx, tx */
@@ -75,6 +76,9 @@ struct vmm_devices {
 	uint64_t pmem_next_gpa;
 	unsigned int nr_pmems;
 };
+
+/* The running VM's virtio-mem device, NULL if none. */
+struct mem_dev *vmm_devices_mem(struct vmm_devices *d);
 
 /* An empty set (safe to tear down). */
 void vmm_devices_init(struct vmm_devices *d);

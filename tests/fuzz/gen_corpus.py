@@ -443,6 +443,53 @@ def pmem_limited_indirect():
     return dev_seed(img, 1, flags=DEV_LIMITER, features=F_INDIRECT_DESC | F_EVENT_IDX, kicks=0x0f)
 
 
+# ---- mem (fuzz_mem.c): 24-byte request, 10-byte writable response; 2 MiB blocks at 4 GiB ----
+
+MEM_GPA = 4 << 30
+MEM_BLOCK = 2 << 20
+
+
+def mem_req(img, addr, rtype, gpa, nb):
+    img.put(addr, struct.pack("<H6xQH6x", rtype, gpa, nb))
+
+
+def mem_plug_state_unplug():
+    img = DevImage()
+    mem_req(img, BUF, 0, MEM_GPA, 2)                   # plug 2 blocks
+    mem_req(img, BUF + 0x40, 3, MEM_GPA, 4)            # state (mixed)
+    mem_req(img, BUF + 0x80, 1, MEM_GPA + MEM_BLOCK, 1)  # unplug 1
+    mem_req(img, BUF + 0xc0, 2, 0, 0)                  # unplug all
+    img.publish(0, [img.chain(0, [(BUF + o, 24, False), (BUF + 0x200 + o, 10, True)])
+                    for o in (0, 0x40, 0x80, 0xc0)])
+    return dev_seed(img, 1, target_flags=4, kicks=0x01, regops=[(0x100, 8, 0, 0), (0x130, 8, 0, 0)])
+
+
+def mem_refused():
+    img = DevImage()
+    mem_req(img, BUF, 0, MEM_GPA + 4096, 1)            # unaligned
+    mem_req(img, BUF + 0x40, 0, MEM_GPA + (8 << 20), 1)  # past the usable region
+    mem_req(img, BUF + 0x80, 0, MEM_GPA, 3)            # past requested_size
+    mem_req(img, BUF + 0xc0, 9, MEM_GPA, 1)            # unknown type
+    mem_req(img, BUF + 0x100, 0, 0xffffffffffe00000, 0xffff)  # wrapping
+    img.publish(0, [img.chain(0, [(BUF + o, 24, False), (BUF + 0x200 + o, 10, True)])
+                    for o in (0, 0x40, 0x80, 0xc0, 0x100)])
+    return dev_seed(img, 1, target_flags=2, kicks=0x01)
+
+
+def mem_malformed():
+    img = DevImage()
+    mem_req(img, BUF, 0, MEM_GPA, 1)
+    heads = [img.chain(0, [(BUF, 23, False), (BUF + 0x200, 10, True)]),   # short request
+             img.chain(0, [(BUF, 24, False), (BUF + 0x200, 9, True)]),    # short response
+             img.chain(0, [(BUF + 0x200, 10, True)]),                    # no request
+             img.chain(0, [(BUF, 24, False)]),                           # no response
+             img.chain(0, [(BUF, 24, False), (0x100000 - 4, 10, True)]),  # past RAM
+             img.indirect(0, 0x9800, [(BUF, 24, False), (BUF + 0x240, 10, True)]),
+             200]
+    img.publish(0, heads)
+    return dev_seed(img, 1, features=F_INDIRECT_DESC | F_EVENT_IDX, target_flags=16, kicks=0x03)
+
+
 # ---- balloon (fuzz_balloon.c): target_flags picks the third queue and the host's moves ----
 
 def pfn_list(pfns):
@@ -682,6 +729,7 @@ CORPORA = {
     "vsock": (vsock_connect_rw, vsock_host_connect, vsock_malformed, vsock_shutdown_credit),
     "rng": (rng_simple, rng_limited, rng_indirect_big, rng_odd_chains, rng_raw_features),
     "pmem": (pmem_flush, pmem_malformed, pmem_limited_indirect),
+    "mem": (mem_plug_state_unplug, mem_refused, mem_malformed),
     "balloon": (balloon_inflate_deflate, balloon_hostile_inflate, balloon_stats, balloon_hinting,
                 balloon_reporting),
     "kernel": (kernel_pvh, kernel_pvh_desc4_align8, kernel_pvh_second_segment, kernel_no_note,

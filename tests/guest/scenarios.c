@@ -4,6 +4,7 @@
 #include "cpuid.h"
 #include "io.h"
 #include "kbd.h"
+#include "mem.h"
 #include "mmds.h"
 #include "pmem.h"
 #include "pic.h"
@@ -275,6 +276,8 @@ void scenario_run(const char *cmdline)
 		scenario_rng(cmdline);
 	if (str_equals(name, len, "pmem"))
 		scenario_pmem(cmdline);
+	if (str_equals(name, len, "mem"))
+		scenario_mem(cmdline);
 	if (str_equals(name, len, "balloon"))
 		scenario_balloon(cmdline);
 	if (str_equals(name, len, "hostile"))

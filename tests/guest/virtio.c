@@ -70,6 +70,8 @@ const char *virtio_type_name(uint32_t device_id)
 		return "vsock";
 	case VIRTIO_ID_PMEM:
 		return "pmem";
+	case VIRTIO_ID_MEM:
+		return "mem";
 	default:
 		return "unknown";
 	}

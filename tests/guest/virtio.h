@@ -21,6 +21,7 @@
 #define VIRTIO_ID_RNG	  4
 #define VIRTIO_ID_BALLOON 5
 #define VIRTIO_ID_VSOCK	  19
+#define VIRTIO_ID_MEM	  24
 #define VIRTIO_ID_PMEM	  27
 
 /* Feature bits every device type shares (virtio 1.x 6). */

@@ -161,6 +161,12 @@ struct memory_hotplug_config {
 	uint64_t slot_size_mib;	 /* default 128 */
 };
 
+/* GET /hotplug/memory (Firecracker's VirtioMemStatus), MiB. */
+struct memory_hotplug_status {
+	uint64_t block_size_mib, total_size_mib, slot_size_mib, plugged_size_mib,
+	    requested_size_mib;
+};
+
 /* PUT /mmds/config: which interfaces reach MMDS, and how it answers. */
 struct mmds_config {
 	bool v2;		   /* version "V2" (default "V1") */

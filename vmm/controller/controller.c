@@ -357,13 +357,6 @@ static void instance_start(struct controller *c, struct vmm_response *resp)
 					"configuration.");
 		return;
 	}
-	/* Refused rather than booted without the region the client asked for. */
-	if (c->cfg.has_memory_hotplug) {
-		vmm_response_fail(resp,
-				  "Start microvm error: Ember does not implement the virtio-mem "
-				  "device yet: remove memory-hotplug to start.");
-		return;
-	}
 	ret = c->ops->start(c->ops_ctx, &c->cfg, err, sizeof(err));
 	if (ret) {
 		if (!err[0])

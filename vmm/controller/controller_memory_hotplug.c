@@ -2,15 +2,15 @@
 /*
  * The memory-hotplug (virtio-mem) configuration: Firecracker's
  * VmResources::set_memory_hotplug_config() before boot, and its runtime
- * answers after. Ember has no virtio-mem device yet: InstanceStart refuses a
- * configured one (controller.c), so after boot there is never a device and
- * PATCH and GET answer as Firecracker does without one.
+ * actions after (UpdateMemoryHotplugSize, GetMemoryHotplugStatus) on the
+ * running VM's device, with its texts.
  */
 #include "vmm/controller/controller_memory_hotplug.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #define HOTPLUG_CONFIG_ERR "Memory hotplug config error: "
 #define DEVICE_NOT_FOUND   "Failed perform action on device: Device not found"
@@ -70,6 +70,35 @@ static void put_memory_hotplug(struct controller *c, const struct memory_hotplug
 	vmm_response_ok(resp);
 }
 
+static void patch_memory_hotplug(struct controller *c, uint64_t requested_mib,
+				 struct vmm_response *resp)
+{
+	char err[FAULT_MESSAGE_MAX / 2] = "";
+	int ret = c->ops->memory_hotplug_update
+		      ? c->ops->memory_hotplug_update(c->ops_ctx, requested_mib, err, sizeof(err))
+		      : -ENODEV;
+
+	if (ret == -ENODEV) /* Firecracker's MemoryHotplugUpdate(FindDeviceError) */
+		snprintf(err, sizeof(err), DEVICE_NOT_FOUND);
+	else if (ret && !err[0])
+		snprintf(err, sizeof(err), "%s", strerror(-ret));
+	if (ret)
+		vmm_response_fail(resp, "Memory hotplug update error: %s", err);
+	else
+		vmm_response_ok(resp);
+}
+
+static void get_memory_hotplug(struct controller *c, struct vmm_response *resp)
+{
+	/* Firecracker's InternalVmm(FindDeviceError) without a device. */
+	if (!c->ops->memory_hotplug_status ||
+	    c->ops->memory_hotplug_status(c->ops_ctx, &resp->memory_hotplug)) {
+		vmm_response_fail(resp, "Internal VMM error: " DEVICE_NOT_FOUND);
+		return;
+	}
+	resp->status = 200;
+}
+
 void controller_memory_hotplug(struct controller *c, const struct vmm_request *req,
 			       struct vmm_response *resp)
 {
@@ -77,11 +106,11 @@ void controller_memory_hotplug(struct controller *c, const struct vmm_request *r
 	case REQ_PUT_MEMORY_HOTPLUG:
 		put_memory_hotplug(c, &req->u.memory_hotplug, resp);
 		return;
-	case REQ_PATCH_MEMORY_HOTPLUG: /* Firecracker's MemoryHotplugUpdate(FindDeviceError) */
-		vmm_response_fail(resp, "Memory hotplug update error: " DEVICE_NOT_FOUND);
+	case REQ_PATCH_MEMORY_HOTPLUG:
+		patch_memory_hotplug(c, req->u.memory_hotplug_requested_mib, resp);
 		return;
-	default: /* GET: Firecracker's InternalVmm(FindDeviceError) */
-		vmm_response_fail(resp, "Internal VMM error: " DEVICE_NOT_FOUND);
+	default:
+		get_memory_hotplug(c, resp);
 		return;
 	}
 }

@@ -2,7 +2,7 @@
 /*
  * PUT /hotplug/memory (pre-boot), PATCH and GET /hotplug/memory (post-boot):
  * Firecracker 1.16's MemoryHotplugConfig::validate() rules and texts, and
- * its answers when the virtio-mem device is not there. Called by
+ * its runtime actions on the virtio-mem device. Called by
  * controller_handle() once the pre-boot / post-boot rule has passed; fills
  * @resp and changes @c->cfg only on success.
  */

@@ -123,7 +123,8 @@ struct vmm_response {
 	struct balloon_config balloon; /* GET /balloon */
 	struct balloon_stats balloon_stats;
 	struct balloon_hinting_status hinting;
-	char *mmds_json; /* GET /mmds: the data store, serialized */
+	struct memory_hotplug_status memory_hotplug; /* GET /hotplug/memory */
+	char *mmds_json;			     /* GET /mmds: the data store, serialized */
 };
 
 /* Fill @resp as a success (204) or as a 400 with a formatted fault_message. */

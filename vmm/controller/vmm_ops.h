@@ -52,6 +52,13 @@ struct vmm_ops {
 				      size_t errlen);
 	/* PATCH /pmem: update the flush rate limiter (running VM). */
 	int (*update_pmem)(void *ctx, const struct pmem_update *u, char *err, size_t errlen);
+	/*
+	 * The running VM's virtio-mem device (-ENODEV: none). update: PATCH
+	 * /hotplug/memory, @err gets Firecracker's VirtioMemError text; status:
+	 * GET /hotplug/memory.
+	 */
+	int (*memory_hotplug_update)(void *ctx, uint64_t requested_mib, char *err, size_t errlen);
+	int (*memory_hotplug_status)(void *ctx, struct memory_hotplug_status *out);
 };
 
 #endif

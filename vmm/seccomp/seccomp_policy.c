@@ -173,7 +173,13 @@ static const struct seccomp_rule vmm_rules[] = {
 	 * timer is re-armed here too (timerfd_settime above).
 	 */
 	ALLOW_IF(fallocate, DWORD_EQ(1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)),
-	ALLOW_IF(mmap, DWORD_EQ(2, PROT_READ | PROT_WRITE), MAP_ANON_PRIVATE(MAP_FIXED))
+	ALLOW_IF(mmap, DWORD_EQ(2, PROT_READ | PROT_WRITE), MAP_ANON_PRIVATE(MAP_FIXED)),
+	/*
+	 * virtio-mem shows a slot of its region to KVM when the guest plugs its
+	 * first block and hides it when the last one is unplugged; unplugged
+	 * blocks go back with MADV_DONTNEED (LIBC_RULES).
+	 */
+	IOCTL(KVM_SET_USER_MEMORY_REGION)
 	SANITIZER_EXIT_RULES
 };
 

@@ -2,8 +2,8 @@
 /*
  * PUT/PATCH/GET /hotplug/memory: Firecracker 1.16's MemoryHotplugConfig
  * (defaults block 2 MiB, slot 128 MiB) and MemoryHotplugSizeUpdate, serde's
- * errors, the routes and their metrics, the config file's "memory-hotplug"
- * and the GET /vm/config form.
+ * errors, the routes and their metrics, the config file's "memory-hotplug",
+ * the GET /vm/config form and GET /hotplug/memory's status.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -241,13 +241,26 @@ static void test_vm_config_json(void **state)
 	free(text);
 }
 
+/* GET /hotplug/memory: Firecracker's VirtioMemStatus, fields in its order. */
+static void test_status_json(void **state)
+{
+	const struct memory_hotplug_status st = {2, 1024, 128, 6, 8};
+	char *text = api_json_memory_hotplug_status(&st);
+
+	(void)state;
+	assert_non_null(text);
+	assert_string_equal(text, "{\"block_size_mib\":2,\"total_size_mib\":1024,\"slot_size_mib\":"
+				  "128,\"plugged_size_mib\":6,\"requested_size_mib\":8}");
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_put_all_fields), cmocka_unit_test(test_put_defaults),
 	    cmocka_unit_test(test_put_errors),	   cmocka_unit_test(test_patch),
 	    cmocka_unit_test(test_routes),	   cmocka_unit_test(test_config_file),
-	    cmocka_unit_test(test_vm_config_json),
+	    cmocka_unit_test(test_vm_config_json), cmocka_unit_test(test_status_json),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

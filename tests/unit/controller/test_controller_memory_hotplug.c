@@ -3,9 +3,10 @@
  * The controller's memory-hotplug requests against a fake VM: PUT
  * /hotplug/memory with every MemoryHotplugConfig::validate() rule and text of
  * Firecracker 1.16 plus Ember's bound (nothing stored when refused), the
- * pre-/post-boot rules of PUT, PATCH and GET, InstanceStart refusing a
- * configured region (no virtio-mem device yet), the boot path that forbids a
- * snapshot load, and the configuration in GET /vm/config.
+ * pre-/post-boot rules of PUT, PATCH and GET, the running VM's device
+ * (PATCH's errors with Firecracker's prefix, GET's status, "Device not
+ * found" without one), the snapshot refused with a region, the boot path
+ * that forbids a snapshot load, and the configuration in GET /vm/config.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,19 +26,71 @@
 
 #define CFG_ERR "Memory hotplug config error: "
 
-static int starts;
+static int starts, snapshots;
+static bool has_device;
+static int update_ret;
+static uint64_t last_requested;
 
 static int fake_start(void *ctx, const struct vm_config *cfg, char *err, size_t errlen)
 {
 	(void)ctx;
-	(void)cfg;
 	(void)err;
 	(void)errlen;
+	has_device = cfg->has_memory_hotplug;
 	starts++;
 	return 0;
 }
 
-static const struct vmm_ops fake_ops = {.start = fake_start};
+static int fake_op(void *ctx, char *err, size_t errlen)
+{
+	(void)ctx;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+static int fake_snapshot(void *ctx, const struct vm_config *cfg,
+			 const struct snapshot_create_params *p, char *err, size_t errlen)
+{
+	(void)ctx;
+	(void)cfg;
+	(void)p;
+	(void)err;
+	(void)errlen;
+	snapshots++;
+	return 0;
+}
+
+static int fake_update(void *ctx, uint64_t requested_mib, char *err, size_t errlen)
+{
+	(void)ctx;
+	if (!has_device)
+		return -ENODEV;
+	if (update_ret)
+		snprintf(err, errlen,
+			 "Failed to create memory hotplug device: Device is not active");
+	else
+		last_requested = requested_mib;
+	return update_ret;
+}
+
+static int fake_status(void *ctx, struct memory_hotplug_status *out)
+{
+	(void)ctx;
+	if (!has_device)
+		return -ENODEV;
+	*out = (struct memory_hotplug_status){2, 1024, 128, 6, last_requested};
+	return 0;
+}
+
+static const struct vmm_ops fake_ops = {
+    .start = fake_start,
+    .pause = fake_op,
+    .resume = fake_op,
+    .create_snapshot = fake_snapshot,
+    .memory_hotplug_update = fake_update,
+    .memory_hotplug_status = fake_status,
+};
 
 static char last_fault[FAULT_MESSAGE_MAX];
 
@@ -49,7 +102,10 @@ static int setup(void **state)
 	controller_init(c, "test-vm", &fake_ops, NULL);
 	metrics_reset();
 	log_set_level(LOG_OFF);
-	starts = 0;
+	starts = snapshots = 0;
+	has_device = false;
+	update_ret = 0;
+	last_requested = 0;
 	*state = c;
 	return 0;
 }
@@ -165,19 +221,7 @@ static int start(struct controller *c)
 	return simple(c, REQ_INSTANCE_START);
 }
 
-static void test_start_refused(void **state)
-{
-	struct controller *c = *state;
-
-	assert_int_equal(put(c, 1024, 2, 128), 204);
-	assert_int_equal(start(c), 400);
-	assert_string_equal(last_fault, "Start microvm error: Ember does not implement the "
-					"virtio-mem device yet: remove memory-hotplug to start.");
-	assert_int_equal(starts, 0);
-	assert_int_equal(c->state, VMM_NOT_STARTED);
-}
-
-static void test_post_boot(void **state)
+static void test_post_boot_without_device(void **state)
 {
 	struct controller *c = *state;
 
@@ -193,6 +237,41 @@ static void test_post_boot(void **state)
 	assert_int_equal(simple(c, REQ_GET_MEMORY_HOTPLUG), 400);
 	assert_string_equal(
 	    last_fault, "Internal VMM error: Failed perform action on device: Device not found");
+}
+
+static void test_post_boot_with_device(void **state)
+{
+	struct controller *c = *state;
+	struct vmm_request req = {.type = REQ_GET_MEMORY_HOTPLUG};
+	struct vmm_response resp;
+
+	assert_int_equal(put(c, 1024, 2, 128), 204);
+	assert_int_equal(start(c), 204);
+	assert_true(has_device);
+	assert_int_equal(simple(c, REQ_PATCH_MEMORY_HOTPLUG), 204);
+	assert_int_equal(last_requested, 128);
+	controller_handle(c, &req, &resp);
+	assert_int_equal(resp.status, 200);
+	assert_int_equal(resp.memory_hotplug.block_size_mib, 2);
+	assert_int_equal(resp.memory_hotplug.total_size_mib, 1024);
+	assert_int_equal(resp.memory_hotplug.slot_size_mib, 128);
+	assert_int_equal(resp.memory_hotplug.plugged_size_mib, 6);
+	assert_int_equal(resp.memory_hotplug.requested_size_mib, 128);
+	vmm_response_free(&resp);
+	update_ret = -EAGAIN;
+	assert_int_equal(simple(c, REQ_PATCH_MEMORY_HOTPLUG), 400);
+	assert_string_equal(last_fault, "Memory hotplug update error: Failed to create memory "
+					"hotplug device: Device is not active");
+	/* Snapshots do not keep virtio-mem's blocks yet: refused, not half-taken. */
+	req = (struct vmm_request){.type = REQ_PAUSE_VM};
+	assert_int_equal(handle(c, &req), 204);
+	req = (struct vmm_request){.type = REQ_CREATE_SNAPSHOT};
+	req.u.snapshot_create.snapshot_path = "/s";
+	req.u.snapshot_create.mem_file_path = "/m";
+	assert_int_equal(handle(c, &req), 400);
+	assert_string_equal(last_fault, "Create snapshot error: Ember cannot snapshot a microVM "
+					"with memory-hotplug (virtio-mem) yet.");
+	assert_int_equal(snapshots, 0);
 }
 
 static void test_boot_path(void **state)
@@ -232,8 +311,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_put_valid, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_put_rules, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pre_boot, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_start_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_post_boot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_post_boot_without_device, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_post_boot_with_device, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_boot_path, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_vm_config, setup, teardown),
 	};
