@@ -22,7 +22,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 PATH=$PATH:/sbin:/usr/sbin
 
 # The modules the guest loads (dependencies are resolved from modules.dep).
-MODULES="virtio_mmio virtio_blk virtio_net vmw_vsock_virtio_transport virtio_rng virtio_balloon virtio_pmem nd_pmem ext4"
+MODULES="virtio_mmio virtio_blk virtio_net vmw_vsock_virtio_transport virtio_rng virtio_balloon virtio_pmem nd_pmem virtio_mem ext4"
 DISK_ID=0x454d4252		# "EMBR": the DOS disk signature -> PARTUUID 454d4252-01
 ROOTFS_MIB=64
 HELLO="hello from the ember root filesystem"

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Linux's own virtio_mem on Ember's virtio-mem device (found through ACPI
+# like the other virtio-mmio devices; the added memory onlined movable):
+# PATCH /hotplug/memory requested_size_mib grows the guest's MemTotal by what
+# it plugs (GET /hotplug/memory's plugged_size_mib follows), the guest fills a
+# tmpfs file larger than its boot RAM (so it runs on plugged memory), and
+# lowering requested_size_mib to 0 unplugs it all: MemTotal falls back.
+. "$(dirname "$0")/lib.sh"
+
+MEM_MIB=128
+PLUG_MIB=256
+
+total_kb() { # ID: the guest's MemTotal (kB) as total=
+	guest_ok "$1" "say total=\$(awk '/^MemTotal:/ {print \$2}' /proc/meminfo)" && gval total
+}
+
+# wait_plugged MIB: bounded wait for GET /hotplug/memory's plugged_size_mib, one GET a second.
+wait_plugged() {
+	local i
+	for i in $(seq 1 "$(wait_left "$LTIMEOUT")"); do
+		api GET /hotplug/memory
+		[ "$STATUS" = 200 ] && [[ "$BODY" == *"\"plugged_size_mib\":$1,"* ]] && return 0
+		nap 1
+	done
+	fail "plugged_size_mib never reached $1: $BODY"
+	return 1
+}
+
+test_plug_touch_unplug() {
+	need_linux || return
+	local total0 total1 total2
+	vm_spawn "$TMP/a" || { stop_all; return; }
+	linux_config cmd 1 "$MEM_MIB" "memhp_default_state=online_movable"
+	api_ok PUT /hotplug/memory '{"total_size_mib": 512}'
+	vm_start
+	if wait_guest "cmd=ready"; then
+		guest_ok d0 "test -d /sys/bus/virtio/drivers/virtio_mem" || { stop_all; return; }
+		total0=$(total_kb m0)
+		api_ok PATCH /hotplug/memory "{\"requested_size_mib\": $PLUG_MIB}"
+		wait_plugged "$PLUG_MIB" &&
+			assert_eq "{\"block_size_mib\":2,\"total_size_mib\":512,\"slot_size_mib\":128,\"plugged_size_mib\":$PLUG_MIB,\"requested_size_mib\":$PLUG_MIB}" "$BODY" "GET /hotplug/memory"
+		total1=$(total_kb m1)
+		[ -n "$total0" ] && [ -n "$total1" ] && [ $((total1 - total0)) -eq $((PLUG_MIB * 1024)) ] ||
+			fail "MemTotal $total0 kB -> $total1 kB, expected +$((PLUG_MIB * 1024)) kB"
+		# More than the boot RAM: only fits on the plugged memory.
+		guest_ok t0 "mkdir -p /tmp/m && mount -t tmpfs -o size=300m none /tmp/m && dd if=/dev/zero of=/tmp/m/f bs=1M count=$((MEM_MIB + 32)) 2>/dev/null && say size=\$(stat -c %s /tmp/m/f) && rm /tmp/m/f"
+		assert_eq $(((MEM_MIB + 32) * 1048576)) "$(gval size)" "tmpfs file on plugged memory"
+		api_ok PATCH /hotplug/memory '{"requested_size_mib": 0}'
+		wait_plugged 0
+		total2=$(total_kb m2)
+		assert_eq "$total0" "$total2" "MemTotal after unplugging everything"
+		still_running
+	fi
+	stop_all
+}
+
+run_linux_tests "$@"
