@@ -210,6 +210,23 @@ run_selftest() {
 	done
 }
 
+# The Go SDK client's own logic (tests/sdk/*_test.go), where go is installed.
+run_sdk_unit() {
+	[ -f tests/sdk/go.mod ] || return 0
+	echo "== sdk: go test (tests/sdk)"
+	command -v go >/dev/null || { r_skip sdk/go-test "go not installed"; return 0; }
+	local out rc name nfail=0
+	out=$(timeout -k 10 $((300 * SCALE)) env -C tests/sdk GOFLAGS=-mod=readonly GOTOOLCHAIN=local \
+		CGO_ENABLED=0 go test -count=1 -v ./... 2>&1)
+	rc=$?
+	while read -r name; do r_pass "sdk/$name"; done < <(sed -n 's/^--- PASS: \([^ ]*\).*/\1/p' <<<"$out")
+	while read -r name; do
+		nfail=$((nfail + 1))
+		r_fail "sdk/$name" "$(grep -E '_test\.go:[0-9]+:' <<<"$out" | tr -s ' \n' ' ')"
+	done < <(sed -n 's/^--- FAIL: \([^ ]*\).*/\1/p' <<<"$out")
+	[ "$rc" = 0 ] || [ "$nfail" -gt 0 ] || r_fail sdk/go-test "exit $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"
+}
+
 run_openapi() { # responses_log
 	local resp=$1 out
 	[ -f tests/openapi/package.json ] || return 0
@@ -324,6 +341,7 @@ if [ $mode = all ]; then
 	run_layers
 	run_fuzz_replay
 	run_selftest
+	run_sdk_unit
 	tiny=$(bash tests/kvm_mode.sh --for tiny)
 	linux=$(bash tests/kvm_mode.sh --for linux)
 	echo "== KVM: test guest: $tiny; Linux: $linux"

@@ -162,21 +162,41 @@ func (c *console) tail() string {
 // wait polls until the console shows text; a VMM that exits first or a
 // guest that never prints it fails the run.
 func (c *console) wait(m *firecracker.Machine, text string) {
+	c.waitFor(exited(m), text, func() bool { return c.has(text) })
+}
+
+// waitLine polls until a whole line containing prefix is on the console:
+// the slow serial console hands a line over in pieces, and "b2 rc=" without
+// its digits once read as an empty exit code.
+func (c *console) waitLine(m *firecracker.Machine, prefix string) {
+	c.waitFor(exited(m), prefix+" (a whole line)", func() bool { return c.hasLine(prefix) })
+}
+
+// waitFor polls seen() until it holds; gone closing first (the VMM exited)
+// or the timeout fails the run.
+func (c *console) waitFor(gone <-chan struct{}, what string, seen func() bool) {
 	end := time.Now().Add(time.Duration(*waitSec) * time.Second)
-	gone := exited(m)
-	for !c.has(text) {
+	for !seen() {
 		if time.Now().After(end) {
-			fail("no %q on the console within %d s: %s", text, *waitSec, c.tail())
+			fail("no %q on the console within %d s: %s", what, *waitSec, c.tail())
 		}
 		select {
 		case <-gone:
-			if c.has(text) {
+			if seen() {
 				return
 			}
-			fail("ember exited before the console showed %q: %s", text, c.tail())
+			fail("ember exited before the console showed %q: %s", what, c.tail())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+func (c *console) hasLine(prefix string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.buf.Bytes()
+	i := bytes.Index(b, []byte(prefix))
+	return i >= 0 && bytes.IndexByte(b[i:], '\n') >= 0
 }
 
 // exited is closed when the machine's VMM has exited.
@@ -261,7 +281,7 @@ func (v *vm) run(cmd string) (string, map[string]string) {
 	id := fmt.Sprintf("%s%d", v.name, v.cmdSeq)
 	_, err := fmt.Fprintf(v.stdin, "%s %s\n", id, cmd)
 	check(err, "write to the console")
-	v.con.wait(v.m, "EMBER-TEST: "+id+" rc=")
+	v.con.waitLine(v.m, "EMBER-TEST: "+id+" rc=")
 	vals := map[string]string{}
 	var rc string
 	sc := bufio.NewScanner(strings.NewReader(v.con.snapshot()))
