@@ -54,6 +54,33 @@ wait_left() {
 # crypto self-tests.
 BASE_ARGS="console=ttyS0 quiet reboot=k panic=1 pci=off i8042.noaux i8042.nomux i8042.dumbkbd initcall_blacklist=cmos_init cryptomgr.notests tsc=reliable no_timer_check mitigations=off"
 
+# api in this suite: once the case failed, no call waits (a VMM thread that
+# stopped answering made every later call wait out curl's limit, and the
+# case sat silent past the nested host's 900 s stall limit); each call's
+# limit is what is left of the case's budget, at most 120 s; a call that
+# times out reports where ember's threads are.
+eval "_it_api() $(declare -f api | tail -n +2)"
+api() {
+	if [ -n "$_fail_msg" ]; then
+		STATUS=000 BODY="" HEADERS=""
+		return 0
+	fi
+	local limit=$(($(wait_left 120) + 1))
+	EMBER_API_MAX_TIME=$limit _it_api "$@"
+	if [ "$STATUS" = 000 ] && grep -qs 'timed out' "$TMP/curl-err"; then
+		fail "$1 $2: no answer within $limit s; ember threads: $(threads_of "$EMBER_PID")"
+	fi
+}
+
+# threads_of PID: each thread's name, state and kernel wait channel.
+threads_of() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		printf '%s:%s:%s ' "$(cat "$t/comm" 2>/dev/null)" \
+			"$(awk '{print $3}' "$t/stat" 2>/dev/null)" "$(cat "$t/wchan" 2>/dev/null)"
+	done
+}
+
 PIDS=()
 declare -A VM_FD=()
 

@@ -27,10 +27,11 @@ actual_is() {
 	[ "$STATUS" = 200 ] && [ "$(stats_field actual_mib)" = "$1" ]
 }
 
-# wait_actual MIB: bounded wait for the driver to reach MIB, one GET a second.
+# wait_actual MIB: wait (bounded in time, not in tries) for the driver to reach
+# MIB, one GET a second.
 wait_actual() {
-	local i
-	for i in $(seq 1 "$(wait_left "$LTIMEOUT")"); do
+	local end=$((SECONDS + $(wait_left "$LTIMEOUT")))
+	while [ "$SECONDS" -lt "$end" ]; do
 		actual_is "$1" && return 0
 		nap 1
 	done

@@ -229,9 +229,11 @@ supervise() { # TIMEOUT STALL
 		else
 			size=$(stat -c %s "$RUN/out")
 			[ "$size" != "$last_size" ] && last_size=$size last_change=$t
-			[ $((t - last_change)) -ge "$stall" ] && infra "CMD printed nothing for $stall s (stall)"
+			# The inner kernel's own messages (hung tasks, soft lock-ups, OOM)
+			# say why CMD went silent.
+			[ $((t - last_change)) -ge "$stall" ] && { console_tail; infra "CMD printed nothing for $stall s (stall)"; }
 		fi
-		[ "$timeout" -gt 0 ] && [ $((t - t0)) -ge "$timeout" ] && infra "timeout after $timeout s"
+		[ "$timeout" -gt 0 ] && [ $((t - t0)) -ge "$timeout" ] && { console_tail; infra "timeout after $timeout s"; }
 		# Bash reports a background job killed by a signal ("Killed  setpriv ...")
 		# while it waits for a foreground command: not on our stderr.
 		{ sleep 0.2; } 2>/dev/null
