@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "vmm/base/log.h"
+#include "vmm/base/vmstate.h"
 #include "devices/virtio/virtio_mmio.h"
 
 #define VIRTIO_MEM_F_UNPLUGGED_INACCESSIBLE 1U
@@ -248,6 +249,146 @@ static void mem_config_read(struct virtio_mmio_dev *dev, uint32_t offset, uint8_
 	memcpy(data, cfg + offset, len);
 }
 
+/* ---- snapshots ------------------------------------------------------------ */
+
+/*
+ * Saved state: the geometry (checked on restore: the region must be where
+ * and how the guest saw it), usable_region_size, plugged_size,
+ * requested_size, then the plugged blocks as a blob of one bit per block.
+ */
+static void put_geometry(struct vmstate_writer *w, const struct mem_geometry *g)
+{
+	vmstate_put_u64(w, g->gpa);
+	vmstate_put_u64(w, g->region_size);
+	vmstate_put_u64(w, g->block_size);
+	vmstate_put_u64(w, g->slot_size);
+}
+
+static int mem_save(struct virtio_mmio_dev *dev, struct vmstate_writer *w)
+{
+	struct mem_dev *m = virtio_mmio_backend(dev);
+	size_t len = (m->nr_blocks + 7) / 8;
+	uint8_t *bits = calloc(len, 1);
+
+	if (!bits)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < m->nr_blocks; i++)
+		bits[i / 8] |= (uint8_t)(m->plugged[i] << (i % 8));
+	put_geometry(w, &m->g);
+	vmstate_put_u64(w, m->usable_region_size);
+	vmstate_put_u64(w, m->plugged_size);
+	vmstate_put_u64(w, m->requested_size);
+	vmstate_put_blob(w, bits, len);
+	free(bits);
+	return 0;
+}
+
+/* The saved sizes against the geometry (equal to ours, checked before). */
+static bool sizes_valid(const struct mem_dev *m, uint64_t usable, uint64_t requested)
+{
+	return usable <= m->g.region_size && usable % m->g.slot_size == 0 &&
+	       requested <= m->g.region_size && requested % m->g.block_size == 0;
+}
+
+/*
+ * Decode the bitmap into @plugged: every block plugged must lie in the
+ * usable region, the bits past the last block must be clear and the count
+ * must match @plugged_size. 0 or -EINVAL.
+ */
+static int decode_plugged(const struct mem_dev *m, const uint8_t *bits, uint64_t usable,
+			  uint64_t plugged_size, uint8_t *plugged)
+{
+	uint64_t n = 0, usable_blocks = usable / m->g.block_size;
+
+	for (uint64_t i = 0; i < (m->nr_blocks + 7) / 8 * 8; i++) {
+		uint8_t b = (bits[i / 8] >> (i % 8)) & 1;
+
+		if (b && i >= usable_blocks)
+			return -EINVAL; /* past the usable region (or the last block) */
+		if (i < m->nr_blocks)
+			plugged[i] = b;
+		n += b;
+	}
+	return n * m->g.block_size == plugged_size ? 0 : -EINVAL;
+}
+
+/* Show every slot that has plugged blocks; on failure hide those shown. */
+static int show_plugged_slots(struct mem_dev *m)
+{
+	for (uint64_t s = 0; s < m->nr_slots; s++) {
+		int ret = m->slot_blocks[s] ? show_slot(m, s, true) : 0;
+
+		if (ret) {
+			log_error("virtio-mem: cannot restore the KVM slot of slot %llu: %s",
+				  (unsigned long long)s, strerror(-ret));
+			for (uint64_t u = 0; u < s; u++)
+				if (m->slot_blocks[u])
+					show_slot(m, u, false);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void count_slot_blocks(struct mem_dev *m)
+{
+	memset(m->slot_blocks, 0, m->nr_slots * sizeof(*m->slot_blocks));
+	for (uint64_t i = 0; i < m->nr_blocks; i++)
+		m->slot_blocks[i / blocks_per_slot(m)] += m->plugged[i];
+}
+
+/* Into a fresh device (nothing plugged, no slot shown) of the same geometry. */
+static int mem_restore(struct virtio_mmio_dev *dev, struct vmstate_reader *r)
+{
+	struct mem_dev *m = virtio_mmio_backend(dev);
+	struct mem_geometry g;
+	uint64_t usable, plugged_size, requested;
+	size_t len = (m->nr_blocks + 7) / 8;
+	const uint8_t *bits;
+	size_t blob_len;
+	int ret;
+
+	g.gpa = vmstate_get_u64(r);
+	g.region_size = vmstate_get_u64(r);
+	g.block_size = vmstate_get_u64(r);
+	g.slot_size = vmstate_get_u64(r);
+	usable = vmstate_get_u64(r);
+	plugged_size = vmstate_get_u64(r);
+	requested = vmstate_get_u64(r);
+	bits = vmstate_get_blob_ref(r, &blob_len);
+	if (r->err)
+		return r->err;
+	if (m->plugged_size)
+		return -EBUSY; /* only a fresh device: its slots are not shown yet */
+	if (memcmp(&g, &m->g, sizeof(g))) {
+		log_error(
+		    "virtio-mem: the snapshot's region (0x%llx, %llu MiB, blocks of %llu MiB, "
+		    "slots of %llu MiB) is not the configured one",
+		    (unsigned long long)g.gpa, (unsigned long long)(g.region_size >> 20),
+		    (unsigned long long)(g.block_size >> 20),
+		    (unsigned long long)(g.slot_size >> 20));
+		return -EINVAL;
+	}
+	if (blob_len != len || !sizes_valid(m, usable, requested) ||
+	    decode_plugged(m, bits, usable, plugged_size, m->plugged))
+		goto invalid;
+	count_slot_blocks(m);
+	ret = show_plugged_slots(m);
+	if (ret) {
+		memset(m->plugged, 0, m->nr_blocks);
+		count_slot_blocks(m);
+		return ret;
+	}
+	m->usable_region_size = usable;
+	m->plugged_size = plugged_size;
+	m->requested_size = requested;
+	return 0;
+invalid:
+	memset(m->plugged, 0, m->nr_blocks);
+	log_error("virtio-mem: the snapshot's block states are inconsistent");
+	return -EINVAL;
+}
+
 static const struct virtio_device_ops mem_ops = {
     .name = "mem",
     .device_id = VIRTIO_ID_MEM,
@@ -256,6 +397,8 @@ static const struct virtio_device_ops mem_ops = {
     .config_size = VIRTIO_MEM_CONFIG_SIZE,
     .config_read = mem_config_read,
     .process_queue = mem_process_queue,
+    .save = mem_save,
+    .restore = mem_restore,
 };
 
 static bool geometry_valid(const struct mem_geometry *g)
@@ -347,6 +490,30 @@ int mem_set_requested(struct mem_dev *m, uint64_t requested)
 			    (requested + m->g.slot_size - 1) / m->g.slot_size * m->g.slot_size;
 		m->requested_size = requested;
 		virtio_mmio_config_changed(m->mmio);
+	}
+	virtio_mmio_unlock(m->mmio);
+	return ret;
+}
+
+uint64_t mem_region_size(const struct mem_dev *m)
+{
+	return m->g.region_size;
+}
+
+int mem_for_each_plugged(struct mem_dev *m, mem_run_fn fn, void *ctx)
+{
+	int ret = 0;
+
+	virtio_mmio_lock(m->mmio);
+	for (uint64_t i = 0; !ret && i < m->nr_blocks;) {
+		uint64_t j = i;
+
+		while (j < m->nr_blocks && m->plugged[j])
+			j++;
+		if (j > i)
+			ret = fn(ctx, i * m->g.block_size, m->host + i * m->g.block_size,
+				 (j - i) * m->g.block_size);
+		i = j + 1;
 	}
 	virtio_mmio_unlock(m->mmio);
 	return ret;

@@ -89,4 +89,17 @@ void mem_status(struct mem_dev *m, struct mem_status *out);
  */
 int mem_set_requested(struct mem_dev *m, uint64_t requested);
 
+/*
+ * Snapshots. The device state (virtio_mmio_save/restore) holds the geometry,
+ * which a restore requires to equal the configured one, the sizes and the
+ * plugged blocks; a restore shows the slots with plugged blocks to KVM
+ * again. The blocks' bytes are the memory file's business: the runs of
+ * plugged blocks, in region order, go to @fn (offset in the region, host
+ * address, length); the first nonzero return stops the walk and is returned.
+ */
+typedef int (*mem_run_fn)(void *ctx, uint64_t off, uint8_t *host, uint64_t len);
+
+int mem_for_each_plugged(struct mem_dev *m, mem_run_fn fn, void *ctx);
+uint64_t mem_region_size(const struct mem_dev *m);
+
 #endif

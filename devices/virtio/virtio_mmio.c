@@ -936,6 +936,8 @@ static const char *device_name(uint32_t id)
 		return "vsock";
 	case VIRTIO_ID_BALLOON:
 		return "balloon";
+	case VIRTIO_ID_MEM:
+		return "mem";
 	default:
 		return "unknown";
 	}

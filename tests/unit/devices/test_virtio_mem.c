@@ -6,8 +6,10 @@
  * answers (ACK, NACK, ERROR) for out-of-range, unaligned, empty, wrapping,
  * already plugged and not plugged ranges, the KVM slots shown and hidden as
  * blocks come and go (and a slot the host cannot show: BUSY, nothing
- * changed), unplugged memory reading as zero, and malformed chains
- * completed with length 0.
+ * changed), unplugged memory reading as zero, malformed chains completed
+ * with length 0, and snapshots: the state round trip (sizes, blocks, the
+ * slots shown again, the runs of plugged blocks) and every corrupt or
+ * mismatched state refused with nothing shown.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -24,6 +26,7 @@
 #include "vmm/mem/guest_mem.h"
 #include "vmm/mem/layout.h"
 #include "vmm/base/metrics.h"
+#include "vmm/base/vmstate.h"
 #include "devices/virtio/mem.h"
 #include "devices/virtio/virtio_mmio.h"
 #include "devices/virtio/virtq_driver.h"
@@ -400,6 +403,192 @@ static void test_bad_geometry(void **state)
 	guest_mem_destroy(&mem);
 }
 
+/* ---- snapshots ------------------------------------------------------------ */
+
+/* Device payload of a saved state: the last bytes (7 u64, bitmap length, 2 bitmap bytes). */
+#define DEV_STATE_LEN 62U
+#define OFF_GPA	      0U
+#define OFF_BLOCK     16U
+#define OFF_USABLE    32U
+#define OFF_PLUGGED   40U
+#define OFF_REQUESTED 48U
+#define OFF_BITS_LEN  56U
+#define OFF_BITS      60U
+
+/* Plug blocks 0-1 and 5 (slots 0 and 1), save into @w. */
+static void save_plugged(struct fx *f, struct vmstate_writer *w)
+{
+	assert_int_equal(mem_set_requested(f->m, 6 * BLOCK), 0);
+	expect(f, VIRTIO_MEM_REQ_PLUG, GPA, 2, VIRTIO_MEM_RESP_ACK);
+	expect(f, VIRTIO_MEM_REQ_PLUG, GPA + 5 * BLOCK, 1, VIRTIO_MEM_RESP_ACK);
+	vmstate_writer_init_raw(w);
+	assert_int_equal(virtio_mmio_save(f->dev, w), 0);
+	assert_true(w->len > DEV_STATE_LEN);
+}
+
+/* A fresh device of geometry @g in @f's place (the old one destroyed), nothing shown. */
+static void replace_device(struct fx *f, const struct mem_geometry *g)
+{
+	virtio_mmio_detach(f->dev);
+	mem_destroy(f->m);
+	memset(f->shown, 0, sizeof(f->shown));
+	f->nr_calls = 0;
+	assert_int_equal(mem_create(&f->m, g, fake_set_slot, f, &f->mem, BASE, GSI), 0);
+	f->dev = mem_mmio(f->m);
+	assert_int_equal(virtio_mmio_attach(f->dev, &f->loop), 0);
+}
+
+static int restore_from(struct fx *f, const uint8_t *buf, size_t len)
+{
+	struct vmstate_reader r = {buf, len, 0, 0};
+
+	return virtio_mmio_restore(f->dev, &r);
+}
+
+struct run {
+	uint64_t off, len;
+};
+
+static int record_run(void *ctx, uint64_t off, uint8_t *host, uint64_t len)
+{
+	struct run *runs = ctx;
+
+	(void)host;
+	for (int i = 0; i < 4; i++) {
+		if (!runs[i].len) {
+			runs[i] = (struct run){off, len};
+			return 0;
+		}
+	}
+	return -E2BIG;
+}
+
+static void test_snapshot_round_trip(void **state)
+{
+	struct fx *f = *state;
+	const struct mem_geometry g = {GPA, REGION, BLOCK, SLOT};
+	struct run runs[4] = {{0}};
+	struct vmstate_writer w;
+	struct mem_status st;
+
+	save_plugged(f, &w);
+	replace_device(f, &g);
+	assert_int_equal(restore_from(f, w.buf, w.len), 0);
+	/* Both slots with plugged blocks shown again, nothing else. */
+	assert_int_equal(f->nr_calls, 2);
+	assert_true(f->shown[0]);
+	assert_true(f->shown[1]);
+	assert_false(f->shown[2]);
+	assert_int_equal(f->calls[1].gpa, GPA + SLOT);
+	mem_status(f->m, &st);
+	assert_int_equal(st.plugged_size, 3 * BLOCK);
+	assert_int_equal(st.requested_size, 6 * BLOCK);
+	assert_int_equal(config_u64(f, 32), 2 * SLOT);
+	assert_int_equal(mem_for_each_plugged(f->m, record_run, runs), 0);
+	assert_int_equal(runs[0].off, 0);
+	assert_int_equal(runs[0].len, 2 * BLOCK);
+	assert_int_equal(runs[1].off, 5 * BLOCK);
+	assert_int_equal(runs[1].len, BLOCK);
+	assert_int_equal(runs[2].len, 0);
+	/* The restored device serves the guest: block states and slot counts are right. */
+	expect_state(f, GPA, 2, VIRTIO_MEM_STATE_PLUGGED);
+	expect_state(f, GPA + 2 * BLOCK, 3, VIRTIO_MEM_STATE_UNPLUGGED);
+	expect(f, VIRTIO_MEM_REQ_PLUG, GPA + BLOCK, 1, VIRTIO_MEM_RESP_ERROR);
+	expect(f, VIRTIO_MEM_REQ_PLUG, GPA + 2 * BLOCK, 3, VIRTIO_MEM_RESP_ACK);
+	expect(f, VIRTIO_MEM_REQ_PLUG, GPA + 6 * BLOCK, 1, VIRTIO_MEM_RESP_NACK);
+	expect(f, VIRTIO_MEM_REQ_UNPLUG, GPA + 5 * BLOCK, 1, VIRTIO_MEM_RESP_ACK);
+	assert_true(f->shown[1]); /* block 4 (slot 1) still plugged */
+	expect(f, VIRTIO_MEM_REQ_UNPLUG, GPA + 5 * BLOCK, 1, VIRTIO_MEM_RESP_ERROR);
+	expect(f, VIRTIO_MEM_REQ_UNPLUG_ALL, 0, 0, VIRTIO_MEM_RESP_ACK);
+	assert_false(f->shown[0]);
+	assert_false(f->shown[1]);
+	/* A device that already has plugged blocks takes no state. */
+	expect(f, VIRTIO_MEM_REQ_PLUG, GPA, 1, VIRTIO_MEM_RESP_ACK);
+	assert_int_not_equal(restore_from(f, w.buf, w.len), 0);
+	vmstate_writer_free(&w);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+/* @w's state with the device payload changed by @edit, into a fresh device: refused, nothing shown.
+ */
+static void expect_refused(struct fx *f, const struct vmstate_writer *w, uint32_t off,
+			   const void *bytes, size_t n, size_t cut)
+{
+	const struct mem_geometry g = {GPA, REGION, BLOCK, SLOT};
+	uint8_t *buf = malloc(w->len);
+	struct mem_status st;
+
+	assert_non_null(buf);
+	memcpy(buf, w->buf, w->len);
+	memcpy(buf + w->len - DEV_STATE_LEN + off, bytes, n);
+	replace_device(f, &g);
+	assert_int_not_equal(restore_from(f, buf, w->len - cut), 0);
+	mem_status(f->m, &st);
+	assert_int_equal(st.plugged_size, 0);
+	for (unsigned int s = 0; s < REGION / SLOT; s++)
+		assert_false(f->shown[s]);
+	free(buf);
+}
+
+static void test_snapshot_corrupt(void **state)
+{
+	struct fx *f = *state;
+	struct vmstate_writer w;
+	uint8_t v[8];
+	uint32_t len;
+
+	save_plugged(f, &w);
+	put64(v, GPA + SLOT); /* another region start */
+	expect_refused(f, &w, OFF_GPA, v, 8, 0);
+	put64(v, 4 * MIB); /* another block size */
+	expect_refused(f, &w, OFF_BLOCK, v, 8, 0);
+	put64(v, REGION + SLOT); /* usable region past the region */
+	expect_refused(f, &w, OFF_USABLE, v, 8, 0);
+	put64(v, SLOT + BLOCK); /* usable region not slot-aligned */
+	expect_refused(f, &w, OFF_USABLE, v, 8, 0);
+	put64(v, SLOT); /* block 5 plugged outside the usable region */
+	expect_refused(f, &w, OFF_USABLE, v, 8, 0);
+	put64(v, 2 * BLOCK); /* plugged_size not the blocks' */
+	expect_refused(f, &w, OFF_PLUGGED, v, 8, 0);
+	put64(v, BLOCK + 1); /* requested_size unaligned */
+	expect_refused(f, &w, OFF_REQUESTED, v, 8, 0);
+	put64(v, REGION + BLOCK); /* requested_size past the region */
+	expect_refused(f, &w, OFF_REQUESTED, v, 8, 0);
+	len = 3; /* bitmap of the wrong length */
+	expect_refused(f, &w, OFF_BITS_LEN, &len, 4, 0);
+	len = UINT32_MAX;
+	expect_refused(f, &w, OFF_BITS_LEN, &len, 4, 0);
+	v[0] = 0xa3; /* block 7 plugged too: the count no longer matches */
+	expect_refused(f, &w, OFF_BITS + 0, v, 1, 0);
+	/* Truncated anywhere in the device payload. */
+	for (size_t cut = 1; cut <= DEV_STATE_LEN; cut += 7)
+		expect_refused(f, &w, 0, v, 0, cut);
+	/* The host cannot show slot 1 again: refused, slot 0 hidden again. */
+	{
+		const struct mem_geometry g = {GPA, REGION, BLOCK, SLOT};
+
+		replace_device(f, &g);
+		f->fail_next = -ENOMEM;
+		f->fail_skip = 1;
+		assert_int_equal(restore_from(f, w.buf, w.len), -ENOMEM);
+		assert_false(f->shown[0]);
+		assert_false(f->shown[1]);
+	}
+	/* Another geometry configured on the restoring side. */
+	{
+		const struct mem_geometry g2 = {GPA, 2 * REGION, BLOCK, SLOT};
+
+		replace_device(f, &g2);
+		assert_int_equal(restore_from(f, w.buf, w.len), -EINVAL);
+		assert_int_equal(f->nr_calls, 0);
+	}
+	vmstate_writer_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +599,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_slot_failure, setup_active, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed, setup_active, teardown),
 	    cmocka_unit_test(test_bad_geometry),
+	    cmocka_unit_test_setup_teardown(test_snapshot_round_trip, setup_active, teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot_corrupt, setup_active, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
