@@ -583,6 +583,7 @@ static void vmm_snapshot_view(struct vmm *vmm, struct snapshot_machine *m)
 	    .i8042 = vmm->i8042,
 	    .vmgenid = &vmm->vmgenid,
 	    .vmclock = &vmm->vmclock,
+	    .hotplug = vmm_devices_mem(&vmm->devices),
 	    .vmm = vmm,
 	    .build_restored = vmm_build_restored,
 	};

@@ -61,12 +61,6 @@ void controller_create_snapshot(struct controller *c, const struct snapshot_crea
 		vmm_response_fail(resp, SAVE_WHILE_RUNNING);
 		return;
 	}
-	/* Ember's snapshots do not keep the virtio-mem device's plugged blocks yet. */
-	if (c->cfg.has_memory_hotplug) {
-		vmm_response_fail(resp, "Create snapshot error: Ember cannot snapshot a microVM "
-					"with memory-hotplug (virtio-mem) yet.");
-		return;
-	}
 	ret = c->ops->create_snapshot(c->ops_ctx, &c->cfg, p, err, sizeof(err));
 	if (ret) {
 		if (!err[0])

@@ -11,6 +11,7 @@
 #include "vmm/snapshot/snapshot_config.h"
 #include "vmm/snapshot/snapshot_mmds.h"
 #include "vmm/snapshot/snapshot_pmem.h"
+#include "vmm/snapshot/snapshot_hotplug.h"
 #include "vmm/snapshot/snapshot_cpu_template.h"
 #include "vmm/kvm/cpu_template.h"
 #include "vmm/snapshot/snapshot_mem.h"
@@ -257,6 +258,7 @@ static int build_vmstate(const struct snapshot_machine *m, const struct vm_confi
 	snapshot_config_encode(cfg, w);
 	snapshot_mmds_encode(cfg, w);
 	snapshot_pmem_encode(cfg, w);
+	snapshot_hotplug_encode(cfg, w);
 	snapshot_cpu_template_encode(cfg, w);
 	ret = save_devices(m, w, err, errlen);
 	if (!ret)
@@ -307,6 +309,11 @@ static int64_t write_memory(const struct snapshot_machine *m, const uint64_t *di
 				 "Cannot perform open on the memory backing file");
 	written = dirty ? snapshot_mem_write_pages(m->mem, t->fd, dirty)
 			: snapshot_mem_write_full(m->mem, t->fd);
+	if (written >= 0 && m->hotplug) {
+		int64_t more = snapshot_mem_write_hotplug(m->hotplug, t->fd, m->mem->size, dirty);
+
+		written = more < 0 ? more : written + more;
+	}
 	if (written < 0)
 		return os_errorf(err, errlen, (int)written, "Cannot write memory file");
 	ret = temp_sync(t);
@@ -392,6 +399,7 @@ struct restore_plan {
 	struct vm_saved_state vm;
 	bool clock_realtime;
 	struct cpu_template *cpu_template; /* the VM's, checked against the host; NULL: none */
+	const char *mem_file;		   /* File backend: the memory file; NULL: Uffd */
 };
 
 static void plan_free(struct restore_plan *plan)
@@ -463,6 +471,10 @@ static int decode_config(struct restore_plan *plan, struct vm_config *snap, char
 	if (vmstate_find(&plan->file, SNAPSHOT_CPUT_TAG, 0, &r) &&
 	    snapshot_cpu_template_decode(&r, snap))
 		return section_error(err, errlen, SNAPSHOT_CPUT_TAG, 0, "is malformed");
+	/* Optional: only a VM with memory hotplug has one. */
+	if (vmstate_find(&plan->file, SNAPSHOT_MHPL_TAG, 0, &r) &&
+	    snapshot_hotplug_decode(&r, snap))
+		return section_error(err, errlen, SNAPSHOT_MHPL_TAG, 0, "is malformed");
 	return 0;
 }
 
@@ -574,6 +586,8 @@ static void adopt_config(struct vm_config *cfg, struct vm_config *snap, bool tra
 	SWAP(cfg->entropy, snap->entropy);
 	SWAP(cfg->has_balloon, snap->has_balloon);
 	SWAP(cfg->balloon, snap->balloon);
+	SWAP(cfg->has_memory_hotplug, snap->has_memory_hotplug);
+	SWAP(cfg->memory_hotplug, snap->memory_hotplug);
 	cfg->machine.track_dirty_pages = track_dirty_pages;
 }
 
@@ -625,8 +639,19 @@ static int memory_from_uffd(const struct snapshot_machine *m, const struct vm_co
 			    const char *path, char *err, size_t errlen)
 {
 	char why[512];
-	int ret = guest_mem_create_anon(m->mem, cfg->machine.mem_size_mib << 20,
-					cfg->machine.huge_pages == HUGE_PAGES_2M);
+	int ret;
+
+	/* The handler is told about RAM only, before the device and its blocks exist. */
+	if (cfg->has_memory_hotplug) {
+		errorf(err, errlen,
+		       GUEST_MEM_ERR
+		       "Error creating guest memory from uffd: Ember cannot restore a "
+		       "microVM with memory-hotplug (virtio-mem) through the Uffd "
+		       "backend; use the File backend.");
+		return -EINVAL;
+	}
+	ret = guest_mem_create_anon(m->mem, cfg->machine.mem_size_mib << 20,
+				    cfg->machine.huge_pages == HUGE_PAGES_2M);
 
 	if (ret)
 		return os_errorf(err, errlen, ret,
@@ -716,13 +741,25 @@ static int restore_state(const struct snapshot_machine *m, void *ctx, char *err,
 		errorf(err, errlen, "Cannot restore devices: %s", why);
 		return ret;
 	}
+	/* After the device: its restored state says which blocks are plugged. */
+	if (m->hotplug && plan->mem_file) {
+		ret = snapshot_hotplug_load(m->hotplug, plan->mem_file, m->mem->size, why,
+					    sizeof(why));
+		if (ret) {
+			errorf(err, errlen, GUEST_MEM_ERR "%s", why);
+			return ret;
+		}
+	}
 	return new_generation(m, err, errlen);
 }
 
 int snapshot_load(const struct snapshot_machine *m, const struct snapshot_load_params *p,
 		  struct vm_config *cfg, char *err, size_t errlen)
 {
-	struct restore_plan plan = {.clock_realtime = p->clock_realtime};
+	struct restore_plan plan = {
+	    .clock_realtime = p->clock_realtime,
+	    .mem_file = p->backend_type == MEM_BACKEND_UFFD ? NULL : p->backend_path,
+	};
 	struct vm_config snap;
 	uint64_t start = now_us();
 	int ret;

@@ -7,12 +7,15 @@
  * flight, each vCPU saves its own state on its own thread, then the irqchip,
  * PIT and clock; all of it goes into the vmstate file (vmstate.h) as
  *	CONF			configuration (snapshot_config.h)
+ *	PMEM, MMDS, CPUT, MHPL	optional configuration parts (pmem, MMDS, CPU
+ *				template, memory hotplug)
  *	VCPU  x vcpu_count	vcpu_state.h
  *	KVMS			vm_state.h
  *	UART, I804		serial, i8042
  *	VIRT  x devices		virtio-mmio transport + queues + device, by slot
  *	VGEN, VCLK		VMGenID, VMClock (devices/acpi): address, GSI, contents
- * and guest RAM into the memory file (snapshot_mem.h): Full or Diff. Both
+ * and guest RAM into the memory file (snapshot_mem.h): Full or Diff, with
+ * virtio-mem's plugged blocks after RAM (snapshot_hotplug.h). Both
  * files are written under temporary names in their target directories,
  * fsynced, then renamed into place: a crash or a full disk never leaves a
  * partial file under a requested name, and the VM stays paused and
@@ -49,6 +52,7 @@ struct virtio_mmio_dev;
 struct vmgenid;
 struct vmclock;
 struct snapshot_machine;
+struct mem_dev;
 
 #define SNAPSHOT_MAX_VIRTIO 32
 
@@ -75,6 +79,7 @@ struct snapshot_machine {
 	unsigned int nr_virtio;
 	struct vmgenid *vmgenid;
 	struct vmclock *vmclock;
+	struct mem_dev *hotplug; /* virtio-mem, NULL: none */
 
 	void *vmm;
 	int (*build_restored)(void *vmm, const struct vm_config *cfg, snapshot_restore_fn restore,

@@ -7,6 +7,7 @@
  */
 #include "vmm/snapshot/snapshot.h"
 #include "vmm/snapshot/snapshot_config.h"
+#include "vmm/snapshot/snapshot_hotplug.h"
 #include "vmm/kvm/vcpu_state.h"
 #include "vmm/kvm/vm_state.h"
 #include "devices/virtio/virtio_mmio.h"
@@ -115,6 +116,18 @@ static void describe_section(uint32_t tag, uint32_t inst, struct vmstate_reader 
 			fprintf(out, "configuration: malformed\n");
 		else
 			describe_config(&cfg, out);
+		vm_config_free(&cfg);
+	} else if (tag == SNAPSHOT_MHPL_TAG) {
+		vm_config_init(&cfg);
+		if (snapshot_hotplug_decode(r, &cfg))
+			fprintf(out, "memory hotplug: malformed\n");
+		else
+			fprintf(out,
+				"memory hotplug: %" PRIu64 " MiB, blocks of %" PRIu64
+				" MiB, slots of %" PRIu64 " MiB\n",
+				cfg.memory_hotplug.total_size_mib,
+				cfg.memory_hotplug.block_size_mib,
+				cfg.memory_hotplug.slot_size_mib);
 		vm_config_free(&cfg);
 	} else if (tag == VCPU_STATE_TAG) {
 		describe_vcpu(r, inst, out);

@@ -267,6 +267,45 @@ int64_t snapshot_mem_write_pages(const struct guest_mem *mem, int fd, const uint
 	return written;
 }
 
+struct hotplug_write {
+	int fd;
+	uint64_t file_offset; /* of the region's start */
+	bool all;
+	int64_t written;
+};
+
+/* One run of plugged blocks: whole (Diff) or its non-zero pages (Full). */
+static int write_plugged_run(void *ctx, uint64_t off, uint8_t *host, uint64_t len)
+{
+	struct hotplug_write *h = ctx;
+	const struct guest_mem_region run = {
+	    .size = len, .file_offset = h->file_offset + off, .host = host};
+	int ret;
+
+	if (!h->all)
+		return write_nonzero_range(&run, h->fd, 0, len, &h->written);
+	for (uint64_t done = 0; done < len; done += MAX_RUN_BYTES) {
+		uint64_t n = len - done < MAX_RUN_BYTES ? len - done : MAX_RUN_BYTES;
+
+		ret = write_all(h->fd, host + done, n, run.file_offset + done);
+		if (ret)
+			return ret;
+		h->written += (int64_t)n;
+	}
+	return 0;
+}
+
+int64_t snapshot_mem_write_hotplug(struct mem_dev *d, int fd, uint64_t file_offset, bool all)
+{
+	struct hotplug_write h = {fd, file_offset, all, 0};
+	int ret;
+
+	if (ftruncate(fd, (off_t)(file_offset + mem_region_size(d))) < 0)
+		return -errno;
+	ret = mem_for_each_plugged(d, write_plugged_run, &h);
+	return ret ? ret : h.written;
+}
+
 int snapshot_mem_take_dirty(const struct guest_mem *mem, struct kvm_vm *vm, uint64_t *bitmap)
 {
 	for (unsigned int i = 0; i < mem->nr_regions; i++) {
