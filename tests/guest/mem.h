@@ -12,4 +12,15 @@
 
 __attribute__((noreturn)) void scenario_mem(const char *cmdline);
 
+/*
+ * The `mem-snap` scenario, around a snapshot and restore: once the host sets
+ * requested_size, PLUG of that much from the region's start and a pattern
+ * written into every page of it (`mem-snap: written <hex>`); then, once the
+ * host changes requested_size again (after the restore), the pattern read
+ * back (`mem-snap: data ok` or `mem-snap: data BAD`), STATE of the plugged
+ * range, PLUG of one more block, UNPLUG of everything and `mem-snap:
+ * plugged <hex>`, then reset.
+ */
+__attribute__((noreturn)) void scenario_mem_snap(const char *cmdline);
+
 #endif

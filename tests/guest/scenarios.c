@@ -278,6 +278,8 @@ void scenario_run(const char *cmdline)
 		scenario_pmem(cmdline);
 	if (str_equals(name, len, "mem"))
 		scenario_mem(cmdline);
+	if (str_equals(name, len, "mem-snap"))
+		scenario_mem_snap(cmdline);
 	if (str_equals(name, len, "balloon"))
 		scenario_balloon(cmdline);
 	if (str_equals(name, len, "hostile"))

@@ -6,7 +6,9 @@
 # Firecracker's "Device not found". Then the virtio-mem device on real KVM
 # with the test guest (`mem` scenario): config space, PATCH requested_size
 # (config interrupt), the guest's refused and accepted PLUG, a write and read
-# of the plugged block, GET's plugged_size_mib, UNPLUG after PATCH to 0.
+# of the plugged block, GET's plugged_size_mib, UNPLUG after PATCH to 0;
+# snapshots (Full, and Diff over a base) restored in a new ember with the
+# plugged blocks and their bytes, the Uffd backend refusing such a snapshot.
 . "$(dirname "$0")/lib.sh"
 
 DE='An error occurred when deserializing the json body of a request: '
@@ -105,22 +107,98 @@ test_guest_plug() {
 	assert_contains "$out" "mem: plugged 0x0" "plugged_size at the end"
 }
 
-# Snapshots do not keep virtio-mem's blocks yet: refused rather than lost.
-test_snapshot_refused() {
-	need_kvm || return
-	start_ember || return
-	api_ok PUT /hotplug/memory '{"total_size_mib": 128}'
-	api_ok PUT /boot-source \
-		"{\"kernel_image_path\": \"$GUEST_ELF\", \"boot_args\": \"console=ttyS0 ember.test=halt-forever\"}"
-	api_ok PUT /actions '{"action_type": "InstanceStart"}'
-	wait_for grep -q halting "$TMP/out" || { fail "guest did not boot: $(cat "$TMP/err")"; return; }
-	fault PATCH /hotplug/memory '{"requested_size_mib": 2}' \
-		'Memory hotplug update error: Failed to create memory hotplug device: Device is not active'
+# Snapshots keep the plugged blocks and their bytes (after RAM in the memory
+# file): a Full snapshot, and a Diff merged onto a base taken before the
+# plug, each loaded into a new ember; the guest reads its pattern back, GET
+# shows the same plugged size, and the guest plugs and unplugs afterwards.
+SNAPTOOL=$BUILD/tests/integration/snapshot_tool
+HOTPLUG_4='{"block_size_mib":2,"total_size_mib":256,"slot_size_mib":128,"plugged_size_mib":4,"requested_size_mib":4}'
+
+create() { # SNAP MEM [Full|Diff]
+	api_ok PUT /snapshot/create \
+		"{\"snapshot_path\": \"$1\", \"mem_file_path\": \"$2\", \"snapshot_type\": \"${3:-Full}\"}"
+}
+
+load_file() { # SNAP MEM
+	api PUT /snapshot/load \
+		"{\"snapshot_path\": \"$1\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$2\"}, \"resume_vm\": true}"
+}
+
+# In the running (restored) ember: the guest's go, then its checks.
+finish_restored() { # WHAT
 	api_ok GET /hotplug/memory
-	assert_eq '{"block_size_mib":2,"total_size_mib":128,"slot_size_mib":128,"plugged_size_mib":0,"requested_size_mib":0}' "$BODY" "GET"
+	assert_eq "$HOTPLUG_4" "$BODY" "$1: GET after the load" || return
+	api_ok PATCH /hotplug/memory '{"requested_size_mib": 6}'
+	wait_exit 30 || { fail "$1: the guest did not finish: $(cat "$TMP/out")"; return; }
+	assert_eq 0 "$EXIT_CODE" "$1: exit code"
+	local out; out=$(cat "$TMP/out")
+	assert_contains "$out" "mem-snap: data ok" "$1: the pattern after the restore"
+	assert_contains "$out" "mem: state resp 0 state 0 len 10" "$1: blocks still plugged"
+	assert_contains "$out" "mem: plug more resp 0 state 0 len 10" "$1: plug after the restore"
+	assert_contains "$out" "mem: unplug resp 0 state 0 len 10" "$1: unplug after the restore"
+	assert_contains "$out" "mem-snap: plugged 0x0" "$1: plugged_size at the end"
+}
+
+# The snapshots of one guest: base (nothing plugged), then Diff and Full with 4 MiB plugged.
+take_snapshots() {
+	start_ember || return
+	api_ok PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 128, "track_dirty_pages": true}'
+	api_ok PUT /hotplug/memory '{"total_size_mib": 256}'
+	api_ok PUT /boot-source \
+		"{\"kernel_image_path\": \"$GUEST_ELF\", \"boot_args\": \"console=ttyS0 reboot=k ember.test=mem-snap\"}"
+	api_ok PUT /actions '{"action_type": "InstanceStart"}' || return
+	wait_for grep -q "mem-snap: waiting for requested_size" "$TMP/out" ||
+		{ fail "guest did not wait: $(cat "$TMP/out")"; return; }
 	api_ok PATCH /vm '{"state": "Paused"}'
-	fault PUT /snapshot/create "{\"snapshot_path\": \"$TMP/snap\", \"mem_file_path\": \"$TMP/mem\"}" \
-		'Create snapshot error: Ember cannot snapshot a microVM with memory-hotplug (virtio-mem) yet.'
+	create "$TMP/base.snap" "$TMP/base.mem" || return
+	api_ok PATCH /vm '{"state": "Resumed"}'
+	api_ok PATCH /hotplug/memory '{"requested_size_mib": 4}'
+	wait_for grep -q "mem-snap: written 0x400000" "$TMP/out" ||
+		{ fail "guest did not write: $(cat "$TMP/out")"; return; }
+	api_ok PATCH /vm '{"state": "Paused"}'
+	api_ok GET /hotplug/memory
+	assert_eq "$HOTPLUG_4" "$BODY" "GET before the snapshot" || return
+	create "$TMP/diff.snap" "$TMP/diff.mem" Diff || return
+	create "$TMP/full.snap" "$TMP/full.mem" || return
+	stop_ember
+	rm -f "$SOCK"
+}
+
+test_snapshot_restore() {
+	need_kvm || return
+	take_snapshots || return
+	# RAM, then the whole hotplug region (sparse).
+	assert_eq $(((128 + 256) << 20)) "$(stat -c %s "$TMP/full.mem")" "size of the Full memory file"
+	assert_eq $(((128 + 256) << 20)) "$(stat -c %s "$TMP/diff.mem")" "size of the Diff memory file"
+	local diff_kib; diff_kib=$(du -k "$TMP/diff.mem" | cut -f1)
+	[ "$diff_kib" -ge 4096 ] && [ "$diff_kib" -lt 6144 ] ||
+		fail "the Diff should hold the two plugged blocks and a few pages, it holds $diff_kib KiB"
+	cp --sparse=always "$TMP/base.mem" "$TMP/merged.mem"
+	"$SNAPTOOL" merge "$TMP/merged.mem" "$TMP/diff.mem" >/dev/null || { fail "merge failed"; return; }
+	cmp -s "$TMP/merged.mem" "$TMP/full.mem" || fail "base + Diff differs from a Full snapshot of the same moment"
+	local desc; desc=$("$EMBER" --describe-snapshot "$TMP/full.snap")
+	assert_contains "$desc" "memory hotplug: 256 MiB, blocks of 2 MiB, slots of 128 MiB" "describe: configuration"
+	assert_contains "$desc" "virtio-mem at " "describe: device"
+
+	start_ember || return
+	# Refused loads leave the process fresh: the Uffd backend, a memory file without the region.
+	api PUT /snapshot/load \
+		"{\"snapshot_path\": \"$TMP/full.snap\", \"mem_backend\": {\"backend_type\": \"Uffd\", \"backend_path\": \"$TMP/uffd.sock\"}}"
+	assert_eq 400 "$STATUS" "Uffd load status"
+	assert_contains "$BODY" "Ember cannot restore a microVM with memory-hotplug (virtio-mem) through the Uffd backend; use the File backend." "Uffd refused"
+	head -c $((129 << 20)) "$TMP/full.mem" >"$TMP/short.mem"
+	load_file "$TMP/full.snap" "$TMP/short.mem"
+	assert_eq 400 "$STATUS" "short memory file status"
+	assert_contains "$BODY" "the snapshot's hotplug region needs $(((128 + 256) << 20))" "short memory file refused"
+	load_file "$TMP/full.snap" "$TMP/full.mem"
+	assert_eq 204 "$STATUS" "Full load: $BODY" || return
+	finish_restored Full || return
+
+	rm -f "$SOCK"
+	start_ember || return
+	load_file "$TMP/diff.snap" "$TMP/merged.mem"
+	assert_eq 204 "$STATUS" "Diff load: $BODY" || return
+	finish_restored Diff
 }
 
 test_config_file() {
