@@ -14,6 +14,11 @@
  * size, at most what the usable region holds); every slot call names a
  * slot of the region at its own address; every chain taken from the ring
  * is returned once.
+ *
+ * Snapshots: the device's saved state restored into a fresh device gives
+ * the same sizes and slots, and the input's host data (fuzz_dev.h) as the
+ * saved device state is either refused with nothing plugged or shown, or
+ * gives a device that passes the same checks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +27,7 @@
 #include "tests/fuzz/fuzz_dev.h"
 #include "vmm/mem/layout.h"
 #include "vmm/base/log.h"
+#include "vmm/base/vmstate.h"
 #include "devices/virtio/mem.h"
 #include "devices/virtio/virtio_mmio.h"
 #include "devices/virtio/virtq.h"
@@ -73,12 +79,69 @@ static void check(struct mem_dev *m, struct virtio_mmio_dev *dev)
 		__builtin_trap();
 }
 
+/* The device's own bytes at the end of a saved state: 7 u64, the bitmap's length and bits. */
+#define FZ_DEV_STATE (7 * 8 + 4 + FZ_REGION / FZ_BLOCK / 8)
+
+static const struct mem_geometry fz_geometry = {FZ_GPA, FZ_REGION, FZ_BLOCK, FZ_SLOT};
+
+/*
+ * @len bytes of saved state into a fresh device: refused with nothing
+ * plugged or shown, or consistent. The restored status in *@st.
+ */
+static int restore_fresh(const uint8_t *buf, size_t len, struct mem_status *st)
+{
+	struct vmstate_reader r = {buf, len, 0, 0};
+	struct mem_dev *m;
+	int ret;
+
+	memset(fz.shown, 0, sizeof(fz.shown));
+	if (mem_create(&m, &fz_geometry, fake_set_slot, NULL, &fz.mem, LAYOUT_VIRTIO_START, 5))
+		abort();
+	ret = virtio_mmio_restore(mem_mmio(m), &r);
+	mem_status(m, st);
+	for (unsigned int i = 0; ret && i < FZ_SLOTS; i++)
+		if (fz.shown[i])
+			__builtin_trap();
+	if (ret && st->plugged_size)
+		__builtin_trap();
+	if (!ret)
+		check(m, mem_mmio(m));
+	mem_destroy(m);
+	return ret;
+}
+
+/* @w: the state of a device whose status was @before and slots @shown. */
+static void snapshot_checks(const struct vmstate_writer *w, const struct mem_status *before,
+			    const bool *shown, const struct fuzz_dev_input *in)
+{
+	size_t transport = w->len - 4 - FZ_DEV_STATE;
+	struct mem_status st;
+	uint32_t n = (uint32_t)in->host_len;
+	uint8_t *buf;
+
+	if (!restore_fresh(w->buf, w->len, &st) &&
+	    (memcmp(&st, before, sizeof(st)) || memcmp(shown, fz.shown, sizeof(fz.shown))))
+		__builtin_trap();
+	if (!in->host_len)
+		return;
+	buf = malloc(transport + 4 + in->host_len);
+	if (!buf)
+		abort();
+	memcpy(buf, w->buf, transport);
+	memcpy(buf + transport, &n, 4);
+	memcpy(buf + transport + 4, in->host, in->host_len);
+	restore_fresh(buf, transport + 4 + in->host_len, &st);
+	free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct mem_geometry g = {FZ_GPA, FZ_REGION, FZ_BLOCK, FZ_SLOT};
 	static int initialised;
+	struct vmstate_writer w;
+	struct mem_status before;
+	bool shown[FZ_SLOTS];
 	struct fuzz_dev_input in;
 	struct virtio_mmio_dev *dev;
 	struct mem_dev *m;
@@ -94,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!fuzz_dev_parse(data, size, &in))
 		return 0;
 	memset(fz.shown, 0, sizeof(fz.shown));
-	if (mem_create(&m, &g, fake_set_slot, NULL, &fz.mem, LAYOUT_VIRTIO_START, 5))
+	if (mem_create(&m, &fz_geometry, fake_set_slot, NULL, &fz.mem, LAYOUT_VIRTIO_START, 5))
 		abort();
 	dev = mem_mmio(m);
 	fuzz_dev_load_image(&fz.mem, &in);
@@ -109,7 +172,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(m, dev);
 	if ((uint16_t)(q->used_idx - old_used) != (uint16_t)(q->last_avail_idx - old_avail))
 		__builtin_trap();
+	mem_status(m, &before);
+	memcpy(shown, fz.shown, sizeof(shown));
+	vmstate_writer_init_raw(&w);
+	if (virtio_mmio_save(dev, &w) || w.len < 4 + FZ_DEV_STATE)
+		__builtin_trap();
 	fuzz_dev_reset(dev);
 	mem_destroy(m);
+	snapshot_checks(&w, &before, shown, &in);
+	vmstate_writer_free(&w);
 	return 0;
 }

@@ -490,6 +490,27 @@ def mem_malformed():
     return dev_seed(img, 1, features=F_INDIRECT_DESC | F_EVENT_IDX, target_flags=16, kicks=0x03)
 
 
+def mem_state(usable, plugged, requested, bits, gpa=MEM_GPA):
+    """A saved device state (fuzz_mem.c takes the host data as one): 4 slots of 4 blocks."""
+    return struct.pack("<7QI", gpa, 32 << 20, MEM_BLOCK, 8 << 20, usable, plugged, requested,
+                       len(bits)) + bits
+
+
+def mem_restore_plugged():
+    img = DevImage()
+    mem_req(img, BUF, 0, MEM_GPA, 2)                   # plug 2 blocks
+    img.publish(0, [img.chain(0, [(BUF, 24, False), (BUF + 0x200, 10, True)])])
+    host = mem_state(16 << 20, 3 * MEM_BLOCK, 4 * MEM_BLOCK, bytes([0x31, 0x00]))
+    return dev_seed(img, 1, target_flags=4, kicks=0x01, host=host)
+
+
+def mem_restore_corrupt():
+    img = DevImage()
+    # A block plugged past the usable region, in a state otherwise well-formed.
+    host = mem_state(8 << 20, MEM_BLOCK, 2 * MEM_BLOCK, bytes([0x00, 0x01]))
+    return dev_seed(img, 1, target_flags=2, kicks=0x00, host=host)
+
+
 # ---- balloon (fuzz_balloon.c): target_flags picks the third queue and the host's moves ----
 
 def pfn_list(pfns):
@@ -729,7 +750,8 @@ CORPORA = {
     "vsock": (vsock_connect_rw, vsock_host_connect, vsock_malformed, vsock_shutdown_credit),
     "rng": (rng_simple, rng_limited, rng_indirect_big, rng_odd_chains, rng_raw_features),
     "pmem": (pmem_flush, pmem_malformed, pmem_limited_indirect),
-    "mem": (mem_plug_state_unplug, mem_refused, mem_malformed),
+    "mem": (mem_plug_state_unplug, mem_refused, mem_malformed, mem_restore_plugged,
+            mem_restore_corrupt),
     "balloon": (balloon_inflate_deflate, balloon_hostile_inflate, balloon_stats, balloon_hinting,
                 balloon_reporting),
     "kernel": (kernel_pvh, kernel_pvh_desc4_align8, kernel_pvh_second_segment, kernel_no_note,
