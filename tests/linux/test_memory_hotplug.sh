@@ -4,7 +4,10 @@
 # PATCH /hotplug/memory requested_size_mib grows the guest's MemTotal by what
 # it plugs (GET /hotplug/memory's plugged_size_mib follows), the guest fills a
 # tmpfs file larger than its boot RAM (so it runs on plugged memory), and
-# lowering requested_size_mib to 0 unplugs it all: MemTotal falls back.
+# lowering requested_size_mib to 0 unplugs it all: MemTotal falls back. A
+# snapshot keeps the plugged memory and what it holds: restored in a new
+# ember, MemTotal still counts it and a tmpfs file partly on it has the same
+# md5sum; the restored guest unplugs it all again.
 . "$(dirname "$0")/lib.sh"
 
 MEM_MIB=128
@@ -49,6 +52,40 @@ test_plug_touch_unplug() {
 		wait_plugged 0
 		total2=$(total_kb m2)
 		assert_eq "$total0" "$total2" "MemTotal after unplugging everything"
+		still_running
+	fi
+	stop_all
+}
+
+test_snapshot_keeps_plugged_memory() {
+	need_linux || return
+	local total1 total2 sum1 sum2
+	vm_spawn "$TMP/a" || { stop_all; return; }
+	linux_config cmd 1 "$MEM_MIB" "memhp_default_state=online_movable"
+	api_ok PUT /hotplug/memory '{"total_size_mib": 512}'
+	vm_start
+	if wait_guest "cmd=ready"; then
+		api_ok PATCH /hotplug/memory "{\"requested_size_mib\": $PLUG_MIB}"
+		wait_plugged "$PLUG_MIB"
+		total1=$(total_kb s0)
+		# More than the boot RAM holds: part of it lives in plugged memory.
+		guest_ok s1 "mkdir -p /tmp/m && mount -t tmpfs -o size=300m none /tmp/m && dd if=/dev/urandom of=/tmp/m/f bs=1M count=$((MEM_MIB + 32)) 2>/dev/null && say sum=\$(md5sum </tmp/m/f | cut -d' ' -f1)"
+		sum1=$(gval sum)
+		api_ok PATCH /vm '{"state": "Paused"}'
+		api_ok PUT /snapshot/create \
+			"{\"snapshot_path\": \"$TMP/vm.snap\", \"mem_file_path\": \"$TMP/vm.mem\"}"
+		kill_vm
+		vm_spawn "$TMP/b" &&
+			api_ok PUT /snapshot/load "{\"snapshot_path\": \"$TMP/vm.snap\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$TMP/vm.mem\"}, \"resume_vm\": true}" &&
+			wait_plugged "$PLUG_MIB"
+		total2=$(total_kb s2)
+		[ -n "$total1" ] && assert_eq "$total1" "$total2" "MemTotal after the restore"
+		guest_ok s3 "say sum=\$(md5sum </tmp/m/f | cut -d' ' -f1)"
+		sum2=$(gval sum)
+		[ -n "$sum1" ] && assert_eq "$sum1" "$sum2" "md5sum of the tmpfs file after the restore"
+		guest_ok s4 "rm /tmp/m/f && umount /tmp/m"
+		api_ok PATCH /hotplug/memory '{"requested_size_mib": 0}'
+		wait_plugged 0
 		still_running
 	fi
 	stop_all
