@@ -82,7 +82,7 @@ UNIT_HELPER_OBJS := $(UNIT_HELPER_SRCS:%.c=$(BUILD)/obj/%.o)
 ITEST_SRCS := $(wildcard tests/integration/*.c)
 ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
 BENCH_SRCS := $(wildcard bench/*.c)
-BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%) $(BUILD)/bench/floor_listener
 
 BINS := $(BUILD)/ember $(if $(JAILER_SRCS),$(BUILD)/ember-jailer)
 
@@ -176,6 +176,11 @@ $(foreach t,$(UNIT_SRCS),$(eval $(call unit_rule,$(t))))
 $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(BUILD)/libember.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CURL_LIBS)
+
+# Static like ember (STATIC=1): the spawn floor bench compares them with.
+$(BUILD)/bench/floor_listener: bench/floor/listener.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -s -o $@ $<
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libember.a
 	@mkdir -p $(dir $@)
