@@ -24,6 +24,7 @@ struct mem_dev {
 	mem_set_slot_fn set_slot;
 	void *slot_ctx;
 	uint8_t *host;
+	bool own_host;	       /* mapped here (else borrowed: mem_create_on()) */
 	uint8_t *plugged;      /* one byte per block: 1 plugged */
 	uint32_t *slot_blocks; /* plugged blocks per slot */
 	uint64_t nr_blocks, nr_slots;
@@ -409,8 +410,26 @@ static bool geometry_valid(const struct mem_geometry *g)
 	       g->region_size <= VIRTIO_MEM_MAX_REGION;
 }
 
-int mem_create(struct mem_dev **out, const struct mem_geometry *g, mem_set_slot_fn set_slot,
-	       void *slot_ctx, const struct guest_mem *mem, uint64_t base, uint32_t gsi)
+/* The region: @host when given (borrowed), else a fresh anonymous mapping. 0 or -errno. */
+static int map_region(struct mem_dev *m, void *host)
+{
+	if (host) {
+		m->host = host;
+		return 0;
+	}
+	m->host = mmap(NULL, m->g.region_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m->host == MAP_FAILED) {
+		m->host = NULL;
+		return -errno;
+	}
+	m->own_host = true;
+	return 0;
+}
+
+int mem_create_on(struct mem_dev **out, const struct mem_geometry *g, void *host,
+		  mem_set_slot_fn set_slot, void *slot_ctx, const struct guest_mem *mem,
+		  uint64_t base, uint32_t gsi)
 {
 	struct mem_dev *m;
 	int ret;
@@ -428,14 +447,9 @@ int mem_create(struct mem_dev **out, const struct mem_geometry *g, mem_set_slot_
 	m->nr_slots = g->region_size / g->slot_size;
 	m->plugged = calloc(m->nr_blocks, 1);
 	m->slot_blocks = calloc(m->nr_slots, sizeof(*m->slot_blocks));
-	m->host = mmap(NULL, g->region_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (m->host == MAP_FAILED) {
-		ret = -errno;
-		m->host = NULL;
-	} else {
-		ret = m->plugged && m->slot_blocks ? 0 : -ENOMEM;
-	}
+	ret = map_region(m, host);
+	if (!ret && (!m->plugged || !m->slot_blocks))
+		ret = -ENOMEM;
 	if (!ret)
 		ret = virtio_mmio_create(&m->mmio, &mem_ops, m, mem, base, gsi,
 					 VIRTIO_COMMON_FEATURES |
@@ -449,13 +463,19 @@ int mem_create(struct mem_dev **out, const struct mem_geometry *g, mem_set_slot_
 	return 0;
 }
 
+int mem_create(struct mem_dev **out, const struct mem_geometry *g, mem_set_slot_fn set_slot,
+	       void *slot_ctx, const struct guest_mem *mem, uint64_t base, uint32_t gsi)
+{
+	return mem_create_on(out, g, NULL, set_slot, slot_ctx, mem, base, gsi);
+}
+
 void mem_destroy(struct mem_dev *m)
 {
 	if (!m)
 		return;
 	if (m->mmio)
 		virtio_mmio_destroy(m->mmio);
-	if (m->host)
+	if (m->host && m->own_host)
 		munmap(m->host, m->g.region_size);
 	free(m->plugged);
 	free(m->slot_blocks);

@@ -73,6 +73,15 @@ struct mem_geometry {
 /* Map the region and create the device. 0 or -errno. */
 int mem_create(struct mem_dev **out, const struct mem_geometry *g, mem_set_slot_fn set_slot,
 	       void *slot_ctx, const struct guest_mem *mem, uint64_t base, uint32_t gsi);
+/*
+ * The same on @host, an anonymous private mapping of g->region_size bytes
+ * made by the caller, who keeps it (a Uffd restore maps the region before
+ * the device exists, to register it with the page-fault handler); the
+ * device only borrows it and must be destroyed before it is unmapped.
+ */
+int mem_create_on(struct mem_dev **out, const struct mem_geometry *g, void *host,
+		  mem_set_slot_fn set_slot, void *slot_ctx, const struct guest_mem *mem,
+		  uint64_t base, uint32_t gsi);
 void mem_destroy(struct mem_dev *m);
 struct virtio_mmio_dev *mem_mmio(struct mem_dev *m);
 

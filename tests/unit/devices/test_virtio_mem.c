@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cmocka.h>
 
@@ -508,6 +509,48 @@ static void test_snapshot_round_trip(void **state)
 	vmstate_writer_free(&w);
 }
 
+/*
+ * A Uffd restore's device on a region mapped beforehand (mem_create_on):
+ * the restored slots and the plugged runs are in that mapping, an unplug
+ * gives the block back there (reads zero), and destroying the device leaves
+ * the mapping to its owner.
+ */
+static void test_borrowed_region(void **state)
+{
+	struct fx *f = *state;
+	const struct mem_geometry g = {GPA, REGION, BLOCK, SLOT};
+	uint8_t *host = mmap(NULL, REGION, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct run runs[4] = {{0}};
+	struct vmstate_writer w;
+
+	assert_true(host != MAP_FAILED);
+	save_plugged(f, &w);
+	virtio_mmio_detach(f->dev);
+	mem_destroy(f->m);
+	memset(f->shown, 0, sizeof(f->shown));
+	f->nr_calls = 0;
+	assert_int_equal(mem_create_on(&f->m, &g, host, fake_set_slot, f, &f->mem, BASE, GSI), 0);
+	f->dev = mem_mmio(f->m);
+	assert_int_equal(virtio_mmio_attach(f->dev, &f->loop), 0);
+	assert_int_equal(restore_from(f, w.buf, w.len), 0);
+	assert_int_equal(f->nr_calls, 2);
+	assert_ptr_equal(f->calls[0].host, host);
+	assert_ptr_equal(f->calls[1].host, host + SLOT);
+	assert_int_equal(mem_for_each_plugged(f->m, record_run, runs), 0);
+	assert_int_equal(runs[1].off, 5 * BLOCK);
+	/* The handler would have filled the block; unplugging it gives it back. */
+	memset(host + 5 * BLOCK, 0xab, BLOCK);
+	expect(f, VIRTIO_MEM_REQ_UNPLUG, GPA + 5 * BLOCK, 1, VIRTIO_MEM_RESP_ACK);
+	assert_int_equal(host[5 * BLOCK], 0);
+	assert_int_equal(host[6 * BLOCK - 1], 0);
+	replace_device(f, &g); /* destroys the borrowing device */
+	host[0] = 1;	       /* still mapped */
+	assert_int_equal(host[0], 1);
+	assert_int_equal(munmap(host, REGION), 0);
+	vmstate_writer_free(&w);
+}
+
 static void put64(uint8_t *p, uint64_t v)
 {
 	memcpy(p, &v, 8);
@@ -601,6 +644,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_geometry),
 	    cmocka_unit_test_setup_teardown(test_snapshot_round_trip, setup_active, teardown),
 	    cmocka_unit_test_setup_teardown(test_snapshot_corrupt, setup_active, teardown),
+	    cmocka_unit_test_setup_teardown(test_borrowed_region, setup_active, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
