@@ -9,7 +9,10 @@
  * one message: the JSON array of region mappings
  *   [{"base_host_virt_addr", "size", "offset", "page_size"(, "page_size_kib")}]
  * with the userfaultfd as SCM_RIGHTS. Then every missing-page fault in a
- * region is served with UFFDIO_COPY from MEMORY_FILE at the region's offset.
+ * region is served with UFFDIO_COPY from MEMORY_FILE at the region's offset,
+ * except in pages the VMM gave back (UFFD_EVENT_REMOVE: the balloon, an
+ * unplugged virtio-mem block), served zero from then on, as Firecracker's
+ * docs ask of a handler.
  * Prints "uffd_handler: listening" once the socket is bound and, when the
  * VMM goes away (socket closed), "uffd_handler: served <n> pages" and exits 0.
  */
@@ -34,7 +37,10 @@
 
 struct region {
 	uint64_t base, size, offset, page_size;
+	uint8_t *removed; /* one byte per page: given back, serve zeros */
 };
+
+static uint8_t *zeros; /* one page of the largest page size */
 
 static struct region regions[MAX_REGIONS];
 static unsigned int nr_regions;
@@ -108,12 +114,42 @@ static int parse_mappings(const char *msg)
 		/* Older Firecracker sends only page_size_kib (in bytes despite its name). */
 		r->page_size =
 		    field(m, "page_size") ? field(m, "page_size") : field(m, "page_size_kib");
-		if (!r->size || !r->page_size)
+		if (!r->size || !r->page_size || r->page_size & (r->page_size - 1) ||
+		    r->size % r->page_size)
+			break;
+		r->removed = calloc(r->size / r->page_size, 1);
+		if (!r->removed)
 			break;
 		nr_regions++;
 	}
 	json_decref(arr);
 	return nr_regions ? 0 : -1;
+}
+
+static int alloc_zeros(void)
+{
+	uint64_t max = 0;
+
+	for (unsigned int i = 0; i < nr_regions; i++)
+		if (regions[i].page_size > max)
+			max = regions[i].page_size;
+	zeros = calloc(1, max);
+	return zeros ? 0 : -1;
+}
+
+/* UFFD_EVENT_REMOVE of [start, end): those pages read zero from now on. */
+static void mark_removed(uint64_t start, uint64_t end)
+{
+	for (unsigned int i = 0; i < nr_regions; i++) {
+		const struct region *r = &regions[i];
+		uint64_t lo = start > r->base ? start : r->base;
+		uint64_t hi = end < r->base + r->size ? end : r->base + r->size;
+
+		if (lo >= hi)
+			continue;
+		for (uint64_t a = lo & ~(r->page_size - 1); a < hi; a += r->page_size)
+			r->removed[(a - r->base) / r->page_size] = 1;
+	}
 }
 
 /* Copy the page holding @addr from the memory file. 1 served, 0 already there, -1 error. */
@@ -131,6 +167,8 @@ static int serve(int uffd, const uint8_t *mem, uint64_t mem_size, uint64_t addr)
 			return -1;
 		copy = (struct uffdio_copy){
 		    .dst = page, .src = (uint64_t)(uintptr_t)(mem + off), .len = r->page_size};
+		if (r->removed[(page - r->base) / r->page_size])
+			copy.src = (uint64_t)(uintptr_t)zeros;
 		if (ioctl(uffd, UFFDIO_COPY, &copy) == 0)
 			return 1;
 		return errno == EEXIST ? 0 : -1;
@@ -165,7 +203,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	conn = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
 	uffd = conn < 0 ? -1 : receive_handshake(conn, msg, MSG_MAX);
-	if (uffd < 0 || parse_mappings(msg)) {
+	if (uffd < 0 || parse_mappings(msg) || alloc_zeros()) {
 		fprintf(stderr, "uffd_handler: no valid handshake\n");
 		return 1;
 	}
@@ -188,8 +226,10 @@ int main(int argc, char **argv)
 		while (read(uffd, &ev, sizeof(ev)) == sizeof(ev)) {
 			int ret;
 
+			if (ev.event == UFFD_EVENT_REMOVE)
+				mark_removed(ev.arg.remove.start, ev.arg.remove.end);
 			if (ev.event != UFFD_EVENT_PAGEFAULT)
-				continue; /* REMOVE: the next touch faults again and is served */
+				continue;
 			ret = serve(uffd, mem, (uint64_t)st.st_size, ev.arg.pagefault.address);
 			if (ret < 0) {
 				fprintf(stderr, "uffd_handler: cannot serve 0x%llx: %s\n",
@@ -201,5 +241,10 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("uffd_handler: served %llu pages\n", (unsigned long long)served);
+	fflush(stdout); /* before a sanitizer's exit-time report could cut it off */
+	for (unsigned int i = 0; i < nr_regions; i++)
+		free(regions[i].removed);
+	free(zeros);
+	free(msg);
 	return 0;
 }
