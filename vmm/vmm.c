@@ -546,8 +546,11 @@ static int vmm_create_memory(struct vmm *vmm, const struct machine_config *mc, c
 static int vmm_start(void *ctx, const struct vm_config *cfg, char *err, size_t errlen)
 {
 	struct vmm *vmm = ctx;
-	struct vmm_device_env devices_env = {&vmm->mem, &vmm->vm, &vmm->mmio_bus, vmm->loop,
-					     vmm->mmds};
+	struct vmm_device_env devices_env = {.mem = &vmm->mem,
+					     .vm = &vmm->vm,
+					     .mmio_bus = &vmm->mmio_bus,
+					     .loop = vmm->loop,
+					     .mmds = vmm->mmds};
 	struct kernel_info ki;
 	int ret;
 
@@ -603,8 +606,14 @@ static int vmm_build_restored(void *ctx, const struct vm_config *cfg, snapshot_r
 {
 	struct vmm *vmm = ctx;
 	struct snapshot_machine view;
-	struct vmm_device_env devices_env = {&vmm->mem, &vmm->vm, &vmm->mmio_bus, vmm->loop,
-					     vmm->mmds};
+	/* A Uffd restore mapped virtio-mem's region already (uffd.h). */
+	struct vmm_device_env devices_env = {.mem = &vmm->mem,
+					     .vm = &vmm->vm,
+					     .mmio_bus = &vmm->mmio_bus,
+					     .loop = vmm->loop,
+					     .mmds = vmm->mmds,
+					     .mem_host = vmm->uffd.hotplug,
+					     .mem_host_size = vmm->uffd.hotplug_size};
 	int ret;
 
 	ret = kvm_vm_create(&vmm->vm, &vmm->mem, cfg->machine.track_dirty_pages, err, errlen);

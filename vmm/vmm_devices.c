@@ -338,8 +338,12 @@ static int add_mem(struct vmm_devices *d, const struct memory_hotplug_config *mc
 			(unsigned long long)mc->total_size_mib);
 		return -ENOSPC;
 	}
-	ret = mem_create(&m, &g, mem_set_slot, d->env.vm, d->env.mem, slot_base(d->nr),
-			 slot_gsi(d->nr));
+	/* A region mapped beforehand must be this one: both come from the same MHPL section. */
+	if (d->env.mem_host && d->env.mem_host_size != g.region_size)
+		ret = -EINVAL;
+	else
+		ret = mem_create_on(&m, &g, d->env.mem_host, mem_set_slot, d->env.vm, d->env.mem,
+				    slot_base(d->nr), slot_gsi(d->nr));
 	if (ret) {
 		err_set(err, errlen, 0, "Failed to create memory hotplug device: %s",
 			strerror(-ret));

@@ -46,6 +46,13 @@ struct vmm_device_env {
 	struct bus *mmio_bus;
 	struct event_loop *loop;
 	struct mmds *mmds; /* net devices PUT /mmds/config named are attached to it; NULL: none */
+	/*
+	 * virtio-mem's region when mapped beforehand (a Uffd restore registers
+	 * it with the page-fault handler), which the device borrows; NULL: the
+	 * device maps its own.
+	 */
+	void *mem_host;
+	uint64_t mem_host_size;
 };
 
 enum vmm_device_type {

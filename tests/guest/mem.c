@@ -192,6 +192,16 @@ static bool check(uint64_t addr, uint64_t len)
 	return ok;
 }
 
+static bool zero(uint64_t addr, uint64_t len)
+{
+	volatile uint64_t *p = (volatile uint64_t *)addr;
+	bool ok = true;
+
+	for (uint64_t i = 0; i < len / 8; i += 512)
+		ok &= p[i] == 0;
+	return ok;
+}
+
 static void print_hex_line(const char *what, uint64_t v)
 {
 	print_str(what);
@@ -229,6 +239,10 @@ void scenario_mem_snap(const char *cmdline)
 	request("state", REQ_STATE, addr, (uint16_t)(size / block), sizeof(req));
 	request("plug more", REQ_PLUG, addr + size, 1, sizeof(req));
 	request("unplug", REQ_UNPLUG, addr, (uint16_t)(size / block + 1), sizeof(req));
+	/* An unplugged block was given back: plugged again it reads zero, not the pattern. */
+	request("replug", REQ_PLUG, addr, 1, sizeof(req));
+	print_str(zero(addr, block) ? "mem-snap: zero after replug\n" : "mem-snap: replug BAD\n");
+	request("unplug replugged", REQ_UNPLUG, addr, 1, sizeof(req));
 	print_hex_line("mem-snap: plugged ", virtio_config_read64(dev, CFG_PLUGGED));
 	machine_reset();
 }

@@ -638,26 +638,22 @@ static int memory_from_file(const struct snapshot_machine *m, const struct vm_co
 static int memory_from_uffd(const struct snapshot_machine *m, const struct vm_config *cfg,
 			    const char *path, char *err, size_t errlen)
 {
+	/*
+	 * virtio-mem's whole region goes to the handler too (Firecracker 1.16),
+	 * so it is mapped now and the device, built later, borrows it. Its size
+	 * comes from the MHPL section, bounded by its decoder.
+	 */
+	uint64_t hotplug_size =
+	    cfg->has_memory_hotplug ? cfg->memory_hotplug.total_size_mib << 20 : 0;
 	char why[512];
-	int ret;
-
-	/* The handler is told about RAM only, before the device and its blocks exist. */
-	if (cfg->has_memory_hotplug) {
-		errorf(err, errlen,
-		       GUEST_MEM_ERR
-		       "Error creating guest memory from uffd: Ember cannot restore a "
-		       "microVM with memory-hotplug (virtio-mem) through the Uffd "
-		       "backend; use the File backend.");
-		return -EINVAL;
-	}
-	ret = guest_mem_create_anon(m->mem, cfg->machine.mem_size_mib << 20,
-				    cfg->machine.huge_pages == HUGE_PAGES_2M);
+	int ret = guest_mem_create_anon(m->mem, cfg->machine.mem_size_mib << 20,
+					cfg->machine.huge_pages == HUGE_PAGES_2M);
 
 	if (ret)
 		return os_errorf(err, errlen, ret,
 				 GUEST_MEM_ERR "Error creating guest memory from uffd: Failed to "
 					       "restore guest memory");
-	ret = uffd_backend_connect(m->uffd, m->mem, path, why, sizeof(why));
+	ret = uffd_backend_connect(m->uffd, m->mem, hotplug_size, path, why, sizeof(why));
 	if (ret) {
 		guest_mem_destroy(m->mem);
 		errorf(err, errlen, GUEST_MEM_ERR "Error creating guest memory from uffd: %s", why);
@@ -741,7 +737,10 @@ static int restore_state(const struct snapshot_machine *m, void *ctx, char *err,
 		errorf(err, errlen, "Cannot restore devices: %s", why);
 		return ret;
 	}
-	/* After the device: its restored state says which blocks are plugged. */
+	/*
+	 * After the device: its restored state says which blocks are plugged.
+	 * Uffd: nothing to copy, the handler fills the region's pages on fault.
+	 */
 	if (m->hotplug && plan->mem_file) {
 		ret = snapshot_hotplug_load(m->hotplug, plan->mem_file, m->mem->size, why,
 					    sizeof(why));

@@ -11,8 +11,8 @@
  * snapshot_mem.h). A File restore copies the data extents of the plugged
  * blocks into the device's fresh anonymous region, so unplugged blocks keep
  * reading as zero and an unplug gives the memory back as before the
- * snapshot. The Uffd backend does not serve the region: such a load is
- * refused.
+ * snapshot. A Uffd restore copies nothing: the region is one more mapping
+ * told to the page-fault handler (uffd.h), which fills its pages on fault.
  */
 #ifndef EMBER_SNAPSHOT_HOTPLUG_H
 #define EMBER_SNAPSHOT_HOTPLUG_H
