@@ -6,12 +6,15 @@
 # tmpfs file larger than its boot RAM (so it runs on plugged memory), and
 # lowering requested_size_mib to 0 unplugs it all: MemTotal falls back. A
 # snapshot keeps the plugged memory and what it holds: restored in a new
-# ember, MemTotal still counts it and a tmpfs file partly on it has the same
-# md5sum; the restored guest unplugs it all again.
+# ember, through the File backend and then through the Uffd backend (the
+# test page-fault handler, told about the hotplug region as one more
+# mapping), MemTotal still counts it and a tmpfs file partly on it has the
+# same md5sum; each restored guest unplugs it all again.
 . "$(dirname "$0")/lib.sh"
 
 MEM_MIB=128
 PLUG_MIB=256
+HANDLER=$BUILD/tests/integration/uffd_handler
 
 total_kb() { # ID: the guest's MemTotal (kB) as total=
 	guest_ok "$1" "say total=\$(awk '/^MemTotal:/ {print \$2}' /proc/meminfo)" && gval total
@@ -59,7 +62,7 @@ test_plug_touch_unplug() {
 
 test_snapshot_keeps_plugged_memory() {
 	need_linux || return
-	local total1 total2 sum1 sum2
+	local total1 sum1
 	vm_spawn "$TMP/a" || { stop_all; return; }
 	linux_config cmd 1 "$MEM_MIB" "memhp_default_state=online_movable"
 	api_ok PUT /hotplug/memory '{"total_size_mib": 512}'
@@ -75,20 +78,36 @@ test_snapshot_keeps_plugged_memory() {
 		api_ok PUT /snapshot/create \
 			"{\"snapshot_path\": \"$TMP/vm.snap\", \"mem_file_path\": \"$TMP/vm.mem\"}"
 		kill_vm
-		vm_spawn "$TMP/b" &&
-			api_ok PUT /snapshot/load "{\"snapshot_path\": \"$TMP/vm.snap\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$TMP/vm.mem\"}, \"resume_vm\": true}" &&
-			wait_plugged "$PLUG_MIB"
-		total2=$(total_kb s2)
-		[ -n "$total1" ] && assert_eq "$total1" "$total2" "MemTotal after the restore"
-		guest_ok s3 "say sum=\$(md5sum </tmp/m/f | cut -d' ' -f1)"
-		sum2=$(gval sum)
-		[ -n "$sum1" ] && assert_eq "$sum1" "$sum2" "md5sum of the tmpfs file after the restore"
-		guest_ok s4 "rm /tmp/m/f && umount /tmp/m"
-		api_ok PATCH /hotplug/memory '{"requested_size_mib": 0}'
-		wait_plugged 0
-		still_running
+		restored_keeps "$TMP/b" File "$TMP/vm.mem" "$total1" "$sum1"
+	fi
+	if [ -z "$_fail_msg" ]; then
+		kill_vm
+		"$HANDLER" "$TMP/uffd.sock" "$TMP/vm.mem" >"$TMP/handler.out" 2>"$TMP/handler.err" &
+		PIDS+=("$!")
+		wait_for grep -q "uffd_handler: listening" "$TMP/handler.out" ||
+			fail "uffd handler did not start: $(cat "$TMP/handler.err")"
+		restored_keeps "$TMP/c" Uffd "$TMP/uffd.sock" "$total1" "$sum1"
 	fi
 	stop_all
+}
+
+# restored_keeps DIR BACKEND PATH TOTAL SUM: the snapshot loaded in a new
+# ember in DIR has MemTotal TOTAL and the tmpfs file's md5sum SUM, then
+# unplugs everything.
+restored_keeps() {
+	local total sum id=${2:0:1}
+	[ -z "$_fail_msg" ] || return 1
+	vm_spawn "$1" &&
+		api_ok PUT /snapshot/load "{\"snapshot_path\": \"$TMP/vm.snap\", \"mem_backend\": {\"backend_type\": \"$2\", \"backend_path\": \"$3\"}, \"resume_vm\": true}" &&
+		wait_plugged "$PLUG_MIB" || return 1
+	total=$(total_kb "${id}2")
+	[ -n "$4" ] && assert_eq "$4" "$total" "$2: MemTotal after the restore"
+	guest_ok "${id}3" "say sum=\$(md5sum </tmp/m/f | cut -d' ' -f1)"
+	sum=$(gval sum)
+	[ -n "$5" ] && assert_eq "$5" "$sum" "$2: md5sum of the tmpfs file after the restore"
+	guest_ok "${id}4" "rm /tmp/m/f && umount /tmp/m"
+	api_ok PATCH /hotplug/memory '{"requested_size_mib": 0}'
+	wait_plugged 0 && still_running
 }
 
 run_linux_tests "$@"
