@@ -14,7 +14,7 @@
 #       stream its stdout+stderr to our stdout, exit with its status.
 #       Environment passed in: PATH, CI, EMBER_*, each --env NAME.
 #       --timeout S  whole run limit (default: none)
-#       --stall S    limit on CMD printing nothing (default 900)
+#       --stall S    limit on CMD printing nothing (default VMHOST_STALL or 900)
 #       Infrastructure failures print one "vmhost: ..." line on stderr and
 #       exit 125. A one-line timing summary goes to stderr at the end.
 # Environment: VMHOST_MEM (default 8G), VMHOST_CPUS (1), VMHOST_BOOT_TIMEOUT
@@ -186,7 +186,23 @@ console_tail() {
 	local f=$VMHOST_DIR/last-console.log
 	cp "$RUN/console" "$f" 2>/dev/null || return 0
 	echo "vmhost: console of the failed run: $f" >&2
-	tail -n 15 "$f" | sed 's/^/vmhost:   /' >&2
+	tail -n "${VMHOST_TAIL_LINES:-15}" "$f" | sed 's/^/vmhost:   /' >&2
+}
+
+# CMD printed nothing for STALL s: ask the inner host for its tasks (init's
+# dump_tasks, to the console), then the console's tail says where things
+# stopped; the inner kernel's own messages (hung tasks, lock-ups, OOM) are
+# there too. No answer within 60 s: the inner host itself is frozen.
+stalled() { # STALL
+	local i answered="did not answer within 60 s (frozen)"
+	: >"$RUN/share/dump-request"
+	for i in $(seq 1 300); do
+		[ -f "$RUN/share/dumped" ] && { answered="answered"; break; }
+		kill -0 "$QEMU_PID" 2>/dev/null || break
+		{ sleep 0.2; } 2>/dev/null
+	done
+	VMHOST_TAIL_LINES=80 console_tail
+	infra "CMD printed nothing for $1 s (stall); the inner host $answered the task dump"
 }
 
 now() { date +%s.%N; }
@@ -229,9 +245,7 @@ supervise() { # TIMEOUT STALL
 		else
 			size=$(stat -c %s "$RUN/out")
 			[ "$size" != "$last_size" ] && last_size=$size last_change=$t
-			# The inner kernel's own messages (hung tasks, soft lock-ups, OOM)
-			# say why CMD went silent.
-			[ $((t - last_change)) -ge "$stall" ] && { console_tail; infra "CMD printed nothing for $stall s (stall)"; }
+			[ $((t - last_change)) -ge "$stall" ] && stalled "$stall"
 		fi
 		[ "$timeout" -gt 0 ] && [ $((t - t0)) -ge "$timeout" ] && { console_tail; infra "timeout after $timeout s"; }
 		# Bash reports a background job killed by a signal ("Killed  setpriv ...")
@@ -241,7 +255,7 @@ supervise() { # TIMEOUT STALL
 }
 
 cmd_run() {
-	local timeout=0 stall=900 extra=""
+	local timeout=0 stall=${VMHOST_STALL:-900} extra=""
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--timeout) timeout=${2:?--timeout needs seconds}; shift 2 ;;
