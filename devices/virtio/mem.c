@@ -359,6 +359,14 @@ static int mem_restore(struct virtio_mmio_dev *dev, struct vmstate_reader *r)
 	bits = vmstate_get_blob_ref(r, &blob_len);
 	if (r->err)
 		return r->err;
+	/*
+	 * Trailing bytes are refused here, not only by the transport after
+	 * this returns: by then the slots would be shown to KVM, and a failed
+	 * restore must leave the device as fresh as it found it.
+	 */
+	ret = vmstate_reader_end(r);
+	if (ret)
+		return ret;
 	if (m->plugged_size)
 		return -EBUSY; /* only a fresh device: its slots are not shown yet */
 	if (memcmp(&g, &m->g, sizeof(g))) {

@@ -632,6 +632,35 @@ static void test_snapshot_corrupt(void **state)
 	vmstate_writer_free(&w);
 }
 
+/*
+ * Bytes after the device's state: refused before any slot is shown. The
+ * transport used to find them only after the device's restore had shown its
+ * slots to KVM and taken the plugged state (found by fuzz_mem).
+ */
+static void test_snapshot_trailing_bytes(void **state)
+{
+	const struct mem_geometry g = {GPA, REGION, BLOCK, SLOT};
+	struct fx *f = *state;
+	struct vmstate_writer w;
+	uint32_t len = DEV_STATE_LEN + 1;
+	struct mem_status st;
+	uint8_t *buf;
+
+	save_plugged(f, &w);
+	buf = calloc(1, w.len + 1);
+	assert_non_null(buf);
+	memcpy(buf, w.buf, w.len);
+	memcpy(buf + w.len - DEV_STATE_LEN - 4, &len, 4); /* the blob's length, one more */
+	replace_device(f, &g);
+	assert_int_not_equal(restore_from(f, buf, w.len + 1), 0);
+	mem_status(f->m, &st);
+	assert_int_equal(st.plugged_size, 0);
+	for (unsigned int s = 0; s < REGION / SLOT; s++)
+		assert_false(f->shown[s]);
+	free(buf);
+	vmstate_writer_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -644,6 +673,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_geometry),
 	    cmocka_unit_test_setup_teardown(test_snapshot_round_trip, setup_active, teardown),
 	    cmocka_unit_test_setup_teardown(test_snapshot_corrupt, setup_active, teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot_trailing_bytes, setup_active, teardown),
 	    cmocka_unit_test_setup_teardown(test_borrowed_region, setup_active, teardown),
 	};
 
