@@ -19,6 +19,7 @@
 
 #include "vmm/kvm/cpu_template.h"
 #include "vmm/snapshot/snapshot_cpu_template.h"
+#include "tests/unit/snapshot/section_test.h"
 
 static const struct kvm_cap_modifier caps[] = {{56, true}};
 static const struct cpuid_reg_modifier leaf7[] = {{CPUID_REG_EBX, 0x28, 0x8},
@@ -32,13 +33,7 @@ static const struct cpu_template sample = {caps, 1, leaves, 2, msrs, 1};
 static bool encode(struct vm_config *cfg, struct vmstate_writer *w, struct vmstate_file *f,
 		   struct vmstate_reader *r)
 {
-	char err[128];
-
-	vmstate_writer_init(w);
-	snapshot_cpu_template_encode(cfg, w);
-	assert_int_equal(vmstate_writer_finish(w), 0);
-	assert_int_equal(vmstate_open(f, w->buf, w->len, err, sizeof(err)), 0);
-	return vmstate_find(f, SNAPSHOT_CPUT_TAG, 0, r);
+	return section_encode(snapshot_cpu_template_encode, SNAPSHOT_CPUT_TAG, cfg, w, f, r);
 }
 
 static void test_round_trip(void **state)

@@ -25,6 +25,7 @@
 #include "vmm/snapshot/snapshot_hotplug.h"
 #include "vmm/snapshot/snapshot_mem.h"
 #include "devices/virtio/virtio_mmio.h"
+#include "tests/unit/snapshot/section_test.h"
 
 #define RAM_SIZE (4 * MIB)
 #define RAM_OFF	 (128 * MIB) /* where RAM ends in the memory file */
@@ -41,13 +42,7 @@
 static bool encode(struct vm_config *cfg, struct vmstate_writer *w, struct vmstate_file *f,
 		   struct vmstate_reader *r)
 {
-	char err[128];
-
-	vmstate_writer_init(w);
-	snapshot_hotplug_encode(cfg, w);
-	assert_int_equal(vmstate_writer_finish(w), 0);
-	assert_int_equal(vmstate_open(f, w->buf, w->len, err, sizeof(err)), 0);
-	return vmstate_find(f, SNAPSHOT_MHPL_TAG, 0, r);
+	return section_encode(snapshot_hotplug_encode, SNAPSHOT_MHPL_TAG, cfg, w, f, r);
 }
 
 static int decode_values(uint64_t total, uint64_t block, uint64_t slot, size_t cut, bool extra)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "vmm/snapshot/snapshot_pmem.h"
+#include "tests/unit/snapshot/section_test.h"
 
 static struct pmem_config sample[2] = {
     {.id = "root", .path_on_host = "/images/root.img", .root_device = true, .read_only = true},
@@ -33,13 +34,7 @@ static struct pmem_config sample[2] = {
 static bool encode(struct vm_config *cfg, struct vmstate_writer *w, struct vmstate_file *f,
 		   struct vmstate_reader *r)
 {
-	char err[128];
-
-	vmstate_writer_init(w);
-	snapshot_pmem_encode(cfg, w);
-	assert_int_equal(vmstate_writer_finish(w), 0);
-	assert_int_equal(vmstate_open(f, w->buf, w->len, err, sizeof(err)), 0);
-	return vmstate_find(f, SNAPSHOT_PMEM_TAG, 0, r);
+	return section_encode(snapshot_pmem_encode, SNAPSHOT_PMEM_TAG, cfg, w, f, r);
 }
 
 static void test_round_trip(void **state)
