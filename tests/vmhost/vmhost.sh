@@ -14,15 +14,18 @@
 #       stream its stdout+stderr to our stdout, exit with its status.
 #       Environment passed in: PATH, CI, EMBER_*, each --env NAME.
 #       --timeout S  whole run limit (default: none)
-#       --stall S    limit on CMD printing nothing (default VMHOST_STALL or 900)
+#       --stall S    limit on CMD printing nothing (default VMHOST_STALL or 900);
+#                    VMHOST_HEARTBEAT s (180) when the inner host's
+#                    heartbeat has stopped too
 #       Infrastructure failures print one "vmhost: ..." line on stderr and
 #       exit 125. A one-line timing summary goes to stderr at the end.
 # Environment: VMHOST_MEM (default 8G), VMHOST_CPUS (1), VMHOST_BOOT_TIMEOUT
 #   (seconds, default 300), VMHOST_DIR, EMBER_KERNEL_DIR (see kernel.sh),
 #   VMHOST_CGROUP=hybrid (cgroup v1 controllers + v2 at
 #   /sys/fs/cgroup/unified, like systemd's hybrid layout; default: v2 only),
-#   VMHOST_APPEND (extra kernel arguments). The console of the last run is
-#   kept in VMHOST_DIR/last-console.log.
+#   VMHOST_APPEND (extra kernel arguments), VMHOST_STALL, VMHOST_HEARTBEAT,
+#   VMHOST_DUMP_WAIT (see stalled). The console of the last run is kept in
+#   VMHOST_DIR/last-console.log.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -155,7 +158,8 @@ start_qemu() { # KDIR INITRAMFS
 	# running the ACPI link methods: ~0.2 s per virtio device), no crypto
 	# self-tests, no IO-APIC timer check, one UART probed, no speculation
 	# mitigations (nothing to protect; they cost every syscall).
-	local append="console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init mitigations=off"
+	# sysrq_always_enabled: qemu_view's SysRq keys on a stall.
+	local append="console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init mitigations=off sysrq_always_enabled"
 	append+=" pci=noacpi cryptomgr.notests no_timer_check 8250.nr_uarts=1 ${VMHOST_APPEND:-}"
 	local share=security_model=none,multidevs=remap
 	# EPYC: a CPU model with SVM that TCG emulates. Minus what TCG lacks
@@ -170,7 +174,7 @@ start_qemu() { # KDIR INITRAMFS
 	setpriv --pdeathsig KILL "$QEMU" -nodefaults -no-user-config -display none -no-reboot \
 		-accel tcg,thread=multi -cpu "$cpu" -smp "$cpus" -m "$mem" \
 		-kernel "$image" -initrd "$initramfs" -append "$append" \
-		-serial "file:$RUN/console" \
+		-serial "file:$RUN/console" -monitor "unix:$RUN/monitor.sock,server=on,wait=off" \
 		-device virtio-serial-pci,id=vser -chardev "file,id=out,path=$RUN/out" \
 		-device virtserialport,bus=vser.0,chardev=out,name=vmhost.out \
 		-device virtio-rng-pci \
@@ -189,20 +193,72 @@ console_tail() {
 	tail -n "${VMHOST_TAIL_LINES:-15}" "$f" | sed 's/^/vmhost:   /' >&2
 }
 
-# CMD printed nothing for STALL s: ask the inner host for its tasks (init's
-# dump_tasks, to the console), then the console's tail says where things
-# stopped; the inner kernel's own messages (hung tasks, lock-ups, OOM) are
-# there too. No answer within 60 s: the inner host itself is frozen.
-stalled() { # STALL
-	local i answered="did not answer within 60 s (frozen)"
+# One HMP command to QEMU's monitor; its answer on stdout, or a line saying
+# QEMU's main loop did not answer within 10 s (the monitor runs in it).
+monitor() { # COMMAND
+	python3 - "$RUN/monitor.sock" "$1" <<'PY'
+import re, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+def until_prompt():
+    buf = b""
+    while not buf.endswith(b"(qemu) "):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+try:
+    s.connect(sys.argv[1])
+    until_prompt()
+    s.sendall(sys.argv[2].encode() + b"\n")
+    out = until_prompt().decode(errors="replace")
+except OSError as e:
+    print(f"(QEMU's monitor did not answer: {e})")
+    sys.exit(0)
+out = re.sub(r"\x1b\[[0-9;]*[A-Za-z]|\r", "", out).replace("(qemu) ", "")
+print("\n".join(l for l in out.splitlines()[1:] if l.strip()))
+PY
+}
+
+# What the inner host's CPU and kernel are doing, from outside it: QEMU's view
+# of the vCPU (running or halted, where), then the kernel's own SysRq dumps on
+# the console (all messages shown, blocked tasks, each CPU's backtrace). The
+# PS/2 keyboard reaches the kernel even when its user space or 9p is stuck.
+qemu_view() {
+	local key
+	monitor "info status" | sed 's/^/vmhost: qemu: /' >&2
+	monitor "info registers" | grep -E '^(RIP|RSP|CR0|CR3)|HLT' | sed 's/^/vmhost: qemu: /' >&2
+	for key in 8 w l; do
+		monitor "sendkey alt-sysrq-$key" >/dev/null
+	done
+}
+
+# CMD printed nothing for long (see supervise): ask the inner host for its
+# tasks (init's dump_tasks over 9p, to the console) and QEMU for what it
+# sees, then the console's tail says where things stopped; the inner
+# kernel's own messages (hung tasks, lock-ups, OOM) are there too. No answer
+# within VMHOST_DUMP_WAIT s (60): its user space or its 9p is stuck.
+stalled() { # WHY
+	local _ wait=${VMHOST_DUMP_WAIT:-60}
+	local answered="did not answer within $wait s (frozen)"
 	: >"$RUN/share/dump-request"
-	for i in $(seq 1 300); do
+	qemu_view
+	for _ in $(seq 1 $((wait * 5))); do
 		[ -f "$RUN/share/dumped" ] && { answered="answered"; break; }
 		kill -0 "$QEMU_PID" 2>/dev/null || break
 		{ sleep 0.2; } 2>/dev/null
 	done
-	VMHOST_TAIL_LINES=80 console_tail
-	infra "CMD printed nothing for $1 s (stall); the inner host $answered the task dump"
+	VMHOST_TAIL_LINES=150 console_tail
+	infra "$1 (stall); the inner host $answered the task dump"
+}
+
+# Seconds since the inner host's init last touched share/alive (every 5 s),
+# or since it booted.
+heartbeat_age() { # NOW
+	local last
+	last=$(stat -c %Y "$RUN/share/alive" 2>/dev/null) || last=${T_BOOTED%.*}
+	echo $(($1 - last))
 }
 
 now() { date +%s.%N; }
@@ -213,6 +269,7 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", b - a}'; }
 # Wait for the status file, watching QEMU, the boot, the timeout and stalls.
 supervise() { # TIMEOUT STALL
 	local timeout=$1 stall=$2 boot_limit=${VMHOST_BOOT_TIMEOUT:-300}
+	local heartbeat=${VMHOST_HEARTBEAT:-180}
 	local t0 t size last_size=-1 last_change
 	t0=$(date +%s)
 	last_change=$t0
@@ -245,7 +302,11 @@ supervise() { # TIMEOUT STALL
 		else
 			size=$(stat -c %s "$RUN/out")
 			[ "$size" != "$last_size" ] && last_size=$size last_change=$t
-			[ $((t - last_change)) -ge "$stall" ] && stalled "$stall"
+			[ $((t - last_change)) -ge "$stall" ] && stalled "CMD printed nothing for $stall s"
+			# Silent and no heartbeat either: the whole inner host (or its
+			# 9p) is stuck, and waiting out STALL would only cost time.
+			[ $((t - last_change)) -ge "$heartbeat" ] && [ "$(heartbeat_age "$t")" -ge "$heartbeat" ] &&
+				stalled "CMD printed nothing for $((t - last_change)) s, nor the inner host's heartbeat for $(heartbeat_age "$t") s"
 		fi
 		[ "$timeout" -gt 0 ] && [ $((t - t0)) -ge "$timeout" ] && { console_tail; infra "timeout after $timeout s"; }
 		# Bash reports a background job killed by a signal ("Killed  setpriv ...")
