@@ -172,7 +172,8 @@ static int decode_devices(struct vmstate_reader *r, struct vm_config *cfg)
 	for (; cfg->nr_drives < nr_drives && !r->err; cfg->nr_drives++)
 		decode_drive(r, &cfg->drives[cfg->nr_drives]);
 	nr_nets = vmstate_get_u32(r);
-	if (r->err || nr_drives + nr_nets > VMM_MAX_VIRTIO_DEVICES)
+	/* nr_drives is at most the limit: no sum that could wrap. */
+	if (r->err || nr_nets > VMM_MAX_VIRTIO_DEVICES - nr_drives)
 		return r->err ? r->err : -EINVAL;
 	cfg->nets = calloc(nr_nets ? nr_nets : 1, sizeof(*cfg->nets));
 	if (!cfg->nets)

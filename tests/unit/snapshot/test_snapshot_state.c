@@ -430,6 +430,25 @@ static void test_config_round_trip(void **state)
 	vmstate_writer_free(&w);
 }
 
+/* One drive as the CONF section encodes it: "d", "/d.img", no limiter. */
+static void put_sample_drive(struct vmstate_writer *w)
+{
+	vmstate_put_str(w, "d");
+	vmstate_put_str(w, "/d.img");
+	vmstate_put_bool(w, false);
+	vmstate_put_str(w, NULL);
+	vmstate_put_bool(w, false);
+	vmstate_put_u8(w, 0);
+	vmstate_put_u8(w, 0);
+	vmstate_put_bool(w, false);
+	vmstate_put_bool(w, false);
+	for (int i = 0; i < 3; i++)
+		vmstate_put_u64(w, 0);
+	vmstate_put_bool(w, false);
+	for (int i = 0; i < 3; i++)
+		vmstate_put_u64(w, 0);
+}
+
 static void test_config_limits(void **state)
 {
 	struct vm_config cfg;
@@ -458,6 +477,27 @@ static void test_config_limits(void **state)
 	r = reader_of(&w);
 	vm_config_init(&cfg);
 	assert_int_equal(snapshot_config_decode(&r, &cfg), -EINVAL);
+	vm_config_free(&cfg);
+	vmstate_writer_free(&w);
+	/*
+	 * One drive and 2^32 - 1 interfaces: the sum of the two counts wrapped
+	 * to 0 below the slot limit, and the decoder asked for a 2^32-entry
+	 * array (fuzz_snapshot found it) instead of refusing the section.
+	 */
+	vmstate_writer_init_raw(&w);
+	vmstate_put_u32(&w, 1);
+	vmstate_put_u64(&w, 128);
+	vmstate_put_bool(&w, false);
+	vmstate_put_bool(&w, false);
+	vmstate_put_u8(&w, 0);
+	vmstate_put_str(&w, NULL);
+	vmstate_put_u32(&w, 1);
+	put_sample_drive(&w);
+	vmstate_put_u32(&w, UINT32_MAX);
+	r = reader_of(&w);
+	vm_config_init(&cfg);
+	assert_int_equal(snapshot_config_decode(&r, &cfg), -EINVAL);
+	assert_null(cfg.nets);
 	vm_config_free(&cfg);
 	vmstate_writer_free(&w);
 }
