@@ -276,10 +276,6 @@ FUZZ_RUN_DEPS += vmm/base/log_limit.c
 FUZZ_TARGETS  += acpi_state
 FUZZ_DEV_SRCS += $(wildcard devices/acpi/*.c)
 FUZZ_RUN_DEPS += $(wildcard devices/acpi/*.[ch])
-build/fuzz/fuzz_%_run: tests/fuzz/fuzz_%.c $(FUZZ_RUN_DEPS)
-	@mkdir -p $(dir $@)
-	@$(CC) $(FUZZ_CFLAGS) -Wall -Wextra -Werror -fsanitize=address,undefined -o $@ \
-		tests/fuzz/fuzz_main.c $< $(FUZZ_DEV_SRCS) $(PKG_LIBS) $(HTTP_PARSER_LIBS)
 .PHONY: fuzz-replay
 fuzz-replay:
 	@echo "PLAN: fuzz $(words $(FUZZ_TARGETS)) $(FUZZ_TARGETS)"; bad=0; \
@@ -309,6 +305,13 @@ FUZZ_DEV_SRCS += $(filter-out $(FUZZ_DEV_SRCS),$(addprefix devices/mmds/,mmds.c 
 FUZZ_TARGETS  += pmem
 # virtio-mem's request queue against a hostile guest (fuzz_mem.c).
 FUZZ_TARGETS  += mem
+
+# After every target's sources are added: a pattern rule's prerequisites are
+# expanded where it is read, and a replayer must be rebuilt when any changes.
+build/fuzz/fuzz_%_run: tests/fuzz/fuzz_%.c $(FUZZ_RUN_DEPS) $(FUZZ_DEV_SRCS)
+	@mkdir -p $(dir $@)
+	@$(CC) $(FUZZ_CFLAGS) -Wall -Wextra -Werror -fsanitize=address,undefined -o $@ \
+		tests/fuzz/fuzz_main.c $< $(FUZZ_DEV_SRCS) $(PKG_LIBS) $(HTTP_PARSER_LIBS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^tests/guest/')
