@@ -938,6 +938,8 @@ static const char *device_name(uint32_t id)
 		return "balloon";
 	case VIRTIO_ID_MEM:
 		return "mem";
+	case VIRTIO_ID_PMEM:
+		return "pmem";
 	default:
 		return "unknown";
 	}

@@ -149,6 +149,9 @@ test_snapshot_restore() {
 	wait_for grep -q halting "$TMP/out" || { fail "guest did not boot: $(cat "$TMP/err")"; return; }
 	api_ok PATCH /vm '{"state": "Paused"}'
 	api_ok PUT /snapshot/create "{\"snapshot_path\": \"$TMP/snap\", \"mem_file_path\": \"$TMP/mem\"}"
+	local desc; desc=$("$EMBER" --describe-snapshot "$TMP/snap")
+	assert_contains "$desc" "pmem p0: $TMP/p.img read-only" "describe: configuration"
+	assert_contains "$desc" "virtio-pmem at " "describe: device"
 	restart_ember || return
 	api_ok PUT /snapshot/load "{\"snapshot_path\": \"$TMP/snap\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$TMP/mem\"}, \"resume_vm\": true}"
 	assert_contains "$(vm_config)" "\"pmem\":[{\"id\":\"p0\",\"path_on_host\":\"$TMP/p.img\",\"root_device\":false,\"read_only\":true,\"rate_limiter\":{\"bandwidth\":null,\"ops\":{\"size\":7,\"one_time_burst\":null,\"refill_time\":100}}}]" "restored configuration"

@@ -8,6 +8,7 @@
 #include "vmm/snapshot/snapshot.h"
 #include "vmm/snapshot/snapshot_config.h"
 #include "vmm/snapshot/snapshot_hotplug.h"
+#include "vmm/snapshot/snapshot_pmem.h"
 #include "vmm/kvm/vcpu_state.h"
 #include "vmm/kvm/vm_state.h"
 #include "devices/virtio/virtio_mmio.h"
@@ -106,6 +107,23 @@ static void describe_vm(struct vmstate_reader *r, FILE *out)
 	    s.pit.channels[0].mode, s.pit.channels[0].count, s.clock.clock);
 }
 
+static void describe_pmem(struct vmstate_reader *r, FILE *out)
+{
+	struct vm_config cfg;
+
+	vm_config_init(&cfg);
+	if (snapshot_pmem_decode(r, &cfg))
+		fprintf(out, "pmem: malformed\n");
+	for (unsigned int i = 0; i < cfg.nr_pmems; i++) {
+		const struct pmem_config *p = &cfg.pmems[i];
+
+		if (p->id && p->path_on_host)
+			fprintf(out, "pmem %s: %s%s%s\n", p->id, p->path_on_host,
+				p->root_device ? " (root)" : "", p->read_only ? " read-only" : "");
+	}
+	vm_config_free(&cfg);
+}
+
 static void describe_section(uint32_t tag, uint32_t inst, struct vmstate_reader *r, FILE *out)
 {
 	struct vm_config cfg;
@@ -129,6 +147,8 @@ static void describe_section(uint32_t tag, uint32_t inst, struct vmstate_reader 
 				cfg.memory_hotplug.block_size_mib,
 				cfg.memory_hotplug.slot_size_mib);
 		vm_config_free(&cfg);
+	} else if (tag == SNAPSHOT_PMEM_TAG) {
+		describe_pmem(r, out);
 	} else if (tag == VCPU_STATE_TAG) {
 		describe_vcpu(r, inst, out);
 	} else if (tag == VM_STATE_TAG) {
