@@ -305,6 +305,13 @@ FUZZ_DEV_SRCS += $(filter-out $(FUZZ_DEV_SRCS),$(addprefix devices/mmds/,mmds.c 
 FUZZ_TARGETS  += pmem
 # virtio-mem's request queue against a hostile guest (fuzz_mem.c).
 FUZZ_TARGETS  += mem
+# The snapshot state file: framing, the decoders a load runs before KVM, and
+# --describe-snapshot (fuzz_snapshot.c).
+FUZZ_TARGETS  += snapshot
+FUZZ_SNAPSHOT_SRCS := $(addprefix vmm/snapshot/,snapshot_config.c snapshot_mmds.c snapshot_pmem.c \
+		      snapshot_hotplug.c snapshot_describe.c) vmm/kvm/vcpu_state.c vmm/kvm/vm_state.c
+FUZZ_DEV_SRCS += $(filter-out $(FUZZ_DEV_SRCS),$(FUZZ_SNAPSHOT_SRCS))
+FUZZ_RUN_DEPS += $(FUZZ_SNAPSHOT_SRCS) $(wildcard vmm/snapshot/*.h vmm/kvm/*.h)
 
 # After every target's sources are added: a pattern rule's prerequisites are
 # expanded where it is read, and a replayer must be rebuilt when any changes.
