@@ -24,7 +24,7 @@
 #   VMHOST_CGROUP=hybrid (cgroup v1 controllers + v2 at
 #   /sys/fs/cgroup/unified, like systemd's hybrid layout; default: v2 only),
 #   VMHOST_APPEND (extra kernel arguments), VMHOST_STALL, VMHOST_HEARTBEAT,
-#   VMHOST_DUMP_WAIT (see stalled). The console of the last run is kept in
+#   VMHOST_DUMP_WAIT (see stalled), VMHOST_KICK (see kick_cpu). The console of the last run is kept in
 #   VMHOST_DIR/last-console.log.
 set -euo pipefail
 
@@ -253,6 +253,23 @@ stalled() { # WHY
 	infra "$1 (stall); the inner host $answered the task dump"
 }
 
+# Every VMHOST_KICK s (5): a Shift key press on the inner host's PS/2
+# keyboard, which is an interrupt and nothing else (no console reads it).
+# QEMU's emulated CPU was seen sitting halted in the idle loop for minutes,
+# its timer interrupt never delivered ("soft lockup - CPU#0 stuck for 168s!
+# [swapper/0:0]" once woken, the TSC 180 s on against the HPET's wrapped
+# 8 s), until the stall's SysRq keys woke it and the run went on. Any
+# interrupt ends such a sleep: with this one it lasts seconds, and the log
+# says when it happened.
+kick_cpu() { # NOW
+	local age
+	age=$(heartbeat_age "$1")
+	monitor "sendkey shift" >/dev/null
+	[ "$age" -ge $((3 * ${VMHOST_KICK:-5} + 5)) ] &&
+		echo "vmhost: no heartbeat from the inner host for $age s; woke its CPU with a key press" >&2
+	return 0
+}
+
 # Seconds since the inner host's init last touched share/alive (every 5 s),
 # or since it booted.
 heartbeat_age() { # NOW
@@ -269,7 +286,7 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", b - a}'; }
 # Wait for the status file, watching QEMU, the boot, the timeout and stalls.
 supervise() { # TIMEOUT STALL
 	local timeout=$1 stall=$2 boot_limit=${VMHOST_BOOT_TIMEOUT:-300}
-	local heartbeat=${VMHOST_HEARTBEAT:-180}
+	local heartbeat=${VMHOST_HEARTBEAT:-180} kick=${VMHOST_KICK:-5} last_kick=0
 	local t0 t size last_size=-1 last_change
 	t0=$(date +%s)
 	last_change=$t0
@@ -294,12 +311,13 @@ supervise() { # TIMEOUT STALL
 		if [ -z "$T_BOOTED" ]; then
 			if [ -f "$RUN/share/booted" ]; then
 				T_BOOTED=$(mtime "$RUN/share/booted")
-				last_change=$t
+				last_change=$t last_kick=$t
 			elif [ $((t - t0)) -ge "$boot_limit" ]; then
 				console_tail
 				infra "the inner host did not boot within $boot_limit s"
 			fi
 		else
+			[ $((t - last_kick)) -ge "$kick" ] && { kick_cpu "$t"; last_kick=$t; }
 			size=$(stat -c %s "$RUN/out")
 			[ "$size" != "$last_size" ] && last_size=$size last_change=$t
 			[ $((t - last_change)) -ge "$stall" ] && stalled "CMD printed nothing for $stall s"
