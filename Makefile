@@ -237,6 +237,8 @@ FUZZ_TARGETS := virtq net vsock rng http config mmds_frame
 FUZZ_DEV_SRCS := $(wildcard devices/virtio/*.c devices/mmds/*.c) vmm/mem/guest_mem.c vmm/base/log.c vmm/base/event_loop.c \
 		 vmm/base/metrics.c vmm/base/vmstate.c vmm/base/crc64.c vmm/base/sort.c tests/fuzz/fuzz_dev.c \
 		 $(filter-out api/api_server.c,$(wildcard api/*.c vmm/controller/*.c vmm/config/*.c))
+# Leaks in libraries, not in Ember, each with its reproduction (see the file).
+FUZZ_LSAN_OPTIONS := suppressions=$(abspath tests/fuzz/lsan.supp):print_suppressions=0
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -I. -g \
 	       -fno-sanitize-recover=undefined
 fuzz: deps
@@ -245,12 +247,13 @@ fuzz: deps
 		mkdir -p build/fuzz/work/$$t; \
 		clang $(FUZZ_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_$$t \
 			tests/fuzz/fuzz_$$t.c $(FUZZ_DEV_SRCS) $(PKG_LIBS) $(HTTP_PARSER_LIBS); \
+		LSAN_OPTIONS=$(FUZZ_LSAN_OPTIONS) \
 		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=48000 -print_final_stats=1 \
 			build/fuzz/work/$$t tests/fuzz/corpus/$$t; \
 		$(CC) $(FUZZ_CFLAGS) -Wall -Wextra -Werror -fsanitize=address,undefined \
 			-o build/fuzz/fuzz_$${t}_run tests/fuzz/fuzz_main.c tests/fuzz/fuzz_$$t.c \
 			$(FUZZ_DEV_SRCS) $(PKG_LIBS) $(HTTP_PARSER_LIBS); \
-		build/fuzz/fuzz_$${t}_run tests/fuzz/corpus/$$t; \
+		LSAN_OPTIONS=$(FUZZ_LSAN_OPTIONS) build/fuzz/fuzz_$${t}_run tests/fuzz/corpus/$$t; \
 	done; \
 	rm -rf /tmp/ember-fuzz-vsock-*  # the vsock harness's socket dirs (libFuzzer never exits cleanly)
 
@@ -287,7 +290,8 @@ fuzz-replay:
 	  if [ "$$n" -eq 0 ]; then echo "FAIL: fuzz/$$t: empty or missing corpus $(FUZZ_CORPUS)/$$t"; bad=1; continue; fi; \
 	  if ! out=$$($(MAKE) --no-print-directory -s build/fuzz/fuzz_$${t}_run 2>&1); then \
 	    echo "$$out"; echo "FAIL: fuzz/$$t: replayer build failed"; bad=1; continue; fi; \
-	  out=$$(ASAN_OPTIONS=detect_leaks=1 build/fuzz/fuzz_$${t}_run $(FUZZ_CORPUS)/$$t 2>&1); rc=$$?; \
+	  out=$$(ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=$(FUZZ_LSAN_OPTIONS) \
+	    build/fuzz/fuzz_$${t}_run $(FUZZ_CORPUS)/$$t 2>&1); rc=$$?; \
 	  if [ $$rc -eq 0 ] && [ "$$out" = "$$n inputs ran" ]; then echo "PASS: fuzz/$$t ($$n inputs)"; \
 	  else echo "$$out" | tail -n 30; echo "FAIL: fuzz/$$t: replay exit $$rc, expected '$$n inputs ran'"; bad=1; fi; \
 	done; rm -rf /tmp/ember-fuzz-vsock-*; exit $$bad
@@ -312,6 +316,11 @@ FUZZ_SNAPSHOT_SRCS := $(addprefix vmm/snapshot/,snapshot_config.c snapshot_mmds.
 		      snapshot_hotplug.c snapshot_describe.c) vmm/kvm/vcpu_state.c vmm/kvm/vm_state.c
 FUZZ_DEV_SRCS += $(filter-out $(FUZZ_DEV_SRCS),$(FUZZ_SNAPSHOT_SRCS))
 FUZZ_RUN_DEPS += $(FUZZ_SNAPSHOT_SRCS) $(wildcard vmm/snapshot/*.h vmm/kvm/*.h)
+# The --seccomp-filter JSON file: parser and libseccomp compilation (fuzz_seccomp_json.c).
+FUZZ_TARGETS  += seccomp_json
+FUZZ_SECCOMP_SRCS := $(addprefix vmm/seccomp/,seccomp_json.c seccomp_compile.c seccomp_policy.c)
+FUZZ_DEV_SRCS += $(filter-out $(FUZZ_DEV_SRCS),$(FUZZ_SECCOMP_SRCS))
+FUZZ_RUN_DEPS += $(FUZZ_SECCOMP_SRCS) $(wildcard vmm/seccomp/*.h)
 
 # After every target's sources are added: a pattern rule's prerequisites are
 # expanded where it is read, and a replayer must be rebuilt when any changes.
