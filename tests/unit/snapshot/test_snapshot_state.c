@@ -430,6 +430,18 @@ static void test_config_round_trip(void **state)
 	vmstate_writer_free(&w);
 }
 
+/* A raw writer holding the CONF section's machine part: 1 vCPU, 128 MiB, no template. */
+static void put_sample_machine(struct vmstate_writer *w)
+{
+	vmstate_writer_init_raw(w);
+	vmstate_put_u32(w, 1);
+	vmstate_put_u64(w, 128);
+	vmstate_put_bool(w, false);
+	vmstate_put_bool(w, false);
+	vmstate_put_u8(w, 0);
+	vmstate_put_str(w, NULL);
+}
+
 /* One drive as the CONF section encodes it: "d", "/d.img", no limiter. */
 static void put_sample_drive(struct vmstate_writer *w)
 {
@@ -466,13 +478,7 @@ static void test_config_limits(void **state)
 	vm_config_free(&cfg);
 	vmstate_writer_free(&w);
 	/* 20 drives: more than the 19 virtio slots. */
-	vmstate_writer_init_raw(&w);
-	vmstate_put_u32(&w, 1);
-	vmstate_put_u64(&w, 128);
-	vmstate_put_bool(&w, false);
-	vmstate_put_bool(&w, false);
-	vmstate_put_u8(&w, 0);
-	vmstate_put_str(&w, NULL);
+	put_sample_machine(&w);
 	vmstate_put_u32(&w, 20);
 	r = reader_of(&w);
 	vm_config_init(&cfg);
@@ -484,13 +490,7 @@ static void test_config_limits(void **state)
 	 * to 0 below the slot limit, and the decoder asked for a 2^32-entry
 	 * array (fuzz_snapshot found it) instead of refusing the section.
 	 */
-	vmstate_writer_init_raw(&w);
-	vmstate_put_u32(&w, 1);
-	vmstate_put_u64(&w, 128);
-	vmstate_put_bool(&w, false);
-	vmstate_put_bool(&w, false);
-	vmstate_put_u8(&w, 0);
-	vmstate_put_str(&w, NULL);
+	put_sample_machine(&w);
 	vmstate_put_u32(&w, 1);
 	put_sample_drive(&w);
 	vmstate_put_u32(&w, UINT32_MAX);
