@@ -261,11 +261,11 @@ stalled() { # WHY
 # 8 s), until the stall's SysRq keys woke it and the run went on. Any
 # interrupt ends such a sleep: with this one it lasts seconds, and the log
 # says when it happened.
-kick_cpu() { # NOW
+kick_cpu() { # NOW KICK
 	local age
 	age=$(heartbeat_age "$1")
 	monitor "sendkey shift" >/dev/null
-	[ "$age" -ge $((3 * ${VMHOST_KICK:-5} + 5)) ] &&
+	[ "$age" -ge $((3 * $2 + 5)) ] &&
 		echo "vmhost: no heartbeat from the inner host for $age s; woke its CPU with a key press" >&2
 	return 0
 }
@@ -317,7 +317,7 @@ supervise() { # TIMEOUT STALL
 				infra "the inner host did not boot within $boot_limit s"
 			fi
 		else
-			[ $((t - last_kick)) -ge "$kick" ] && { kick_cpu "$t"; last_kick=$t; }
+			[ $((t - last_kick)) -ge "$kick" ] && { kick_cpu "$t" "$kick"; last_kick=$t; }
 			size=$(stat -c %s "$RUN/out")
 			[ "$size" != "$last_size" ] && last_size=$size last_change=$t
 			[ $((t - last_change)) -ge "$stall" ] && stalled "CMD printed nothing for $stall s"
